@@ -1,0 +1,68 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// MARK: - CPU target for the numeric kernels
+//
+// A plain `swift build -c release` targets baseline x86-64 (SSE2): no AVX, no FMA, and
+// `SIMD8<Float>.addingProduct` then becomes a libm `fmaf` call per lane (~30x slower).
+// A development checkout (main, or any commit that is not a release tag) therefore builds
+// for x86-64-v3 (AVX2 + FMA: Intel Haswell 2013+, AMD Zen) and defines `SOFTMAX_FMA`, so the
+// kernels use fused multiply-adds on 8-lane vectors.
+//
+// SwiftPM refuses `unsafeFlags` in version-pinned dependencies (checked with Swift 6.3,
+// whatever the traits say). When this package is checked out at a release tag (the way a
+// dependency is), or when `SOFTMAX_PORTABLE=1` is set, the flag is left out: the code then
+// builds for the toolchain's default CPU and the kernels multiply and add separately (plain
+// SSE code, not a libm call per lane). See README, "Using the library from another package".
+let archIsX86_64: Bool = {
+  #if arch(x86_64)
+    return true
+  #else
+    return false
+  #endif
+}()
+let atReleaseTag = Context.gitInformation?.currentTag != nil
+let portableRequested = Context.environment["SOFTMAX_PORTABLE"].map { $0 == "1" } ?? false
+let kernelSettings: [SwiftSetting] =
+  archIsX86_64 && !atReleaseTag && !portableRequested
+  ? [.define("SOFTMAX_FMA"), .unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+  : []
+
+let package = Package(
+  name: "softmax",
+  products: [
+    .library(name: "SoftmaxRegression", targets: ["SoftmaxRegression"]),
+    .executable(name: "softmax", targets: ["softmax"]),
+    .executable(name: "softmax-bench", targets: ["softmax-bench"]),
+  ],
+  targets: [
+    // MARK: - Library
+    .target(
+      name: "SoftmaxRegression",
+      swiftSettings: kernelSettings
+    ),
+
+    // MARK: - Command-line tool
+    .executableTarget(
+      name: "softmax",
+      dependencies: ["SoftmaxRegression"],
+      swiftSettings: kernelSettings
+    ),
+
+    // MARK: - Benchmarks
+    .executableTarget(
+      name: "softmax-bench",
+      dependencies: ["SoftmaxRegression"],
+      path: "Benchmarks/softmax-bench",
+      swiftSettings: kernelSettings
+    ),
+
+    // MARK: - Tests
+    .testTarget(
+      name: "SoftmaxRegressionTests",
+      dependencies: ["SoftmaxRegression"],
+      swiftSettings: kernelSettings
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

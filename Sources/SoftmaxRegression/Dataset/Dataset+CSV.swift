@@ -1,0 +1,342 @@
+import Foundation
+
+extension Dataset {
+  /// What a CSV loader expects of the columns.
+  public struct CSVSchema: Sendable {
+    /// The label column's name; nil means the last column.
+    public var labelColumn: String?
+    /// When set, exactly these feature columns (matched by name, in any order) plus the label
+    /// column are expected; features are stored in this order. Used to read data for a model.
+    public var featureNames: [String]?
+    /// When set, labels must be among these classes (in this class order).
+    public var classNames: [String]?
+    /// Whether rows must have a label column (training, evaluation) or may lack one
+    /// (prediction, where a label column present is skipped without validation).
+    public var requiresLabels: Bool
+
+    /// The schema for training: label by name or the last column, every other column a feature.
+    public static func training(labelColumn: String? = nil) -> CSVSchema {
+      CSVSchema(labelColumn: labelColumn, featureNames: nil, classNames: nil, requiresLabels: true)
+    }
+
+    /// The schema for data scored by an existing model.
+    public static func matching(
+      featureNames: [String], classNames: [String], labelColumn: String, requiresLabels: Bool
+    ) -> CSVSchema {
+      CSVSchema(
+        labelColumn: labelColumn, featureNames: featureNames, classNames: classNames,
+        requiresLabels: requiresLabels)
+    }
+  }
+
+  /// Loads a CSV file: a header row, numeric feature columns and one label column.
+  ///
+  /// Input rules (RFC 4180): `,` delimiter, `"` quoting with `""` escapes, LF/CRLF/CR line
+  /// ends, one leading UTF-8 BOM ignored, empty lines skipped. Features are decimals
+  /// (`DecimalParser`) with surrounding spaces trimmed; labels are kept exactly as written.
+  /// Cost: two passes over the bytes; memory: the mapped file plus the Float32 matrix.
+  /// - Parameters:
+  ///   - path: the file to read.
+  ///   - schema: which column is the label, and what a model expects.
+  /// - Throws: `DatasetError` naming the file, physical line, column and value.
+  public init(csvAt path: String, schema: CSVSchema = .training()) throws(DatasetError) {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
+    } catch {
+      throw DatasetError(file: path, reason: .unreadableFile(Self.describe(error)))
+    }
+    let result = data.withUnsafeBytes { bytes in
+      Result { () throws(DatasetError) -> Dataset in
+        var loader = CSVLoader(bytes: bytes, file: path, schema: schema)
+        return try loader.load()
+      }
+    }
+    self = try result.get()
+  }
+
+  /// Parses CSV text held in memory, with the same rules and errors as `init(csvAt:schema:)`.
+  public init(csvText: String, name: String = "<memory>", schema: CSVSchema = .training())
+    throws(DatasetError)
+  {
+    var text = csvText
+    let result = text.withUTF8 { buffer in
+      Result { () throws(DatasetError) -> Dataset in
+        var loader = CSVLoader(bytes: UnsafeRawBufferPointer(buffer), file: name, schema: schema)
+        return try loader.load()
+      }
+    }
+    self = try result.get()
+  }
+
+  private static func describe(_ error: any Error) -> String {
+    let nsError = error as NSError
+    if let underlying = nsError.userInfo[NSUnderlyingErrorKey] as? NSError,
+      underlying.domain == NSPOSIXErrorDomain, let code = Int32(exactly: underlying.code)
+    {
+      return String(cString: strerror(code))
+    }
+    return nsError.localizedDescription
+  }
+}
+
+/// The single-threaded CSV → Dataset conversion behind `Dataset.init(csvAt:schema:)`.
+struct CSVLoader {
+  /// What each CSV column becomes.
+  enum ColumnRole: Equatable {
+    case feature(Int)
+    case label
+    case skipped
+  }
+
+  let bytes: UnsafeRawBufferPointer
+  let file: String
+  let schema: Dataset.CSVSchema
+  private var fields: [CSVField] = []
+
+  init(bytes: UnsafeRawBufferPointer, file: String, schema: Dataset.CSVSchema) {
+    self.bytes = bytes
+    self.file = file
+    self.schema = schema
+  }
+
+  mutating func load() throws(DatasetError) -> Dataset {
+    let bodyStart = Self.byteOrderMarkLength(bytes)
+    var scanner = CSVScanner(bytes: bytes, startingAt: bodyStart)
+    guard try nextRow(&scanner, header: []) != nil else {
+      throw DatasetError(file: file, reason: .emptyFile)
+    }
+    let header = try headerNames()
+    let layout = try columnLayout(header)
+    let (rowCount, syntaxError) = countRows(from: scanner, header: header)
+    guard rowCount > 0 else {
+      throw syntaxError ?? DatasetError(file: file, reason: .noDataRows)
+    }
+    // A syntax error found while counting is thrown only after the rows before it were
+    // read, so the error reported is always the first one in the file.
+    let dataset = try readRows(from: scanner, rowCount: rowCount, header: header, layout: layout)
+    if let syntaxError { throw syntaxError }
+    return dataset
+  }
+
+  private static func byteOrderMarkLength(_ bytes: UnsafeRawBufferPointer) -> Int {
+    bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+  }
+
+  // MARK: - Header
+
+  private func headerNames() throws(DatasetError) -> [String] {
+    var names: [String] = []
+    var firstColumn: [String: Int] = [:]
+    for (index, field) in fields.enumerated() {
+      guard let name = text(of: field) else {
+        throw DatasetError(
+          file: file, line: field.line, column: index + 1, value: lossyText(of: field),
+          reason: .invalidUTF8)
+      }
+      if let first = firstColumn[name] {
+        throw DatasetError(
+          file: file, line: field.line, column: index + 1, columnName: name,
+          reason: .duplicateColumnName(firstColumn: first))
+      }
+      firstColumn[name] = index + 1
+      names.append(name)
+    }
+    return names
+  }
+
+  /// The feature names (in storage order) and each column's role.
+  private func columnLayout(_ header: [String]) throws(DatasetError)
+    -> (featureNames: [String], roles: [CSVLoader.ColumnRole], labelColumn: Int?)
+  {
+    let labelColumn: Int?
+    if let name = schema.labelColumn {
+      labelColumn = header.firstIndex(of: name)
+      if labelColumn == nil && (schema.requiresLabels || schema.featureNames == nil) {
+        let reason: DatasetError.Reason =
+          schema.featureNames == nil ? .unknownLabelColumn(available: header) : .missingLabelColumn
+        throw DatasetError(file: file, line: 1, columnName: name, reason: reason)
+      }
+    } else {
+      labelColumn = header.count - 1
+    }
+    guard let expected = schema.featureNames else {
+      var roles: [ColumnRole] = []
+      var names: [String] = []
+      for (column, name) in header.enumerated() {
+        if column == labelColumn {
+          roles.append(.label)
+        } else {
+          roles.append(.feature(names.count))
+          names.append(name)
+        }
+      }
+      return (names, roles, labelColumn)
+    }
+    var featureIndexByName: [String: Int] = [:]
+    for (index, name) in expected.enumerated() { featureIndexByName[name] = index }
+    var roles: [ColumnRole] = []
+    for (column, name) in header.enumerated() {
+      if column == labelColumn {
+        roles.append(schema.requiresLabels ? .label : .skipped)
+      } else if let featureIndex = featureIndexByName[name] {
+        roles.append(.feature(featureIndex))
+      } else {
+        throw DatasetError(
+          file: file, line: 1, column: column + 1, columnName: name, reason: .unexpectedColumn)
+      }
+    }
+    let present = Set(header)
+    if let missing = expected.first(where: { !present.contains($0) }) {
+      throw DatasetError(file: file, line: 1, columnName: missing, reason: .missingFeatureColumn)
+    }
+    return (expected, roles, labelColumn)
+  }
+
+  // MARK: - Rows
+
+  /// Scans the next row into `fields`, turning scanner errors into located `DatasetError`s.
+  private mutating func nextRow(_ scanner: inout CSVScanner, header: [String]) throws(DatasetError)
+    -> Int?
+  {
+    do {
+      return try scanner.nextRow(into: &fields)
+    } catch {
+      let reason: DatasetError.Reason
+      switch error.reason {
+      case .unterminatedQuote: reason = .unterminatedQuote
+      case .textAfterClosingQuote: reason = .textAfterClosingQuote
+      case .quoteInUnquotedField: reason = .quoteInUnquotedField
+      case .nulByte: reason = .nulByte
+      }
+      let raw = UnsafeRawBufferPointer(rebasing: bytes[error.start..<error.end])
+      throw DatasetError(
+        file: file, line: error.line, column: error.fieldIndex,
+        columnName: header.indices.contains(error.fieldIndex - 1)
+          ? header[error.fieldIndex - 1] : nil,
+        value: String(decoding: raw, as: UTF8.self), reason: reason)
+    }
+  }
+
+  /// Counts the rows that scan cleanly, and returns the syntax error that stopped the count.
+  private mutating func countRows(from start: CSVScanner, header: [String])
+    -> (count: Int, error: DatasetError?)
+  {
+    var scanner = start
+    var count = 0
+    do {
+      while try nextRow(&scanner, header: header) != nil { count += 1 }
+    } catch {
+      return (count, error)
+    }
+    return (count, nil)
+  }
+
+  private mutating func readRows(
+    from start: CSVScanner, rowCount: Int, header: [String],
+    layout: (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
+  ) throws(DatasetError) -> Dataset {
+    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: layout.featureNames.count)
+    var interner = LabelInterner()
+    var knownClass: [String: Int32] = [:]
+    for (index, name) in (schema.classNames ?? []).enumerated() { knownClass[name] = Int32(index) }
+    let readsLabels = layout.roles.contains(.label)
+    var labels: [Int32] = []
+    if readsLabels { labels.reserveCapacity(rowCount) }
+
+    var scanner = start
+    for row in 0..<rowCount {
+      guard let line = try nextRow(&scanner, header: header) else { break }
+      guard fields.count == header.count else {
+        throw DatasetError(
+          file: file, line: line, reason: .raggedRow(expected: header.count, found: fields.count))
+      }
+      let rowStart = matrix.rowPointer(row)
+      for (column, field) in fields.enumerated() {
+        switch layout.roles[column] {
+        case .feature(let featureIndex):
+          rowStart[featureIndex] = try number(in: field, column: column, header: header)
+        case .label:
+          let name = try label(in: field, column: column, header: header)
+          if schema.classNames != nil {
+            guard let index = knownClass[name] else {
+              throw DatasetError(
+                file: file, line: field.line, column: column + 1, columnName: header[column],
+                value: name, reason: .unknownClass(known: schema.classNames ?? []))
+            }
+            labels.append(index)
+          } else {
+            labels.append(interner.index(of: name))
+          }
+        case .skipped:
+          break
+        }
+      }
+    }
+
+    let labelName = layout.labelColumn.map { header[$0] } ?? schema.labelColumn ?? "label"
+    if let classNames = schema.classNames {
+      return Dataset(
+        features: matrix, labels: labels, classNames: classNames,
+        featureNames: layout.featureNames, labelName: labelName)
+    }
+    let (classNames, remap) = interner.sortedClasses()
+    if schema.requiresLabels && classNames.count < 2 {
+      throw DatasetError(
+        file: file, columnName: labelName, value: classNames.first,
+        reason: .tooFewClasses(classNames.count))
+    }
+    return Dataset(
+      features: matrix, labels: labels.map { remap[Int($0)] }, classNames: classNames,
+      featureNames: layout.featureNames, labelName: labelName)
+  }
+
+  // MARK: - Fields
+
+  private func number(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
+    -> Float
+  {
+    var start = field.start
+    var end = field.end
+    while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+    while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+    func failure(_ reason: DatasetError.Reason) -> DatasetError {
+      DatasetError(
+        file: file, line: field.line, column: column + 1, columnName: header[column],
+        value: reason == .emptyCell ? nil : lossyText(of: field), reason: reason)
+    }
+    guard start < end else { throw failure(.emptyCell) }
+    switch DecimalParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+    case .value(let value): return value
+    case .outOfRange: throw failure(.outOfFloat32Range)
+    case .invalid: throw failure(text(of: field) == nil ? .invalidUTF8 : .notANumber)
+    }
+  }
+
+  private func label(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
+    -> String
+  {
+    guard let name = text(of: field) else {
+      throw DatasetError(
+        file: file, line: field.line, column: column + 1, columnName: header[column],
+        value: lossyText(of: field), reason: .invalidUTF8)
+    }
+    guard !name.isEmpty else {
+      throw DatasetError(
+        file: file, line: field.line, column: column + 1, columnName: header[column],
+        reason: .emptyLabel)
+    }
+    return name
+  }
+
+  /// The field's text with `""` collapsed, or nil if it is not valid UTF-8.
+  private func text(of field: CSVField) -> String? {
+    let raw = UnsafeRawBufferPointer(rebasing: bytes[field.start..<field.end])
+    guard let text = String(validating: raw, as: UTF8.self) else { return nil }
+    return field.hasEscapedQuotes ? text.replacingOccurrences(of: "\"\"", with: "\"") : text
+  }
+
+  private func lossyText(of field: CSVField) -> String {
+    String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.start..<field.end]), as: UTF8.self)
+  }
+}

@@ -1,0 +1,196 @@
+/// A labelled table of Float32 features, the input to training and evaluation.
+///
+/// Features live once, row-major and padded (see `FeatureMatrix`). Each row has a class
+/// index into `classNames`; class names are the labels exactly as written in the data. A
+/// dataset loaded for prediction from a file without a label column has no labels
+/// (`isLabeled == false`).
+public struct Dataset: Sendable {
+  /// The feature values, one row per example.
+  public private(set) var features: FeatureMatrix
+  /// The class index (into `classNames`) of each row; empty when the data has no labels.
+  public let labels: [Int32]
+  /// The class names in class-index order.
+  public let classNames: [String]
+  /// The feature column names, in column order.
+  public let featureNames: [String]
+  /// The name of the label column.
+  public let labelName: String
+
+  /// The number of rows (examples).
+  public var rowCount: Int { features.rowCount }
+  /// The number of features per row.
+  public var featureCount: Int { features.featureCount }
+  /// The number of classes.
+  public var classCount: Int { classNames.count }
+  /// Whether every row has a class label.
+  public var isLabeled: Bool { labels.count == rowCount && rowCount > 0 }
+
+  /// Wraps already validated parts. `labels` is empty or has one valid index per row.
+  init(
+    features: FeatureMatrix, labels: [Int32], classNames: [String], featureNames: [String],
+    labelName: String
+  ) {
+    precondition(labels.isEmpty || labels.count == features.rowCount)
+    precondition(featureNames.count == features.featureCount)
+    self.features = features
+    self.labels = labels
+    self.classNames = classNames
+    self.featureNames = featureNames
+    self.labelName = labelName
+  }
+
+  /// Builds a dataset from in-memory rows and string labels.
+  ///
+  /// Classes are ordered as in CSV loading: numerically when every label is an integer,
+  /// otherwise by string order. Cost: O(rows · features + rows · log classes).
+  /// - Parameters:
+  ///   - rows: one array of feature values per example, all of the same length.
+  ///   - labels: one label per row.
+  ///   - featureNames: names for the feature columns; default `x1`, `x2`, ….
+  ///   - labelName: the label column's name; default `label`.
+  /// - Throws: `DatasetError` for ragged rows, non-finite values, empty labels, or no rows.
+  public init(
+    rows: [[Float]], labels: [String], featureNames: [String]? = nil, labelName: String = "label"
+  ) throws(DatasetError) {
+    let file = "<memory>"
+    guard let first = rows.first else { throw DatasetError(file: file, reason: .noDataRows) }
+    guard labels.count == rows.count else {
+      throw DatasetError(
+        file: file,
+        reason: .inconsistentShape("\(rows.count) rows but \(labels.count) labels"))
+    }
+    let names = featureNames ?? (0..<first.count).map { "x\($0 + 1)" }
+    guard names.count == first.count else {
+      throw DatasetError(
+        file: file,
+        reason: .inconsistentShape("\(names.count) feature names for \(first.count) features"))
+    }
+    let matrix = FeatureMatrix(rowCount: rows.count, featureCount: first.count)
+    for (rowIndex, row) in rows.enumerated() {
+      guard row.count == first.count else {
+        throw DatasetError(
+          file: file, line: rowIndex + 1,
+          reason: .raggedRow(expected: first.count, found: row.count))
+      }
+      for (column, value) in row.enumerated() {
+        guard value.isFinite else {
+          throw DatasetError(
+            file: file, line: rowIndex + 1, column: column + 1, columnName: names[column],
+            value: "\(value)", reason: .notANumber)
+        }
+        matrix.storage[rowIndex * matrix.rowStride + column] = value
+      }
+    }
+    var interner = LabelInterner()
+    var indices: [Int32] = []
+    indices.reserveCapacity(labels.count)
+    for (rowIndex, label) in labels.enumerated() {
+      guard !label.isEmpty else {
+        throw DatasetError(file: file, line: rowIndex + 1, reason: .emptyLabel)
+      }
+      indices.append(interner.index(of: label))
+    }
+    let (classNames, remap) = interner.sortedClasses()
+    self.init(
+      features: matrix, labels: indices.map { remap[Int($0)] }, classNames: classNames,
+      featureNames: names, labelName: labelName)
+  }
+
+  /// Replaces each feature value x by `(x - mean) / scale` in place, copying the storage
+  /// first if another dataset shares it. Cost: O(rows · features).
+  public mutating func standardize(with standardization: Standardization) {
+    precondition(standardization.mean.count == featureCount)
+    if !isKnownUniquelyReferenced(&features) { features = features.copy() }
+    standardization.apply(to: features)
+  }
+
+  /// The rows at `indices`, in that order, as a new dataset with the same classes.
+  /// Cost: O(indices.count · features).
+  public func subset(_ indices: [Int]) -> Dataset {
+    let matrix = FeatureMatrix(rowCount: indices.count, featureCount: featureCount)
+    for (target, source) in indices.enumerated() {
+      matrix.rowPointer(target).update(from: features.rowPointer(source), count: features.rowStride)
+    }
+    return Dataset(
+      features: matrix, labels: labels.isEmpty ? [] : indices.map { labels[$0] },
+      classNames: classNames, featureNames: featureNames, labelName: labelName)
+  }
+}
+
+/// Assigns each distinct label string an index in order of first appearance.
+struct LabelInterner {
+  private var indexByName: [String: Int32] = [:]
+  private(set) var names: [String] = []
+
+  mutating func index(of name: String) -> Int32 {
+    if let index = indexByName[name] { return index }
+    let index = Int32(names.count)
+    indexByName[name] = index
+    names.append(name)
+    return index
+  }
+
+  /// The names in class order and, for each first-appearance index, its class index.
+  func sortedClasses() -> (names: [String], remap: [Int32]) {
+    let comparator = ClassOrder.precedes(in: names)
+    let order = names.indices.sorted { comparator(names[$0], names[$1]) }
+    var remap = [Int32](repeating: 0, count: names.count)
+    for (classIndex, firstAppearance) in order.enumerated() {
+      remap[firstAppearance] = Int32(classIndex)
+    }
+    return (order.map { names[$0] }, remap)
+  }
+}
+
+/// The order of class names: numeric when every label is an integer, else by string.
+public enum ClassOrder {
+  /// Whether `text` is an optionally signed run of ASCII digits.
+  public static func isInteger(_ text: String) -> Bool {
+    var digits = Substring(text)
+    if digits.first == "+" || digits.first == "-" { digits = digits.dropFirst() }
+    return !digits.isEmpty && digits.utf8.allSatisfy { $0 &- 48 < 10 }
+  }
+
+  /// Sorts names: numerically (any length, ties such as `1`/`01` by string) when all are
+  /// integers, else by string (Unicode scalar) order. Cost: O(n log n) comparisons.
+  public static func sorted(_ names: [String]) -> [String] {
+    let comparator = precedes(in: names)
+    return names.sorted(by: comparator)
+  }
+
+  static func precedes(in names: [String]) -> (String, String) -> Bool {
+    if names.allSatisfy(isInteger) {
+      return { numericPrecedes($0, $1) }
+    }
+    return { $0 < $1 }
+  }
+
+  private static func numericPrecedes(_ lhs: String, _ rhs: String) -> Bool {
+    let left = IntegerText(lhs)
+    let right = IntegerText(rhs)
+    if left.isNegative != right.isNegative { return left.isNegative }
+    if left.magnitude.count != right.magnitude.count {
+      return (left.magnitude.count < right.magnitude.count) != left.isNegative
+    }
+    if left.magnitude != right.magnitude {
+      return (left.magnitude < right.magnitude) != left.isNegative
+    }
+    return lhs < rhs
+  }
+
+  private struct IntegerText {
+    var isNegative: Bool
+    var magnitude: Substring
+    init(_ text: String) {
+      var digits = Substring(text)
+      var negative = false
+      if let sign = digits.first, sign == "+" || sign == "-" {
+        negative = sign == "-"
+        digits = digits.dropFirst()
+      }
+      digits = digits.drop { $0 == "0" }
+      isNegative = negative && !digits.isEmpty
+      magnitude = digits
+    }
+  }
+}

@@ -1,0 +1,120 @@
+import Foundation
+
+/// Why a data file or in-memory table was rejected, and where.
+///
+/// Locations are physical lines (the header is line 1; every line break counts, also those
+/// inside quoted fields) and 1-based column numbers. `description` reads like
+/// `iris.csv, line 7, column 3 (petal_length): not a number: "abc"`.
+public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
+  /// What is wrong.
+  public enum Reason: Equatable, Sendable {
+    case unreadableFile(String)
+    case emptyFile
+    case noDataRows
+    case raggedRow(expected: Int, found: Int)
+    case emptyCell
+    case notANumber
+    case outOfFloat32Range
+    case invalidUTF8
+    case nulByte
+    case unterminatedQuote
+    case textAfterClosingQuote
+    case quoteInUnquotedField
+    case emptyLabel
+    case tooFewClasses(Int)
+    case unknownLabelColumn(available: [String])
+    case duplicateColumnName(firstColumn: Int)
+    case missingFeatureColumn
+    case unexpectedColumn
+    case missingLabelColumn
+    case unknownClass(known: [String])
+    case inconsistentShape(String)
+  }
+
+  /// The file (its path as given), or "<memory>" for in-memory data.
+  public var file: String
+  /// The physical line, 1-based, when the error belongs to one.
+  public var line: Int?
+  /// The column, 1-based, when the error belongs to one.
+  public var column: Int?
+  /// The header name of that column, when known.
+  public var columnName: String?
+  /// The offending text, when there is one.
+  public var value: String?
+  /// What is wrong.
+  public var reason: Reason
+
+  public init(
+    file: String, line: Int? = nil, column: Int? = nil, columnName: String? = nil,
+    value: String? = nil, reason: Reason
+  ) {
+    self.file = file
+    self.line = line
+    self.column = column
+    self.columnName = columnName
+    self.value = value
+    self.reason = reason
+  }
+
+  public var description: String {
+    var location = file
+    if let line { location += ", line \(line)" }
+    if let column {
+      location += ", column \(column)"
+      if let columnName { location += " (\(columnName))" }
+    } else if let columnName {
+      location += ", column \(columnName)"
+    }
+    var message = "\(location): \(reasonText)"
+    if let value { message += ": \(Self.quoted(value))" }
+    return message
+  }
+
+  public var errorDescription: String? { description }
+
+  private var reasonText: String {
+    switch reason {
+    case .unreadableFile(let why): return "cannot read the file (\(why))"
+    case .emptyFile: return "the file is empty"
+    case .noDataRows: return "no data rows after the header"
+    case .raggedRow(let expected, let found): return "expected \(expected) fields, found \(found)"
+    case .emptyCell: return "empty cell"
+    case .notANumber: return "not a number"
+    case .outOfFloat32Range: return "value out of Float32 range (±3.4028235e38)"
+    case .invalidUTF8: return "invalid UTF-8"
+    case .nulByte: return "NUL byte in the data"
+    case .unterminatedQuote: return "quoted field is never closed"
+    case .textAfterClosingQuote: return "text after the closing quote"
+    case .quoteInUnquotedField: return "quote inside an unquoted field"
+    case .emptyLabel: return "empty label"
+    case .tooFewClasses(let count):
+      return "found \(count) class\(count == 1 ? "" : "es"); training needs at least 2"
+    case .unknownLabelColumn(let available):
+      return "no column named as the label; columns are \(available.joined(separator: ", "))"
+    case .duplicateColumnName(let first): return "column name repeats column \(first)"
+    case .missingFeatureColumn: return "the model's feature column is missing"
+    case .unexpectedColumn: return "column is not a feature of the model"
+    case .missingLabelColumn: return "the label column is missing"
+    case .unknownClass(let known):
+      return "label is not a class of the model (classes: \(known.joined(separator: ", ")))"
+    case .inconsistentShape(let what): return what
+    }
+  }
+
+  /// The value in double quotes, escaped and cut to 60 characters.
+  static func quoted(_ text: String) -> String {
+    var escaped = ""
+    for scalar in text.unicodeScalars.prefix(60) {
+      switch scalar {
+      case "\"": escaped += "\\\""
+      case "\n": escaped += "\\n"
+      case "\r": escaped += "\\r"
+      case "\t": escaped += "\\t"
+      case "\0": escaped += "\\0"
+      default: escaped.unicodeScalars.append(scalar)
+      }
+    }
+    if text.unicodeScalars.count > 60 { escaped += "…" }
+    return "\"\(escaped)\""
+  }
+}

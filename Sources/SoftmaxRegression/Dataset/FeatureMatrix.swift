@@ -1,0 +1,59 @@
+/// A dense, row-major Float32 matrix whose rows are padded to a multiple of 8 floats.
+///
+/// Row `i` starts at `baseAddress + i * rowStride`; columns `featureCount..<rowStride` of
+/// every row are zero, so SIMD8 kernels can read whole 32-byte chunks without a scalar tail
+/// and the padding contributes nothing to dot products. Storage is 64-byte aligned.
+/// Memory: `rowCount * rowStride * 4` bytes.
+///
+/// The storage is a reference type; `Dataset` copies it before mutating when it is shared.
+public final class FeatureMatrix: @unchecked Sendable {
+  // @unchecked: the buffer is written only while the matrix is built or by a uniquely
+  // referenced owner (Dataset checks `isKnownUniquelyReferenced` before mutating).
+
+  /// The number of rows (examples).
+  public let rowCount: Int
+  /// The number of meaningful columns (features) in each row.
+  public let featureCount: Int
+  /// The distance in floats between consecutive rows: `featureCount` rounded up to 8.
+  public let rowStride: Int
+  let storage: UnsafeMutablePointer<Float>
+
+  /// The padded row length for `featureCount` features: the next multiple of 8.
+  public static func paddedStride(forFeatureCount featureCount: Int) -> Int {
+    max(8, (featureCount + 7) / 8 * 8)
+  }
+
+  /// Allocates a zero-filled matrix. Cost: O(rowCount · rowStride).
+  public init(rowCount: Int, featureCount: Int) {
+    precondition(rowCount >= 0 && featureCount >= 0)
+    self.rowCount = rowCount
+    self.featureCount = featureCount
+    self.rowStride = Self.paddedStride(forFeatureCount: featureCount)
+    let count = max(1, rowCount * rowStride)
+    let raw = UnsafeMutableRawPointer.allocate(
+      byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+    storage = raw.initializeMemory(as: Float.self, repeating: 0, count: count)
+  }
+
+  deinit {
+    storage.deallocate()
+  }
+
+  /// A copy with its own storage. Cost: O(rowCount · rowStride).
+  func copy() -> FeatureMatrix {
+    let result = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
+    result.storage.update(from: storage, count: rowCount * rowStride)
+    return result
+  }
+
+  /// The value at `row`, `column` (both zero-based). Cost: O(1).
+  public subscript(row: Int, column: Int) -> Float {
+    precondition(row >= 0 && row < rowCount && column >= 0 && column < featureCount)
+    return storage[row * rowStride + column]
+  }
+
+  /// The start of row `row`; valid for `rowStride` floats.
+  func rowPointer(_ row: Int) -> UnsafeMutablePointer<Float> {
+    storage + row * rowStride
+  }
+}

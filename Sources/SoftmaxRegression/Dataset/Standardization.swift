@@ -1,0 +1,65 @@
+/// Per-feature centring and scaling: x ↦ (x − mean) / scale.
+///
+/// `mean` is the training mean and `scale` the population standard deviation
+/// √(Σ(x − mean)² / m), both accumulated in Double in two passes, so features like 1e30 or
+/// 1e5 + small noise neither overflow nor cancel. A feature whose deviation is zero (or too
+/// small to be a normal Float32) gets scale 1, so it only is centred.
+public struct Standardization: Equatable, Sendable, Codable {
+  /// The mean of each feature over the training rows.
+  public var mean: [Float]
+  /// The divisor for each feature: its standard deviation, or 1 where that is zero.
+  public var scale: [Float]
+
+  /// Creates a standardization from explicit values (for example, read from a model file).
+  public init(mean: [Float], scale: [Float]) {
+    precondition(mean.count == scale.count)
+    self.mean = mean
+    self.scale = scale
+  }
+
+  /// Fits mean and scale to the rows of `features`. Cost: two passes, O(rows · features).
+  public init(fitting features: FeatureMatrix) {
+    let rowCount = features.rowCount
+    let columnCount = features.featureCount
+    var sums = [Double](repeating: 0, count: columnCount)
+    for row in 0..<rowCount {
+      let values = features.rowPointer(row)
+      for column in 0..<columnCount { sums[column] += Double(values[column]) }
+    }
+    let means = sums.map { $0 / Double(max(rowCount, 1)) }
+    var squares = [Double](repeating: 0, count: columnCount)
+    for row in 0..<rowCount {
+      let values = features.rowPointer(row)
+      for column in 0..<columnCount {
+        let deviation = Double(values[column]) - means[column]
+        squares[column] += deviation * deviation
+      }
+    }
+    mean = means.map { Float($0) }
+    scale = squares.map { squareSum in
+      let deviation = Float((squareSum / Double(max(rowCount, 1))).squareRoot())
+      return deviation.isNormal ? deviation : 1
+    }
+  }
+
+  /// Standardizes one value of feature `column`; the exact operation training applies.
+  @inline(__always)
+  public func apply(_ value: Float, column: Int) -> Float {
+    (value - mean[column]) / scale[column]
+  }
+
+  /// Standardizes every row of `features` in place. Cost: O(rows · features).
+  func apply(to features: FeatureMatrix) {
+    precondition(features.featureCount == mean.count)
+    mean.withUnsafeBufferPointer { means in
+      scale.withUnsafeBufferPointer { scales in
+        for row in 0..<features.rowCount {
+          let values = features.rowPointer(row)
+          for column in 0..<means.count {
+            values[column] = (values[column] - means[column]) / scales[column]
+          }
+        }
+      }
+    }
+  }
+}

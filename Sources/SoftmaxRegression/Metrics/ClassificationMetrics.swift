@@ -1,0 +1,72 @@
+/// Classification quality of predictions against true labels: pure functions of counts.
+public struct ClassificationMetrics: Sendable, Equatable {
+  /// The class names, in index order (rows and columns of the confusion matrix).
+  public let classNames: [String]
+  /// confusionMatrix[t][p]: rows whose true class is t and predicted class is p.
+  public let confusionMatrix: [[Int]]
+  /// Mean −log p(y_i | x_i) over the rows (natural log).
+  public let logLoss: Double
+
+  /// Builds the metrics from per-row true and predicted class indices and log p(y_i|x_i).
+  /// Cost: O(rows + K²).
+  public init(
+    classNames: [String], trueClasses: [Int32], predictedClasses: [Int32],
+    trueClassLogProbabilities: [Double]
+  ) {
+    precondition(trueClasses.count == predictedClasses.count)
+    precondition(trueClassLogProbabilities.count == trueClasses.count)
+    let classCount = classNames.count
+    var matrix = [[Int]](repeating: [Int](repeating: 0, count: classCount), count: classCount)
+    for (truth, prediction) in zip(trueClasses, predictedClasses) {
+      matrix[Int(truth)][Int(prediction)] += 1
+    }
+    self.classNames = classNames
+    self.confusionMatrix = matrix
+    let rows = Double(max(trueClasses.count, 1))
+    self.logLoss = -trueClassLogProbabilities.reduce(0, +) / rows
+  }
+
+  /// Scores `dataset` (labelled with the model's classes) with `model`.
+  public init(model: SoftmaxModel, dataset: Dataset, threadCount: Int = ShardedExecutor.availableCoreCount) {
+    precondition(dataset.isLabeled && dataset.classNames == model.classNames)
+    let scores = model.scores(for: dataset, threadCount: threadCount)
+    self.init(
+      classNames: model.classNames, trueClasses: dataset.labels,
+      predictedClasses: scores.predictedClasses,
+      trueClassLogProbabilities: scores.trueClassLogProbabilities)
+  }
+
+  /// The number of rows.
+  public var rowCount: Int { confusionMatrix.reduce(0) { $0 + $1.reduce(0, +) } }
+
+  /// The fraction of rows predicted correctly (0 for no rows).
+  public var accuracy: Double {
+    let correct = confusionMatrix.indices.reduce(0) { $0 + confusionMatrix[$1][$1] }
+    return rowCount == 0 ? 0 : Double(correct) / Double(rowCount)
+  }
+
+  /// Precision, recall, F1 and support of one class.
+  public struct ClassScores: Sendable, Equatable {
+    /// TP / (TP + FP); 0 when the class was never predicted.
+    public var precision: Double
+    /// TP / (TP + FN); 0 when the class never occurs.
+    public var recall: Double
+    /// 2PR / (P + R); 0 when both are 0.
+    public var f1: Double
+    /// Rows whose true class this is.
+    public var support: Int
+  }
+
+  /// Per-class precision, recall, F1 and support, in class order.
+  public var perClass: [ClassScores] {
+    confusionMatrix.indices.map { classIndex in
+      let truePositives = confusionMatrix[classIndex][classIndex]
+      let predicted = confusionMatrix.reduce(0) { $0 + $1[classIndex] }
+      let support = confusionMatrix[classIndex].reduce(0, +)
+      let precision = predicted == 0 ? 0 : Double(truePositives) / Double(predicted)
+      let recall = support == 0 ? 0 : Double(truePositives) / Double(support)
+      let f1 = precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall)
+      return ClassScores(precision: precision, recall: recall, f1: f1, support: support)
+    }
+  }
+}

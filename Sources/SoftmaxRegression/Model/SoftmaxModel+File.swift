@@ -1,0 +1,143 @@
+import Foundation
+
+/// The model file format, version 1: one JSON object.
+///
+///     {
+///       "format": "softmax-regression-model",
+///       "version": 1,
+///       "label": "species",                      // the label column's name
+///       "classes": ["setosa", ...],              // K class names, in class-index order
+///       "features": ["sepal_length", ...],       // D feature names, in weight order
+///       "weights": [[w_00, ..., w_0(D-1)], ...], // K rows of D numbers
+///       "bias": [b_0, ...],                      // K numbers
+///       "standardization": {"mean": [...], "scale": [...]}   // or absent
+///     }
+///
+/// Numbers are written in Swift's shortest round-trip form, so a read model equals the
+/// written one bit for bit, and keys are sorted, so equal models give identical bytes.
+struct ModelFile: Codable {
+  static let formatName = "softmax-regression-model"
+  static let currentVersion = 1
+
+  var format: String
+  var version: Int
+  var label: String
+  var classes: [String]
+  var features: [String]
+  var weights: [[Float]]
+  var bias: [Float]
+  var standardization: Standardization?
+
+  /// Just enough to check the version before decoding the rest.
+  struct Header: Decodable {
+    var format: String?
+    var version: Int?
+  }
+}
+
+extension SoftmaxModel {
+  /// The model as the bytes of a version-1 model file (see `ModelFile`).
+  public func fileBytes() throws(ModelError) -> [UInt8] {
+    let file = ModelFile(
+      format: ModelFile.formatName, version: ModelFile.currentVersion, label: labelName,
+      classes: classNames, features: featureNames,
+      weights: (0..<classCount).map {
+        Array(weights[($0 * featureCount)..<(($0 + 1) * featureCount)])
+      },
+      bias: bias, standardization: standardization)
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    do {
+      return Array(try encoder.encode(file)) + [UInt8(ascii: "\n")]
+    } catch {
+      throw .writeFailed("cannot encode the model: \(error)")
+    }
+  }
+
+  /// Writes the model to `path` atomically (temporary file, fsync, rename): the path then
+  /// holds either its old content or the whole model, never part of it.
+  public func save(to path: String) throws(ModelError) {
+    let bytes = try fileBytes()
+    do {
+      try AtomicFile.write(bytes, to: path)
+    } catch {
+      throw .writeFailed(error.description)
+    }
+  }
+
+  /// Reads a model file written by `save(to:)`.
+  /// - Throws: `ModelError` for unreadable, malformed or truncated files, other formats
+  ///   or versions, and content that is not a valid model.
+  public init(contentsOf path: String) throws(ModelError) {
+    let data: Data
+    do {
+      data = try Data(contentsOf: URL(fileURLWithPath: path))
+    } catch {
+      throw .unreadable(file: path, (error as NSError).localizedDescription)
+    }
+    try self.init(fileData: data, name: path)
+  }
+
+  /// Decodes model-file bytes; `name` appears in errors.
+  public init(fileData data: Data, name: String = "<memory>") throws(ModelError) {
+    let decoder = JSONDecoder()
+    let header: ModelFile.Header
+    do {
+      header = try decoder.decode(ModelFile.Header.self, from: data)
+    } catch {
+      throw .malformed(file: name, Self.describe(error))
+    }
+    guard header.format == ModelFile.formatName else {
+      throw .malformed(
+        file: name,
+        "\"format\" is \(header.format.map { "\"\($0)\"" } ?? "missing"), expected \"\(ModelFile.formatName)\"")
+    }
+    guard let version = header.version else { throw .malformed(file: name, "\"version\" is missing") }
+    guard version == ModelFile.currentVersion else {
+      throw .unsupportedVersion(file: name, found: version, supported: ModelFile.currentVersion)
+    }
+    let file: ModelFile
+    do {
+      file = try decoder.decode(ModelFile.self, from: data)
+    } catch {
+      throw .malformed(file: name, Self.describe(error))
+    }
+    guard file.weights.allSatisfy({ $0.count == file.features.count }) else {
+      throw .invalid(file: name, "every weight row must have \(file.features.count) values")
+    }
+    guard file.weights.count == file.classes.count else {
+      throw .invalid(file: name, "\(file.weights.count) weight rows for \(file.classes.count) classes")
+    }
+    do {
+      try self.init(
+        classNames: file.classes, featureNames: file.features, labelName: file.label,
+        weights: file.weights.flatMap { $0 }, bias: file.bias,
+        standardization: file.standardization)
+    } catch {
+      guard case .invalid(_, let why) = error else { throw error }
+      throw .invalid(file: name, why)
+    }
+  }
+
+  private static func describe(_ error: any Error) -> String {
+    guard let decodingError = error as? DecodingError else {
+      return (error as NSError).localizedDescription
+    }
+    func path(_ context: DecodingError.Context) -> String {
+      let keys = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }
+      return keys.isEmpty ? "top level" : keys.joined()
+    }
+    switch decodingError {
+    case .dataCorrupted(let context):
+      let underlying = (context.underlyingError as NSError?)?.localizedDescription
+      return "the JSON is corrupted or truncated"
+        + (underlying.map { " (\($0))" } ?? (context.codingPath.isEmpty ? "" : " at \(path(context))"))
+    case .keyNotFound(let key, let context):
+      return "\"\(key.stringValue)\" is missing at \(path(context))"
+    case .typeMismatch(_, let context), .valueNotFound(_, let context):
+      return "wrong type at \(path(context)): \(context.debugDescription)"
+    @unknown default:
+      return "\(decodingError)"
+    }
+  }
+}

@@ -1,0 +1,139 @@
+/// Full-batch gradient descent: θ ← θ − t ∇f(θ).
+///
+/// With no fixed learning rate the step t comes from a backtracking (Armijo) line search:
+/// a trial step is accepted when f(θ − t∇f) ≤ f(θ) − 10⁻⁴ · t · ‖∇f‖², otherwise t is
+/// halved; after a step accepted at its first trial the next one starts at 2t. Each trial
+/// is one evaluation (one pass over the data), and an accepted trial's gradient is reused,
+/// so an epoch costs one pass plus one per halving. With a fixed `learningRate` every epoch
+/// is exactly one pass.
+///
+/// Stops when max|∇f| ≤ `tolerance`, after `maxEpochs` steps, when the line search cannot
+/// decrease f (the step fell below 10⁻²⁰: f is flat to Float precision), or when the observer
+/// returns false. Memory: three parameter vectors.
+public struct GradientDescent: Sendable {
+  /// A fixed step size, or nil for the line search.
+  public var learningRate: Double?
+  /// Stop when max|∇f| ≤ tolerance.
+  public var tolerance: Double
+  /// Stop after this many steps.
+  public var maxEpochs: Int
+
+  private static let armijoConstant = 1e-4
+  private static let smallestStep = 1e-20
+
+  /// A configured descent; see the type's documentation for the rules.
+  public init(learningRate: Double? = nil, tolerance: Double, maxEpochs: Int) {
+    self.learningRate = learningRate
+    self.tolerance = tolerance
+    self.maxEpochs = maxEpochs
+  }
+
+  /// The state after each step, handed to the observer.
+  public struct Progress: Sendable {
+    /// Steps taken so far (0 is the starting point).
+    public var epoch: Int
+    /// f at the current θ.
+    public var value: Double
+    /// max|∇f| at the current θ.
+    public var gradientMax: Double
+    /// Function evaluations so far.
+    public var passes: Int
+    /// Evaluations this step took.
+    public var passesThisEpoch: Int
+    /// The step size that was accepted.
+    public var step: Double
+  }
+
+  /// Why the descent stopped.
+  public enum StopReason: String, Sendable, Codable {
+    case converged
+    case maxEpochs = "max_epochs"
+    case lineSearchStalled = "line_search_stalled"
+    case stoppedByObserver = "stopped"
+    case nonFinite = "non_finite"
+  }
+
+  /// The final point and how it was reached.
+  public struct Result: Sendable {
+    public var parameters: [Float]
+    public var value: Double
+    public var gradientMax: Double
+    public var epochs: Int
+    public var passes: Int
+    public var stopReason: StopReason
+  }
+
+  /// Minimizes `function` from `start`.
+  /// - Parameter observe: called after the start and after every step; return false to stop.
+  public func minimize(
+    _ function: some DifferentiableFunction, from start: [Float],
+    observe: (Progress) -> Bool = { _ in true }
+  ) -> Result {
+    precondition(start.count == function.parameterCount)
+    var parameters = start
+    var gradient = [Float](repeating: 0, count: start.count)
+    var trial = start
+    var trialGradient = gradient
+    var value = Self.evaluate(function, parameters, &gradient)
+    var passes = 1
+    var gradientMax = Double(VectorOperations.maximumMagnitude(gradient))
+    var step = learningRate ?? 1
+    var epoch = 0
+
+    func finish(_ reason: StopReason) -> Result {
+      Result(
+        parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
+        passes: passes, stopReason: reason)
+    }
+
+    guard value.isFinite && gradientMax.isFinite else { return finish(.nonFinite) }
+    guard observe(Progress(epoch: 0, value: value, gradientMax: gradientMax, passes: 1,
+      passesThisEpoch: 1, step: 0)) else { return finish(.stoppedByObserver) }
+
+    while true {
+      if gradientMax <= tolerance { return finish(.converged) }
+      if epoch >= maxEpochs { return finish(.maxEpochs) }
+      let gradientNormSquared = VectorOperations.dot(gradient, gradient)
+      var trials = 0
+      var trialValue = Double.nan
+      while true {
+        VectorOperations.step(from: parameters, along: gradient, by: Float(-step), into: &trial)
+        trialValue = Self.evaluate(function, trial, &trialGradient)
+        trials += 1
+        if learningRate != nil { break }
+        let sufficientDecrease = value - Self.armijoConstant * step * gradientNormSquared
+        if trialValue.isFinite && trialValue <= sufficientDecrease { break }
+        step *= 0.5
+        if step < Self.smallestStep {
+          passes += trials
+          return finish(.lineSearchStalled)
+        }
+      }
+      passes += trials
+      let trialGradientMax = Double(VectorOperations.maximumMagnitude(trialGradient))
+      // A non-finite point is never adopted: the result keeps the last finite one.
+      guard trialValue.isFinite && trialGradientMax.isFinite else { return finish(.nonFinite) }
+      epoch += 1
+      swap(&parameters, &trial)
+      swap(&gradient, &trialGradient)
+      value = trialValue
+      gradientMax = trialGradientMax
+      let accepted = step
+      if learningRate == nil && trials == 1 { step *= 2 }
+      guard observe(Progress(epoch: epoch, value: value, gradientMax: gradientMax,
+        passes: passes, passesThisEpoch: trials, step: accepted)) else {
+        return finish(.stoppedByObserver)
+      }
+    }
+  }
+
+  private static func evaluate(
+    _ function: some DifferentiableFunction, _ parameters: [Float], _ gradient: inout [Float]
+  ) -> Double {
+    parameters.withUnsafeBufferPointer { parameters in
+      gradient.withUnsafeMutableBufferPointer { gradient in
+        function.evaluate(at: parameters, gradient: gradient)
+      }
+    }
+  }
+}

@@ -1,0 +1,17 @@
+/// How a command ends when it does not succeed.
+enum CLIError: Error {
+  /// The command line is wrong: exit status 2, usage shown.
+  case usage(String, usage: String?)
+  /// `--help` was given: the help goes to stdout, exit status 0.
+  case helpRequested(String)
+  /// The data, a model or a file is wrong, or training failed: exit status 1.
+  case failure(String)
+
+  var exitStatus: Int32 {
+    switch self {
+    case .usage: return 2
+    case .helpRequested: return 0
+    case .failure: return 1
+    }
+  }
+}

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Where the CLI writes: results to stdout, progress and errors to stderr.
+enum Console {
+  static func output(_ text: String) {
+    writeAll(text + "\n", to: STDOUT_FILENO)
+  }
+
+  static func error(_ text: String) {
+    writeAll(text + "\n", to: STDERR_FILENO)
+  }
+
+  /// Writes go straight to the file descriptors (unbuffered), so there is nothing to flush.
+  static func flush() {}
+
+  private static func writeAll(_ text: String, to descriptor: Int32) {
+    var bytes = Array(text.utf8)
+    var offset = 0
+    while offset < bytes.count {
+      let written = bytes.withUnsafeMutableBytes { buffer in
+        write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+      }
+      if written < 0 && errno == EINTR { continue }
+      guard written > 0 else { return }
+      offset += written
+    }
+  }
+}
+
+/// A minimal JSON writer for the CLI's machine-readable output, keeping key order.
+indirect enum JSON {
+  case object([(String, JSON)])
+  case array([JSON])
+  case string(String)
+  case number(Double)
+  case integer(Int)
+  case bool(Bool)
+  case null
+
+  var text: String {
+    switch self {
+    case .object(let pairs):
+      return "{" + pairs.map { "\(JSON.string($0.0).text): \($0.1.text)" }.joined(separator: ", ") + "}"
+    case .array(let items):
+      return "[" + items.map(\.text).joined(separator: ", ") + "]"
+    case .string(let value):
+      return "\"" + Self.escape(value) + "\""
+    case .number(let value):
+      return value.isFinite ? "\(value)" : "null"
+    case .integer(let value):
+      return "\(value)"
+    case .bool(let value):
+      return value ? "true" : "false"
+    case .null:
+      return "null"
+    }
+  }
+
+  private static func escape(_ value: String) -> String {
+    var result = ""
+    for scalar in value.unicodeScalars {
+      switch scalar {
+      case "\"": result += "\\\""
+      case "\\": result += "\\\\"
+      case "\n": result += "\\n"
+      case "\r": result += "\\r"
+      case "\t": result += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: result.unicodeScalars.append(scalar)
+      }
+    }
+    return result
+  }
+}
+
+/// Formats numbers for people.
+enum Format {
+  /// `value` with `digits` digits after the point.
+  static func fixed(_ value: Double, _ digits: Int) -> String {
+    guard value.isFinite else { return "\(value)" }
+    var scaled = (abs(value) * pow(10, Double(digits))).rounded()
+    if scaled >= 1e18 { return "\(value)" }
+    let negative = value < 0 && scaled != 0
+    var fraction = ""
+    for _ in 0..<digits {
+      let digit = Int(scaled.truncatingRemainder(dividingBy: 10))
+      fraction = String(digit) + fraction
+      scaled = (scaled / 10).rounded(.down)
+    }
+    let integer = String(Int(scaled))
+    return (negative ? "-" : "") + integer + (digits > 0 ? "." + fraction : "")
+  }
+
+  /// `value` in scientific notation with `digits` significant digits after the first.
+  static func scientific(_ value: Double, _ digits: Int = 2) -> String {
+    guard value.isFinite, value != 0 else { return value == 0 ? "0" : "\(value)" }
+    var exponent = Int(log10(abs(value)).rounded(.down))
+    var mantissa = value / pow(10, Double(exponent))
+    if abs(mantissa) >= 10 - 0.5 * pow(10, -Double(digits)) {
+      mantissa /= 10
+      exponent += 1
+    }
+    return fixed(mantissa, digits) + "e" + (exponent < 0 ? "-" : "+") + String(abs(exponent))
+  }
+
+  /// A rate like `1.23 M` rows/s.
+  static func rate(_ value: Double) -> String {
+    if value >= 1e9 { return fixed(value / 1e9, 2) + " G" }
+    if value >= 1e6 { return fixed(value / 1e6, 2) + " M" }
+    if value >= 1e3 { return fixed(value / 1e3, 2) + " k" }
+    return fixed(value, 0) + " "
+  }
+}

@@ -1,0 +1,79 @@
+import SoftmaxRegression
+
+/// `softmax evaluate MODEL.json DATA.csv`: accuracy, log loss, confusion matrix, per-class
+/// precision, recall and F1.
+enum EvaluateCommand {
+  static let spec = CommandSpec(
+    name: "evaluate",
+    summary: "Measure a saved model on labelled data.",
+    positionals: [
+      .init(name: "MODEL.json", help: "A model written by 'softmax train'."),
+      .init(name: "DATA.csv", help: "Rows with the model's feature columns and its label column."),
+    ],
+    options: [
+      .init(name: "json", help: "Print the results as one JSON object on stdout."),
+      .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
+    ])
+
+  static func run(_ arguments: ParsedArguments) throws(CLIError) {
+    let model = try ModelInput.loadModel(arguments.positionals[0])
+    let threads = try ModelInput.threadCount(arguments)
+    let dataset = try ModelInput.loadData(arguments.positionals[1], for: model, requiresLabels: true)
+    let metrics = ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
+    if arguments.flag("json") {
+      Console.output(json(metrics).text)
+    } else {
+      Console.output(report(metrics))
+    }
+  }
+
+  static func json(_ metrics: ClassificationMetrics) -> JSON {
+    let perClass = zip(metrics.classNames, metrics.perClass).map { name, scores in
+      JSON.object([
+        ("class", .string(name)), ("precision", .number(scores.precision)),
+        ("recall", .number(scores.recall)), ("f1", .number(scores.f1)),
+        ("support", .integer(scores.support)),
+      ])
+    }
+    return .object([
+      ("rows", .integer(metrics.rowCount)),
+      ("accuracy", .number(metrics.accuracy)),
+      ("log_loss", .number(metrics.logLoss)),
+      ("classes", .array(metrics.classNames.map(JSON.string))),
+      ("confusion_matrix", .array(metrics.confusionMatrix.map { .array($0.map(JSON.integer)) })),
+      ("per_class", .array(perClass)),
+    ])
+  }
+
+  static func report(_ metrics: ClassificationMetrics) -> String {
+    var lines = [
+      "rows      \(metrics.rowCount)",
+      "accuracy  \(Format.fixed(metrics.accuracy, 4))",
+      "log loss  \(Format.fixed(metrics.logLoss, 4))",
+      "",
+      "confusion matrix (rows: true class, columns: predicted class)",
+    ]
+    let names = metrics.classNames
+    let counts = metrics.confusionMatrix.flatMap { $0 }.map(String.init)
+    let width = max(names.map(\.count).max() ?? 0, counts.map(\.count).max() ?? 0)
+    func right(_ text: String) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+    lines.append(([String(repeating: " ", count: width)] + names.map(right)).joined(separator: "  "))
+    for (name, row) in zip(names, metrics.confusionMatrix) {
+      lines.append(([right(name)] + row.map { right(String($0)) }).joined(separator: "  "))
+    }
+    lines += ["", "\("class".padding(width))  precision  recall     f1  support"]
+    for (name, scores) in zip(names, metrics.perClass) {
+      lines.append(
+        "\(right(name))  \(Format.fixed(scores.precision, 4).leftPadded(9))"
+          + "  \(Format.fixed(scores.recall, 4).leftPadded(6))"
+          + "  \(Format.fixed(scores.f1, 4).leftPadded(6))  \(String(scores.support).leftPadded(7))")
+    }
+    return lines.joined(separator: "\n")
+  }
+}
+
+extension String {
+  func leftPadded(_ width: Int) -> String {
+    count >= width ? self : String(repeating: " ", count: width - count) + self
+  }
+}

@@ -1,0 +1,35 @@
+import SoftmaxRegression
+
+/// Loading a model and data that must match it, shared by `predict` and `evaluate`.
+enum ModelInput {
+  static func loadModel(_ path: String) throws(CLIError) -> SoftmaxModel {
+    do {
+      return try SoftmaxModel(contentsOf: path)
+    } catch {
+      throw .failure(error.description)
+    }
+  }
+
+  /// Reads `path` with the model's feature columns (by name, any order); the label column
+  /// is required when `requiresLabels`, otherwise skipped if present.
+  static func loadData(_ path: String, for model: SoftmaxModel, requiresLabels: Bool)
+    throws(CLIError) -> Dataset
+  {
+    do {
+      return try Dataset(
+        csvAt: path,
+        schema: .matching(
+          featureNames: model.featureNames, classNames: model.classNames,
+          labelColumn: model.labelName, requiresLabels: requiresLabels))
+    } catch {
+      throw .failure(error.description)
+    }
+  }
+
+  /// Parses `--threads` for scoring commands.
+  static func threadCount(_ arguments: ParsedArguments) throws(CLIError) -> Int {
+    try arguments.integer(
+      "threads", default: ShardedExecutor.availableCoreCount, rule: "an integer ≥ 1",
+      isValid: { $0 >= 1 })!
+  }
+}

@@ -1,0 +1,69 @@
+import SoftmaxRegression
+
+/// `softmax predict MODEL.json DATA.csv`: one predicted label (and probabilities) per row.
+enum PredictCommand {
+  static let spec = CommandSpec(
+    name: "predict",
+    summary: "Predict the class of every row of a CSV file with a saved model.",
+    positionals: [
+      .init(name: "MODEL.json", help: "A model written by 'softmax train'."),
+      .init(name: "DATA.csv", help: "Rows with the model's feature columns (a label column is ignored)."),
+    ],
+    options: [
+      .init(name: "probabilities", help: "Also write each class's probability."),
+      .init(name: "output", short: "o", valueName: "OUT.csv", help: "Write to a file (default: stdout)."),
+      .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
+    ])
+
+  static func run(_ arguments: ParsedArguments) throws(CLIError) {
+    let model = try ModelInput.loadModel(arguments.positionals[0])
+    let threads = try ModelInput.threadCount(arguments)
+    let outputPath = arguments.string("output")
+    if let outputPath {
+      do { try AtomicFile.checkWritable(outputPath) } catch { throw .failure(error.description) }
+    }
+    let dataset = try ModelInput.loadData(arguments.positionals[1], for: model, requiresLabels: false)
+    let scores = model.scores(for: dataset, threadCount: threads)
+    let withProbabilities = arguments.flag("probabilities")
+
+    var header = [CSVText.field(model.labelName)]
+    if withProbabilities { header += model.classNames.map { CSVText.field("p_\($0)") } }
+    var lines = [header.joined(separator: ",")]
+    lines.reserveCapacity(dataset.rowCount + 1)
+    let classFields = model.classNames.map(CSVText.field)
+    for row in 0..<dataset.rowCount {
+      var line = classFields[Int(scores.predictedClasses[row])]
+      if withProbabilities {
+        for classIndex in 0..<model.classCount {
+          line += "," + "\(scores.probabilities[row * model.classCount + classIndex])"
+        }
+      }
+      lines.append(line)
+    }
+    let text = lines.joined(separator: "\n") + "\n"
+    guard let outputPath else {
+      Console.output(String(text.dropLast()))
+      return
+    }
+    do {
+      try AtomicFile.write(Array(text.utf8), to: outputPath)
+    } catch {
+      throw .failure(error.description)
+    }
+  }
+}
+
+/// Writing CSV fields.
+enum CSVText {
+  /// `text`, quoted (with `""` escapes) when it holds `,`, `"`, CR or LF or starts/ends with
+  /// a space.
+  static func field(_ text: String) -> String {
+    let needsQuotes =
+      text.contains { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+      || text.first == " " || text.last == " "
+    guard needsQuotes else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}
+
+import Foundation

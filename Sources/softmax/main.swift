@@ -1,0 +1,61 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// The `softmax` command: train, predict, evaluate, generate.
+let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CLIError) -> Void)] = [
+  (TrainCommand.spec, TrainCommand.run),
+  (PredictCommand.spec, PredictCommand.run),
+  (EvaluateCommand.spec, EvaluateCommand.run),
+  (GenerateCommand.spec, GenerateCommand.run),
+]
+
+let overview = """
+  softmax: data-parallel softmax regression.
+
+  Usage: softmax COMMAND [arguments] [options]
+
+  Commands:
+  \(commands.map { "  \($0.spec.name.padding(9)) \($0.spec.summary)" }.joined(separator: "\n"))
+
+  Run 'softmax COMMAND --help' for a command's arguments and options.
+  """
+
+@MainActor
+func main() -> Int32 {
+  let arguments = Array(CommandLine.arguments.dropFirst())
+  guard let name = arguments.first else {
+    Console.error(overview)
+    return 2
+  }
+  if name == "--help" || name == "-h" || name == "help" {
+    Console.output(overview)
+    return 0
+  }
+  guard let command = commands.first(where: { $0.spec.name == name }) else {
+    Console.error("softmax: unknown command '\(name)'\n\n\(overview)")
+    return 2
+  }
+  do throws(CLIError) {
+    let parsed = try command.spec.parse(Array(arguments.dropFirst()))
+    try command.run(parsed)
+    Console.flush()
+    return 0
+  } catch {
+    switch error {
+    case .helpRequested(let help):
+      Console.output(help)
+    case .usage(let message, let usage):
+      Console.error("softmax \(name): \(message)")
+      Console.error("usage: \(usage ?? command.spec.usage)  (see 'softmax \(name) --help')")
+    case .failure(let message):
+      Console.error("softmax \(name): error: \(message)")
+    }
+    Console.flush()
+    return error.exitStatus
+  }
+}
+
+exit(main())
