@@ -116,6 +116,11 @@ struct CSVLoader {
     // read, so the error reported is always the first one in the file.
     let dataset = try readRows(from: scanner, rowCount: rowCount, header: header, layout: layout)
     if let syntaxError { throw syntaxError }
+    if schema.requiresLabels && schema.classNames == nil && dataset.classCount < 2 {
+      throw DatasetError(
+        file: file, columnName: dataset.labelName, value: dataset.classNames.first,
+        reason: .tooFewClasses(dataset.classCount))
+    }
     return dataset
   }
 
@@ -281,11 +286,6 @@ struct CSVLoader {
         featureNames: layout.featureNames, labelName: labelName)
     }
     let (classNames, remap) = interner.sortedClasses()
-    if schema.requiresLabels && classNames.count < 2 {
-      throw DatasetError(
-        file: file, columnName: labelName, value: classNames.first,
-        reason: .tooFewClasses(classNames.count))
-    }
     return Dataset(
       features: matrix, labels: labels.map { remap[Int($0)] }, classNames: classNames,
       featureNames: layout.featureNames, labelName: labelName)

@@ -1,17 +1,20 @@
-/// Per-feature centring and scaling: x ↦ (x − mean) / scale.
+/// Per-feature centring and scaling: x ↦ (x − mean) / scale, evaluated in Double and
+/// rounded once to Float32.
 ///
 /// `mean` is the training mean and `scale` the population standard deviation
 /// √(Σ(x − mean)² / m), both accumulated in Double in two passes, so features like 1e30 or
-/// 1e5 + small noise neither overflow nor cancel. A feature whose deviation is zero (or too
-/// small to be a normal Float32) gets scale 1, so it only is centred.
+/// 1e5 + small noise neither overflow nor cancel. They are kept in Double: a Float32 mean
+/// of 1e5 + noise would be off by up to 0.004, a large fraction of a 0.01 deviation. A
+/// feature whose deviation is zero (or below the smallest normal Float32) gets scale 1, so
+/// it is only centred.
 public struct Standardization: Equatable, Sendable, Codable {
   /// The mean of each feature over the training rows.
-  public var mean: [Float]
+  public var mean: [Double]
   /// The divisor for each feature: its standard deviation, or 1 where that is zero.
-  public var scale: [Float]
+  public var scale: [Double]
 
   /// Creates a standardization from explicit values (for example, read from a model file).
-  public init(mean: [Float], scale: [Float]) {
+  public init(mean: [Double], scale: [Double]) {
     precondition(mean.count == scale.count)
     self.mean = mean
     self.scale = scale
@@ -21,12 +24,13 @@ public struct Standardization: Equatable, Sendable, Codable {
   public init(fitting features: FeatureMatrix) {
     let rowCount = features.rowCount
     let columnCount = features.featureCount
+    let divisor = Double(max(rowCount, 1))
     var sums = [Double](repeating: 0, count: columnCount)
     for row in 0..<rowCount {
       let values = features.rowPointer(row)
       for column in 0..<columnCount { sums[column] += Double(values[column]) }
     }
-    let means = sums.map { $0 / Double(max(rowCount, 1)) }
+    let means = sums.map { $0 / divisor }
     var squares = [Double](repeating: 0, count: columnCount)
     for row in 0..<rowCount {
       let values = features.rowPointer(row)
@@ -35,17 +39,17 @@ public struct Standardization: Equatable, Sendable, Codable {
         squares[column] += deviation * deviation
       }
     }
-    mean = means.map { Float($0) }
+    mean = means
     scale = squares.map { squareSum in
-      let deviation = Float((squareSum / Double(max(rowCount, 1))).squareRoot())
-      return deviation.isNormal ? deviation : 1
+      let deviation = (squareSum / divisor).squareRoot()
+      return deviation >= Double(Float.leastNormalMagnitude) ? deviation : 1
     }
   }
 
   /// Standardizes one value of feature `column`; the exact operation training applies.
   @inline(__always)
   public func apply(_ value: Float, column: Int) -> Float {
-    (value - mean[column]) / scale[column]
+    Float((Double(value) - mean[column]) / scale[column])
   }
 
   /// Standardizes every row of `features` in place. Cost: O(rows · features).
@@ -56,7 +60,7 @@ public struct Standardization: Equatable, Sendable, Codable {
         for row in 0..<features.rowCount {
           let values = features.rowPointer(row)
           for column in 0..<means.count {
-            values[column] = (values[column] - means[column]) / scales[column]
+            values[column] = Float((Double(values[column]) - means[column]) / scales[column])
           }
         }
       }

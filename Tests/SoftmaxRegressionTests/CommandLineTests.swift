@@ -1,0 +1,175 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+/// Runs the built `softmax` executable, which `swift test` builds beside the test bundle.
+struct SoftmaxTool {
+  static let executable: String = {
+    let besideTests = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+      .appendingPathComponent("softmax").path
+    return FileManager.default.isExecutableFile(atPath: besideTests)
+      ? besideTests : packageRoot + "/.build/debug/softmax"
+  }()
+
+  struct Output {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+  }
+
+  static func run(_ arguments: [String], in directory: String? = nil) throws -> Output {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Output(
+      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self))
+  }
+}
+
+@Suite("The softmax command", .serialized)
+struct CommandLineTests {
+  let directory = makeTemporaryDirectory()
+
+  func write(_ name: String, _ text: String) -> String {
+    let path = directory + "/" + name
+    _ = FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+    return path
+  }
+
+  func json(_ text: String) throws -> [String: Any] {
+    try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+  }
+
+  @Test("train writes a model and a JSON summary; predict and evaluate read it")
+  func trainPredictEvaluate() throws {
+    let model = directory + "/iris.json"
+    let train = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--json", "--max-epochs", "300", "--quiet"])
+    #expect(train.status == 0, "\(train.stderr)")
+    #expect(train.stderr.isEmpty, "--quiet prints nothing")
+    let summary = try json(train.stdout)
+    for key in ["rows", "features", "classes", "threads", "solver", "epochs", "objective", "gradient_max",
+                "train_accuracy", "load_seconds", "train_seconds"] {
+      #expect(summary[key] != nil, "missing \(key)")
+    }
+    #expect(summary["rows"] as? Int == 150 && summary["features"] as? Int == 4 && summary["classes"] as? Int == 3)
+    #expect((summary["train_accuracy"] as? Double ?? 0) > 0.9)
+    #expect(FileManager.default.fileExists(atPath: model))
+
+    let predict = try SoftmaxTool.run(["predict", model, dataFile("iris.csv"), "--probabilities"])
+    #expect(predict.status == 0, "\(predict.stderr)")
+    let lines = predict.stdout.split(separator: "\n")
+    #expect(lines.count == 151)
+    #expect(lines[0] == "species,p_setosa,p_versicolor,p_virginica")
+    #expect(lines[1].hasPrefix("setosa,"))
+
+    let evaluate = try SoftmaxTool.run(["evaluate", model, dataFile("iris.csv"), "--json"])
+    #expect(evaluate.status == 0, "\(evaluate.stderr)")
+    let metrics = try json(evaluate.stdout)
+    #expect(metrics["rows"] as? Int == 150)
+    #expect((metrics["accuracy"] as? Double ?? 0) > 0.9)
+    #expect((metrics["confusion_matrix"] as? [[Int]])?.count == 3)
+    #expect(metrics["log_loss"] is Double)
+
+    let table = try SoftmaxTool.run(["evaluate", model, dataFile("iris.csv")])
+    #expect(table.stdout.contains("confusion matrix") && table.stdout.contains("virginica"))
+  }
+
+  @Test("prints progress per epoch on stderr unless --quiet")
+  func progress() throws {
+    let output = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", directory + "/m.json", "--max-epochs", "3"])
+    #expect(output.status == 0)
+    let epochLines = output.stderr.split(separator: "\n").filter { $0.hasPrefix("epoch") }
+    #expect(epochLines.count == 4)
+    #expect(epochLines.allSatisfy { $0.contains("objective") && $0.contains("max|∇J|") && $0.contains("accuracy") && $0.contains("rows/s") })
+  }
+
+  @Test("usage errors exit 2 with a message; --help exits 0",
+    arguments: [
+      ["train"], ["train", "a.csv", "--lambda", "-1"], ["train", "a.csv", "--lambda", "nan"],
+      ["train", "a.csv", "--threads", "0"], ["train", "a.csv", "--max-epochs", "x"], ["train", "a.csv", "--bogus"],
+      ["train", "a.csv", "--solver", "adam"], ["frobnicate"], ["predict", "m.json"], ["generate", "o.csv", "--rows", "5"],
+      ["train", "a.csv", "--tolerance"],
+    ])
+  func usageErrors(arguments: [String]) throws {
+    let output = try SoftmaxTool.run(arguments, in: directory)
+    #expect(output.status == 2, "\(arguments): \(output.stderr)")
+    #expect(!output.stderr.isEmpty)
+    #expect(!FileManager.default.fileExists(atPath: directory + "/model.json"))
+  }
+
+  @Test("--help on every command", arguments: ["train", "predict", "evaluate", "generate"])
+  func help(command: String) throws {
+    let output = try SoftmaxTool.run([command, "--help"])
+    #expect(output.status == 0 && output.stdout.contains("Usage: softmax \(command)"))
+  }
+
+  @Test("data errors exit 1, name the place, and leave no model file")
+  func dataErrors() throws {
+    let bad = write("bad.csv", "a,b,label\n1,2,x\n3,oops,y\n")
+    let output = try SoftmaxTool.run(["train", bad, "--quiet"], in: directory)
+    #expect(output.status == 1)
+    #expect(output.stderr.contains("bad.csv, line 3, column 2 (b): not a number: \"oops\""), "\(output.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: directory + "/model.json"))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["bad.csv"])
+
+    let unwritable = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", "/nonexistent-dir/m.json", "--quiet"])
+    #expect(unwritable.status == 1 && unwritable.stderr.contains("/nonexistent-dir/m.json"))
+
+    let missing = try SoftmaxTool.run(["train", directory + "/missing.csv"])
+    #expect(missing.status == 1 && missing.stderr.contains("missing.csv"))
+  }
+
+  @Test("predict and evaluate reject data that does not fit the model")
+  func mismatchedData() throws {
+    let model = directory + "/m.json"
+    #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--quiet", "--max-epochs", "5"]).status == 0)
+    let extra = write("extra.csv", "sepal_length,sepal_width,petal_length,petal_width,color,species\n1,2,3,4,5,setosa\n")
+    let missing = write("missing.csv", "sepal_length,sepal_width,petal_length,species\n1,2,3,setosa\n")
+    let unknown = write("unknown.csv", "sepal_length,sepal_width,petal_length,petal_width,species\n1,2,3,4,rose\n")
+    for (file, fragment) in [(extra, "color"), (missing, "petal_width"), (unknown, "rose")] {
+      let output = try SoftmaxTool.run(["evaluate", model, file])
+      #expect(output.status == 1 && output.stderr.contains(fragment), "\(output.stderr)")
+    }
+    let unlabeled = write("unlabeled.csv", "petal_width,sepal_length,sepal_width,petal_length\n0.2,5.1,3.5,1.4\n")
+    let prediction = try SoftmaxTool.run(["predict", model, unlabeled])
+    #expect(prediction.status == 0 && prediction.stdout == "species\nsetosa\n", "\(prediction.stdout) \(prediction.stderr)")
+    let corrupt = write("corrupt.json", "{\"format\": \"softmax-regression-model\", \"version\": 1, \"clas")
+    let output = try SoftmaxTool.run(["predict", corrupt, unlabeled])
+    #expect(output.status == 1 && output.stderr.contains("corrupt.json"))
+  }
+
+  @Test("generate writes the requested shape, and the same seed gives the same file")
+  func generate() throws {
+    let first = directory + "/g1.csv", second = directory + "/g2.csv"
+    for path in [first, second] {
+      let output = try SoftmaxTool.run(["generate", path, "--rows", "50", "--features", "3", "--classes", "4", "--seed", "9"])
+      #expect(output.status == 0, "\(output.stderr)")
+    }
+    #expect(FileManager.default.contentsEqual(atPath: first, andPath: second))
+    let dataset = try Dataset(csvAt: first)
+    #expect(dataset.rowCount == 50 && dataset.featureCount == 3 && dataset.classCount == 4)
+  }
+
+  @Test("the model file is byte-identical for --threads 1, 2, 3 and 8")
+  func deterministicModelFile() throws {
+    let data = directory + "/g.csv"
+    #expect(try SoftmaxTool.run(["generate", data, "--rows", "2600", "--features", "9", "--classes", "3"]).status == 0)
+    var files: [Data] = []
+    for threads in [1, 2, 3, 8] {
+      let model = directory + "/t\(threads).json"
+      let output = try SoftmaxTool.run(["train", data, "-o", model, "--threads", "\(threads)", "--max-epochs", "20", "--quiet"])
+      #expect(output.status == 0)
+      files.append(try Data(contentsOf: URL(fileURLWithPath: model)))
+    }
+    for file in files.dropFirst() { #expect(file == files[0]) }
+  }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+@Suite("Decimal parsing")
+struct DecimalParserTests {
+  /// strtof on the same text: the independent reference (glibc rounds correctly).
+  func strtofValue(_ text: String) -> Float {
+    text.withCString { strtof($0, nil) }
+  }
+
+  /// A random decimal in the accepted syntax: long and short mantissas, points anywhere,
+  /// exponents reaching into the subnormal range and past the overflow threshold.
+  func randomDecimal(_ random: inout SplitMix64) -> String {
+    let digitCount = 1 + Int(random.next() % 22)
+    var digits = (0..<digitCount).map { _ in String(random.next() % 10) }.joined()
+    if random.next() % 3 == 0 {
+      let point = Int(random.next() % UInt64(digitCount + 1))
+      digits.insert(".", at: digits.index(digits.startIndex, offsetBy: point))
+      if digits == "." { digits = "0." }
+    }
+    let sign = ["", "-", "+"][Int(random.next() % 3)]
+    var exponent = ""
+    if random.next() % 2 == 0 {
+      let value = Int(random.next() % 100) - 60
+      exponent = (random.next() % 2 == 0 ? "e" : "E") + String(value)
+    }
+    return sign + digits + exponent
+  }
+
+  @Test("agrees with strtof bit for bit on 300,000 random decimals")
+  func agreesWithStrtof() {
+    var random = SplitMix64(seed: 42)
+    var fastPathCount = 0
+    for _ in 0..<300_000 {
+      let text = randomDecimal(&random)
+      let expected = strtofValue(text)
+      switch DecimalParser.parse(text) {
+      case .value(let value):
+        #expect(value.bitPattern == expected.bitPattern, "\(text)")
+        if text.count < 9 { fastPathCount += 1 }
+      case .outOfRange:
+        #expect(expected.isInfinite, "\(text)")
+      case .invalid:
+        Issue.record("rejected valid text \(text)")
+      }
+    }
+    #expect(fastPathCount > 1000)
+  }
+
+  @Test("rounds hard cases exactly: halfway points, subnormals, limits",
+    arguments: [
+      "16777217", "16777219", "1.00000005960464477539062499", "1.000000059604644775390625",
+      "1.00000005960464477539062501", "3.4028235e38", "3.40282346638528859811704183484516925440e38", "3.4028235677973366e38",
+      "1.17549435e-38", "1.4e-45", "7e-46", "7.1e-46", "1e-50", "0.000000000000000000000000000000000000000000001",
+      "123456789012345678901234567890", "0.1", "2.5e-5", "9999999999e-10", "1e10", "1e-10", "-0",
+    ])
+  func hardCases(text: String) {
+    guard case .value(let value) = DecimalParser.parse(text) else {
+      Issue.record("rejected \(text)")
+      return
+    }
+    #expect(value.bitPattern == strtofValue(text).bitPattern)
+  }
+
+  @Test("rejects what is not a plain decimal",
+    arguments: ["", "+", "-", ".", "e5", "1e", "1e+", "1e-", "NaN", "nan", "inf", "-inf", "Infinity",
+      "0x1p3", "0x10", "1,000", "1.2.3", "1 2", "--1", "+-1", "1e5.5", "1d5", "١", "1_000", ".e1", "1f"])
+  func rejects(text: String) {
+    #expect(DecimalParser.parse(text) == .invalid)
+  }
+
+  @Test("reports values beyond Float32 range", arguments: ["3.40282356779733661637539395458142568448e38", "3.5e38", "1e39", "-1e300", "340282366920938463463374607431768211456"])
+  func outOfRange(text: String) {
+    #expect(DecimalParser.parse(text) == .outOfRange)
+  }
+}

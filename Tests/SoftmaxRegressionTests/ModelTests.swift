@@ -1,0 +1,119 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+@Suite("Models and model files")
+struct ModelTests {
+  func trainedModel() throws -> SoftmaxModel {
+    var options = TrainingOptions()
+    options.maxEpochs = 20
+    return try Trainer(options: options).fit(try Dataset(csvAt: dataFile("iris.csv"))).model
+  }
+
+  @Test("saving and loading gives the identical model, and no temporary file stays")
+  func roundTrip() throws {
+    let model = try trainedModel()
+    let directory = makeTemporaryDirectory()
+    let path = directory + "/model.json"
+    try model.save(to: path)
+    let loaded = try SoftmaxModel(contentsOf: path)
+    #expect(loaded == model)
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["model.json"])
+    try model.save(to: path)  // replacing works too
+    #expect(try SoftmaxModel(contentsOf: path) == model)
+  }
+
+  @Test("probabilities sum to 1 and predict picks the most probable class")
+  func probabilities() throws {
+    let model = try trainedModel()
+    let dataset = try Dataset(csvAt: dataFile("iris.csv"))
+    let row = (0..<4).map { dataset.features[70, $0] }
+    let probabilities = model.probabilities(for: row)
+    #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
+    #expect(model.predict(row) == model.classNames[probabilities.firstIndex(of: probabilities.max()!)!])
+    let scores = model.scores(for: dataset, threadCount: 2)
+    for classIndex in 0..<3 {
+      #expect(abs(scores.probabilities[70 * 3 + classIndex] - probabilities[classIndex]) < 1e-5)
+    }
+    #expect(model.classNames[Int(scores.predictedClasses[70])] == model.predict(row))
+  }
+
+  @Test("corrupted, truncated, wrong-version and inconsistent files give clear errors")
+  func badFiles() throws {
+    let model = try trainedModel()
+    let bytes = try model.fileBytes()
+    let text = String(decoding: bytes, as: UTF8.self)
+    let cases: [(String, (ModelError) -> Bool)] = [
+      (String(text.prefix(text.count / 2)), { if case .malformed = $0 { return true } else { return false } }),
+      ("", { if case .malformed = $0 { return true } else { return false } }),
+      ("not json", { if case .malformed = $0 { return true } else { return false } }),
+      (text.replacingOccurrences(of: "\"version\":1", with: "\"version\":2"), { $0 == .unsupportedVersion(file: "m.json", found: 2, supported: 1) }),
+      (text.replacingOccurrences(of: "softmax-regression-model", with: "other"), { if case .malformed = $0 { return true } else { return false } }),
+      (text.replacingOccurrences(of: "\"bias\":[", with: "\"bias\":[1,"), { if case .invalid = $0 { return true } else { return false } }),
+      (text.replacingOccurrences(of: "\"classes\":[", with: "\"classes\":[\"extra\","), { if case .invalid = $0 { return true } else { return false } }),
+    ]
+    for (index, (content, matches)) in cases.enumerated() {
+      do {
+        _ = try SoftmaxModel(fileData: Data(content.utf8), name: "m.json")
+        Issue.record("case \(index) accepted")
+      } catch {
+        #expect(matches(error), "case \(index): \(error)")
+        #expect(error.description.hasPrefix("m.json"), "case \(index): \(error)")
+      }
+    }
+  }
+
+  @Test("a failed save leaves nothing behind")
+  func failedSave() throws {
+    let model = try trainedModel()
+    #expect(throws: ModelError.self) { try model.save(to: "/nonexistent-directory/model.json") }
+    let directory = makeTemporaryDirectory()
+    #expect(throws: ModelError.self) { try model.save(to: directory) }
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+  }
+
+  @Test("models reject non-finite weights and mismatched shapes")
+  func validation() {
+    #expect(throws: ModelError.self) {
+      try SoftmaxModel(classNames: ["a", "b"], featureNames: ["x"], labelName: "l", weights: [1, .nan], bias: [0, 0], standardization: nil)
+    }
+    #expect(throws: ModelError.self) {
+      try SoftmaxModel(classNames: ["a", "b"], featureNames: ["x"], labelName: "l", weights: [1], bias: [0, 0], standardization: nil)
+    }
+    #expect(throws: ModelError.self) {
+      try SoftmaxModel(classNames: ["a", "a"], featureNames: ["x"], labelName: "l", weights: [1, 2], bias: [0, 0], standardization: nil)
+    }
+  }
+}
+
+@Suite("Classification metrics")
+struct MetricsTests {
+  @Test("confusion matrix, accuracy, precision, recall and F1 follow their definitions")
+  func definitions() {
+    // true:      a a a b b c
+    // predicted: a b a b c c
+    let metrics = ClassificationMetrics(
+      classNames: ["a", "b", "c"], trueClasses: [0, 0, 0, 1, 1, 2], predictedClasses: [0, 1, 0, 1, 2, 2],
+      trueClassLogProbabilities: [-0.1, -2, -0.2, -0.3, -1.5, -0.4])
+    #expect(metrics.confusionMatrix == [[2, 1, 0], [0, 1, 1], [0, 0, 1]])
+    #expect(metrics.accuracy == 4.0 / 6.0)
+    #expect(abs(metrics.logLoss - 4.5 / 6) < 1e-12)
+    let b = metrics.perClass[1]
+    #expect(b.precision == 0.5 && b.recall == 0.5 && b.f1 == 0.5 && b.support == 2)
+    let c = metrics.perClass[2]
+    #expect(c.precision == 0.5 && c.recall == 1 && abs(c.f1 - 2.0 / 3.0) < 1e-12)
+  }
+
+  @Test("log loss from scores equals the scalar reference's mean data loss")
+  func logLossMatchesReference() throws {
+    let dataset = randomDataset(rows: 31, features: 5, classes: 3, seed: 17)
+    let layout = ParameterLayout(classCount: 3, featureCount: 5)
+    let (weights, bias) = layout.unpack(randomParameters(layout, seed: 2))
+    let model = try SoftmaxModel(classNames: dataset.classNames, featureNames: dataset.featureNames, labelName: "label", weights: weights, bias: bias, standardization: nil)
+    let metrics = ClassificationMetrics(model: model, dataset: dataset)
+    let reference = ScalarReference(dataset: dataset, lambda: 0).evaluate(
+      weights: (0..<3).map { k in (0..<5).map { Double(weights[k * 5 + $0]) } }, bias: bias.map(Double.init))
+    #expect(abs(metrics.logLoss - reference.value) < 1e-5)
+    #expect(abs(metrics.accuracy - Double(reference.correct) / 31) < 1e-12)
+  }
+}

@@ -1,0 +1,115 @@
+import Foundation
+@testable import SoftmaxRegression
+
+/// The objective written the plain way, in Double, straight from the formula:
+/// J = (1/m) Σ_i −log p(y_i|x_i) + (λ/2)‖W‖², with ∇ as in DEVELOPERS.md.
+/// Independent of the kernel: no tiling, no SIMD, no shards, no log-sum-exp tricks beyond
+/// the max shift.
+struct ScalarReference {
+  let rows: [[Double]]
+  let labels: [Int]
+  let classCount: Int
+  let lambda: Double
+
+  init(dataset: Dataset, lambda: Double) {
+    rows = (0..<dataset.rowCount).map { row in
+      (0..<dataset.featureCount).map { Double(dataset.features[row, $0]) }
+    }
+    labels = dataset.labels.map(Int.init)
+    classCount = dataset.classCount
+    self.lambda = lambda
+  }
+
+  var featureCount: Int { rows.first?.count ?? 0 }
+
+  /// Value and gradient at W (K×D) and b (K).
+  func evaluate(weights: [[Double]], bias: [Double]) -> (value: Double, weightGradient: [[Double]], biasGradient: [Double], correct: Int) {
+    let m = Double(rows.count)
+    var loss = 0.0
+    var correct = 0
+    var gradientW = [[Double]](repeating: [Double](repeating: 0, count: featureCount), count: classCount)
+    var gradientB = [Double](repeating: 0, count: classCount)
+    for (x, y) in zip(rows, labels) {
+      let logits = (0..<classCount).map { k in
+        zip(weights[k], x).reduce(bias[k]) { $0 + $1.0 * $1.1 }
+      }
+      let maximum = logits.max()!
+      let denominator = logits.reduce(0) { $0 + exp($1 - maximum) }
+      let probabilities = logits.map { exp($0 - maximum) / denominator }
+      loss += -log(probabilities[y])
+      if logits.firstIndex(of: maximum) == y { correct += 1 }
+      for k in 0..<classCount {
+        let coefficient = probabilities[k] - (k == y ? 1 : 0)
+        for j in 0..<featureCount { gradientW[k][j] += coefficient * x[j] / m }
+        gradientB[k] += coefficient / m
+      }
+    }
+    var penalty = 0.0
+    for k in 0..<classCount {
+      for j in 0..<featureCount {
+        penalty += weights[k][j] * weights[k][j]
+        gradientW[k][j] += lambda * weights[k][j]
+      }
+    }
+    return (loss / m + 0.5 * lambda * penalty, gradientW, gradientB, correct)
+  }
+}
+
+/// A small random labelled dataset with awkward sizes (not multiples of 4 or 8).
+func randomDataset(rows: Int, features: Int, classes: Int, seed: UInt64, scale: Float = 1) -> Dataset {
+  var random = SplitMix64(seed: seed)
+  let values = (0..<rows).map { _ in (0..<features).map { _ in scale * random.nextGaussian() } }
+  let labels = (0..<rows).map { row in String(row < classes ? row : Int(random.next() % UInt64(classes))) }
+  return try! Dataset(rows: values, labels: labels)
+}
+
+/// Random parameters θ in the layout's order, padding zero.
+func randomParameters(_ layout: ParameterLayout, seed: UInt64, scale: Float = 0.5) -> [Float] {
+  var random = SplitMix64(seed: seed)
+  let weights = (0..<(layout.classCount * layout.featureCount)).map { _ in scale * random.nextGaussian() }
+  let bias = (0..<layout.classCount).map { _ in scale * random.nextGaussian() }
+  return layout.pack(weights: weights, bias: bias)
+}
+
+extension SoftmaxObjective {
+  /// Value and gradient at θ, as arrays.
+  func valueAndGradient(_ parameters: [Float]) -> (Double, [Float]) {
+    var gradient = [Float](repeating: .nan, count: parameterCount)
+    let value = parameters.withUnsafeBufferPointer { p in
+      gradient.withUnsafeMutableBufferPointer { g in evaluate(at: p, gradient: g) }
+    }
+    return (value, gradient)
+  }
+}
+
+/// A fresh directory under the system temporary directory, removed by the caller.
+func makeTemporaryDirectory() -> String {
+  let path = NSTemporaryDirectory() + "softmax-tests-" + UUID().uuidString
+  try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  return path
+}
+
+/// The package root, found from this file's path.
+let packageRoot: String = {
+  var url = URL(fileURLWithPath: #filePath)
+  for _ in 0..<3 { url.deleteLastPathComponent() }
+  return url.path
+}()
+
+/// A file in the package's data/ folder.
+func dataFile(_ name: String) -> String { packageRoot + "/data/" + name }
+
+/// A stratified, seeded split of row indices into (train, test).
+func stratifiedSplit(_ dataset: Dataset, testFraction: Double, seed: UInt64) -> (train: [Int], test: [Int]) {
+  var random = SplitMix64(seed: seed)
+  var train: [Int] = []
+  var test: [Int] = []
+  for classIndex in 0..<dataset.classCount {
+    var rows = dataset.labels.indices.filter { dataset.labels[$0] == Int32(classIndex) }
+    rows.shuffle(using: &random)
+    let testCount = Int((Double(rows.count) * testFraction).rounded())
+    test += rows.prefix(testCount)
+    train += rows.dropFirst(testCount)
+  }
+  return (train.sorted(), test.sorted())
+}

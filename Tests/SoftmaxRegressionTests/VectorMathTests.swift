@@ -1,0 +1,54 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+@Suite("Vectorised exp and log")
+struct VectorMathTests {
+  /// The distance in units in the last place between two positive floats.
+  func ulpDistance(_ a: Float, _ b: Float) -> Int {
+    abs(Int(a.bitPattern) - Int(b.bitPattern))
+  }
+
+  @Test("exp is within 2 ulp of the correctly rounded value on [-87.3, 88]")
+  func expAccuracy() {
+    var worst = 0
+    var random = SplitMix64(seed: 1)
+    for _ in 0..<20_000 {
+      let inputs = Vector8((0..<8).map { _ in Float(-87.3 + 175.3 * random.nextUniform()) })
+      let outputs = VectorMath.exp(inputs)
+      for lane in 0..<8 {
+        let exact = Float(exp(Double(inputs[lane])))
+        worst = max(worst, ulpDistance(outputs[lane], exact))
+      }
+    }
+    #expect(worst <= 2)
+  }
+
+  @Test("exp gives exactly 0 for -infinity and underflowing inputs, and 1 for 0")
+  func expEdges() {
+    let outputs = VectorMath.exp(Vector8(-.infinity, -1000, -88, 0, -0.0, 1e-30, -1e-30, 1))
+    #expect(outputs[0] == 0 && outputs[1] == 0 && outputs[2] == 0)
+    #expect(outputs[3] == 1 && outputs[4] == 1)
+    #expect(ulpDistance(outputs[7], Float(M_E)) <= 1)
+  }
+
+  @Test("log is within 2 ulp of the correctly rounded value on normal positive inputs")
+  func logAccuracy() {
+    var worst = 0
+    var random = SplitMix64(seed: 2)
+    for _ in 0..<20_000 {
+      let inputs = Vector8((0..<8).map { _ in Float(exp(-80 + 160 * random.nextUniform())) })
+      let outputs = VectorMath.log(inputs)
+      for lane in 0..<8 {
+        let exact = Float(log(Double(inputs[lane])))
+        if abs(exact) < 1e-3 { continue }  // near x = 1 use an absolute bound below
+        worst = max(worst, ulpDistance(outputs[lane], exact))
+      }
+    }
+    #expect(worst <= 2)
+    let nearOne = VectorMath.log(Vector8(1, 1.0001, 0.9999, 1.5, 2, 10, 1.0000001, 0.99999994))
+    for (lane, x) in [1, 1.0001, 0.9999, 1.5, 2, 10, 1.0000001, 0.99999994].enumerated() {
+      #expect(abs(Double(nearOne[lane]) - log(Double(Float(x)))) <= 2e-7 * max(1, abs(log(x))))
+    }
+  }
+}
