@@ -1,1 +1,45 @@
-print("bench")
+#if canImport(Glibc)
+  import Glibc
+#endif
+
+/// `softmax-bench`: measures the trainer's epoch time and thread scaling against the
+/// machine's own ceilings. Always build it in release mode.
+@MainActor
+func main() -> Int32 {
+  let arguments = Array(CommandLine.arguments.dropFirst())
+  guard let command = arguments.first else {
+    printError(usage)
+    return 2
+  }
+  do {
+    switch command {
+    case "scaling":
+      try ScalingBenchmark(arguments: Array(arguments.dropFirst())).run()
+    case "--help", "-h", "help":
+      print(usage)
+    default:
+      throw BenchError.usage("unknown command '\(command)'")
+    }
+    return 0
+  } catch let error as BenchError {
+    printError("softmax-bench: \(error.message)")
+    if case .usage = error { printError(usage) }
+    return error.exitStatus
+  } catch {
+    printError("softmax-bench: \(error)")
+    return 1
+  }
+}
+
+let usage = """
+  Usage:
+    softmax-bench scaling [DATA.csv | --rows N --features D --classes K] [--threads 1,2,4]
+                          [--epochs E] [--seed S] [--json OUT.json] [--svg OUT.svg]
+
+  scaling: times E epochs (objective + gradient over all rows; median, min, max after one
+  warm-up) for each thread count, beside the machine's own FMA-loop and memory-read
+  ceilings at the same thread counts, and checks that every thread count gives
+  bit-identical results. Default data: 1,000,000 x 100 x 10 generated in memory (seed 0).
+  """
+
+exit(main())

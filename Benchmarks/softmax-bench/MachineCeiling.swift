@@ -1,0 +1,112 @@
+import Dispatch
+import SoftmaxRegression
+
+/// What the machine itself delivers at a thread count, measured with the same
+/// `concurrentPerform` workers the trainer uses: an FMA-only loop (compute ceiling) and a
+/// streaming read (memory ceiling). Reported beside the kernel so scaling is judged against
+/// the machine, not against an ideal N× that a shared or SMT machine cannot give.
+struct MachineCeiling {
+  var threads: Int
+  var fmaGflops: Double
+  var readGBps: Double
+
+  /// Twelve independent 8-lane FMA chains per worker: enough to cover FMA latency.
+  static func measureFMA(threads: Int, iterations: Int = 20_000_000) -> Double {
+    let seconds = medianSeconds(repetitions: 3) {
+      DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        let sink = fmaLoop(iterations: iterations, seed: Float(worker))
+        blackHole(sink)
+      }
+    }
+    let flops = Double(threads) * Double(iterations) * 12 * 8 * 2
+    return flops / seconds / 1e9
+  }
+
+  /// Each worker sums its own 64 MiB slice (far beyond the caches).
+  static func measureRead(threads: Int) -> Double {
+    let floatsPerWorker = 16 << 20
+    let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: floatsPerWorker * threads)
+    buffer.initialize(repeating: 1)
+    defer { buffer.deallocate() }
+    let shared = UnsafeShared(buffer)
+    let seconds = medianSeconds(repetitions: 3) {
+      DispatchQueue.concurrentPerform(iterations: threads) { worker in
+        blackHole(sumSlice(shared.value, start: worker * floatsPerWorker, count: floatsPerWorker))
+      }
+    }
+    return Double(floatsPerWorker * threads * 4) / seconds / 1e9
+  }
+
+  @inline(never)
+  static func fmaLoop(iterations: Int, seed: Float) -> Float {
+    let multiplier = SIMD8<Float>(repeating: 0.999_999)
+    let addend = SIMD8<Float>(repeating: 1e-7)
+    var chains = (0..<12).map { SIMD8<Float>(repeating: seed + Float($0)) }
+    var c0 = chains[0], c1 = chains[1], c2 = chains[2], c3 = chains[3], c4 = chains[4], c5 = chains[5]
+    var c6 = chains[6], c7 = chains[7], c8 = chains[8], c9 = chains[9], c10 = chains[10], c11 = chains[11]
+    for _ in 0..<iterations {
+      c0 = fused(c0, multiplier, addend); c1 = fused(c1, multiplier, addend)
+      c2 = fused(c2, multiplier, addend); c3 = fused(c3, multiplier, addend)
+      c4 = fused(c4, multiplier, addend); c5 = fused(c5, multiplier, addend)
+      c6 = fused(c6, multiplier, addend); c7 = fused(c7, multiplier, addend)
+      c8 = fused(c8, multiplier, addend); c9 = fused(c9, multiplier, addend)
+      c10 = fused(c10, multiplier, addend); c11 = fused(c11, multiplier, addend)
+    }
+    chains = [c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11]
+    return chains.reduce(SIMD8<Float>(), +).sum()
+  }
+
+  @inline(__always)
+  static func fused(_ a: SIMD8<Float>, _ b: SIMD8<Float>, _ c: SIMD8<Float>) -> SIMD8<Float> {
+    #if SOFTMAX_FMA || arch(arm64)
+      return c.addingProduct(a, b)
+    #else
+      return c + a * b
+    #endif
+  }
+
+  @inline(never)
+  static func sumSlice(_ buffer: UnsafeMutableBufferPointer<Float>, start: Int, count: Int) -> Float {
+    var sums = (SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>(), SIMD8<Float>())
+    let base = UnsafeRawPointer(buffer.baseAddress! + start)
+    var offset = 0
+    while offset < count * 4 {
+      sums.0 += base.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+      sums.1 += base.loadUnaligned(fromByteOffset: offset + 32, as: SIMD8<Float>.self)
+      sums.2 += base.loadUnaligned(fromByteOffset: offset + 64, as: SIMD8<Float>.self)
+      sums.3 += base.loadUnaligned(fromByteOffset: offset + 96, as: SIMD8<Float>.self)
+      offset += 128
+    }
+    return (sums.0 + sums.1 + sums.2 + sums.3).sum()
+  }
+}
+
+/// Hands a buffer to `concurrentPerform` workers that each touch only their own part.
+struct UnsafeShared<Value>: @unchecked Sendable {
+  let value: Value
+  init(_ value: Value) { self.value = value }
+}
+
+@inline(never)
+func blackHole<T>(_ value: T) {
+  withExtendedLifetime(value) {}
+}
+
+/// The median wall time of `repetitions` runs of `body`, in seconds.
+func medianSeconds(repetitions: Int, _ body: () -> Void) -> Double {
+  let clock = ContinuousClock()
+  var times: [Double] = []
+  for _ in 0..<repetitions {
+    let start = clock.now
+    body()
+    times.append((clock.now - start).seconds)
+  }
+  return times.sorted()[times.count / 2]
+}
+
+extension Duration {
+  var seconds: Double {
+    let (seconds, attoseconds) = components
+    return Double(seconds) + Double(attoseconds) * 1e-18
+  }
+}
