@@ -92,7 +92,7 @@ struct GradientTests {
   func identicalAcrossThreadCounts() {
     let dataset = randomDataset(rows: 203, features: 11, classes: 5, seed: 21)
     let shards = Shards(rowCount: dataset.rowCount, rowsPerShard: 12)
-    #expect(shards.count == 17)
+    #expect(shards.count == 13)
     let parameters = randomParameters(ParameterLayout(classCount: 5, featureCount: 11), seed: 4)
     let results = [1, 2, 3, 8].map { threads in
       SoftmaxObjective(dataset: dataset, lambda: 0.01, shards: shards, executor: ShardedExecutor(threadCount: threads))
@@ -133,7 +133,7 @@ struct ShardTests {
       }
       #expect(next == rowCount)
       #expect(shards.count <= Shards.defaultMaximumShardCount)
-      #expect(shards.rowsPerShard % 4 == 0)
+      #expect(shards.rowsPerShard % 8 == 0)
     }
   }
 

@@ -5,7 +5,7 @@
 public struct Shards: Sendable, Equatable {
   /// The number of rows partitioned.
   public let rowCount: Int
-  /// Rows in each shard but the last; a multiple of 4 (the kernel's tile height).
+  /// Rows in each shard but the last; a multiple of 8 (the kernel's tile height).
   public let rowsPerShard: Int
 
   /// At most this many shards by default: bounds the per-shard buffers (O(shards·K·D)) while
@@ -21,11 +21,11 @@ public struct Shards: Sendable, Equatable {
     self.init(rowCount: rowCount, rowsPerShard: max(Self.defaultMinimumRowsPerShard, target))
   }
 
-  /// Shards of `rowsPerShard` rows (rounded up to a multiple of 4).
+  /// Shards of `rowsPerShard` rows (rounded up to a multiple of 8).
   public init(rowCount: Int, rowsPerShard: Int) {
     precondition(rowCount >= 0 && rowsPerShard > 0)
     self.rowCount = rowCount
-    self.rowsPerShard = (rowsPerShard + 3) / 4 * 4
+    self.rowsPerShard = (rowsPerShard + 7) / 8 * 8
   }
 
   /// The number of shards.
