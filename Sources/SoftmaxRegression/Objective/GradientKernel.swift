@@ -54,16 +54,25 @@ struct GradientKernel: @unchecked Sendable {
     UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>
   )
 
-  /// Adds the contributions of `rows` into `accumulator`.
-  func accumulate(rows: Range<Int>, into accumulator: inout Accumulator) {
+  /// The scratch floats `accumulate` needs: logits, coefficients and bias sums for an
+  /// 8-row tile (8 per class each), and one zero row standing in for rows past the end.
+  static func scratchCount(classCount: Int, rowStride: Int) -> Int {
+    3 * classCount * 8 + rowStride
+  }
+
+  /// Adds the contributions of `rows` into `accumulator`, using `scratch` (at least
+  /// `scratchCount` floats) as working space.
+  func accumulate(
+    rows: Range<Int>, into accumulator: inout Accumulator, scratch: UnsafeMutableBufferPointer<Float>
+  ) {
     let vectorsPerClass = 8
-    let scratchCount = 3 * classCount * vectorsPerClass + rowStride
-    withUnsafeTemporaryAllocation(of: Float.self, capacity: scratchCount) { scratch in
+    precondition(scratch.count >= Self.scratchCount(classCount: classCount, rowStride: rowStride))
+    do {
       let logits = scratch.baseAddress!
       let coefficients = logits + classCount * vectorsPerClass
       let biasSums = coefficients + classCount * vectorsPerClass
       let zeroRow = UnsafePointer(biasSums + classCount * vectorsPerClass)
-      scratch.initialize(repeating: 0)
+      scratch.update(repeating: 0)
       var row = rows.lowerBound
       while row < rows.upperBound {
         let active = min(Self.tileRows, rows.upperBound - row)

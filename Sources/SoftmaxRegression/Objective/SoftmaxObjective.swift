@@ -9,7 +9,7 @@
 /// `GradientKernel` into that shard's `PartialSums` slot on the executor's threads; the
 /// slots are added in shard order (in Double), divided by m, and the penalty λW is added
 /// once. The value and gradient are therefore bit-identical for any thread count.
-/// Extra memory: O(shards · K · D), allocated once, never per call.
+/// Extra memory: O(shards · K · D), allocated once: an evaluation allocates nothing.
 public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable {
   // @unchecked: `evaluate` mutates the scratch buffers; callers must not call it
   // concurrently on one instance (optimizers call it sequentially).
@@ -61,7 +61,9 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
     self.layout = ParameterLayout(
       classCount: dataset.classCount, featureCount: dataset.featureCount)
     partialSums = PartialSums(
-      shardCount: self.shards.count, parameterCount: layout.parameterCount)
+      shardCount: self.shards.count, parameterCount: layout.parameterCount,
+      scratchCount: GradientKernel.scratchCount(
+        classCount: layout.classCount, rowStride: layout.rowStride))
     gradientSums = .allocate(capacity: layout.parameterCount)
     gradientSums.initialize(repeating: 0)
   }
@@ -86,10 +88,11 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
       let shards = self.shards
       executor.forEachShard(shards.count) { shard in
         var accumulator = partialSums.startShard(shard)
-        kernel.accumulate(rows: shards[shard], into: &accumulator)
+        kernel.accumulate(
+          rows: shards[shard], into: &accumulator, scratch: partialSums.scratch(shard))
         partialSums.finishShard(shard, accumulator)
       }
-      return partialSums.reduce(into: gradientSums)
+      return partialSums.reduce(into: gradientSums, on: executor)
     }
     let meanLoss = loss / Double(rowCount)
     let penalty = L2Penalty(lambda: lambda, layout: layout)

@@ -44,6 +44,7 @@ public struct Trainer: Sendable {
       dataset: data, lambda: options.lambda, executor: ShardedExecutor(threadCount: threadCount))
     let layout = objective.layout
     var history: [TrainingReport.Epoch] = []
+    history.reserveCapacity(min(options.maxEpochs, 100_000) + 1)
     var lastElapsed = 0.0
     let descent = GradientDescent(
       learningRate: options.learningRate, tolerance: options.tolerance,
