@@ -131,7 +131,7 @@ struct ParsedArguments {
   func flag(_ name: String) -> Bool { flags.contains(name) }
   func string(_ name: String) -> String? { values[name] }
 
-  func double(_ name: String, default fallback: Double? = nil, rule: String, isValid: (Double) -> Bool)
+  func double(_ name: String, default fallback: Double? = nil, rule: String, _ isValid: (Double) -> Bool)
     throws(CLIError) -> Double?
   {
     guard let text = values[name] else { return fallback }
@@ -141,7 +141,7 @@ struct ParsedArguments {
     return parsed
   }
 
-  func integer(_ name: String, default fallback: Int? = nil, rule: String, isValid: (Int) -> Bool)
+  func integer(_ name: String, default fallback: Int? = nil, rule: String, _ isValid: (Int) -> Bool)
     throws(CLIError) -> Int?
   {
     guard let text = values[name] else { return fallback }

@@ -15,9 +15,8 @@ enum GenerateCommand {
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     func required(_ name: String, minimum: Int) throws(CLIError) -> Int {
-      guard let value = try arguments.integer(
-        name, rule: "an integer ≥ \(minimum)", isValid: { $0 >= minimum })
-      else { throw .usage("--\(name) is required", usage: spec.usage) }
+      let value = try arguments.integer(name, rule: "an integer ≥ \(minimum)", { $0 >= minimum })
+      guard let value else { throw .usage("--\(name) is required", usage: spec.usage) }
       return value
     }
     let rows = try required("rows", minimum: 1)

@@ -29,7 +29,6 @@ enum ModelInput {
   /// Parses `--threads` for scoring commands.
   static func threadCount(_ arguments: ParsedArguments) throws(CLIError) -> Int {
     try arguments.integer(
-      "threads", default: ShardedExecutor.availableCoreCount, rule: "an integer ≥ 1",
-      isValid: { $0 >= 1 })!
+      "threads", default: ShardedExecutor.availableCoreCount, rule: "an integer ≥ 1") { $0 >= 1 }!
   }
 }

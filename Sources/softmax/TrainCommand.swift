@@ -8,15 +8,26 @@ enum TrainCommand {
     positionals: [.init(name: "DATA.csv", help: "Training data: a header row, numeric features, one label column.")],
     options: [
       .init(name: "label", valueName: "NAME", help: "Label column (default: the last column)."),
+      .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 (default: none)."),
       .init(name: "output", short: "o", valueName: "MODEL.json", help: "Where to write the model (default: model.json)."),
-      .init(name: "solver", valueName: "NAME", help: "Optimizer: gd (default: gd)."),
+      .init(name: "solver", valueName: "NAME", help: "Optimizer: lbfgs, gd or sgd (default: lbfgs)."),
       .init(name: "lambda", valueName: "X", help: "L2 penalty λ on the weights, ≥ 0 (default: 1e-4)."),
       .init(name: "tolerance", valueName: "X", help: "Stop when max|∇J| ≤ X, > 0 (default: 1e-5)."),
+      .init(name: "objective-tolerance", valueName: "X", help: "lbfgs: stop when an epoch lowers J by less than X·max(|J|,1) (default: 1e-10)."),
       .init(name: "max-epochs", valueName: "N", help: "Stop after N epochs, ≥ 0 (default: 1000)."),
-      .init(name: "learning-rate", valueName: "X", help: "Fixed step size, > 0 (default: line search)."),
+      .init(name: "epochs", valueName: "N", help: "Same as --max-epochs (the usual name for sgd)."),
+      .init(name: "memory", valueName: "N", help: "lbfgs: history length, ≥ 1 (default: 10)."),
+      .init(name: "learning-rate", valueName: "X", help: "gd: fixed step (default: line search); sgd: initial step (default: 0.1)."),
+      .init(name: "batch-size", valueName: "N", help: "sgd: rows per mini-batch, ≥ 1 (default: 256)."),
+      .init(name: "decay", valueName: "X", help: "sgd: step = learning-rate / (1 + X·epoch), ≥ 0 (default: 0.01)."),
+      .init(name: "momentum", valueName: "X", help: "sgd: momentum in [0, 1) (default: 0.9)."),
+      .init(name: "validation", valueName: "FRACTION", help: "Hold out this fraction of rows, stratified and seeded, in (0, 1) (default: none)."),
+      .init(name: "early-stopping", valueName: "N", help: "Stop when the validation loss has not improved for N epochs; keep the best weights."),
+      .init(name: "class-weight", valueName: "MODE", help: "none or balanced: weight n/(K·n_k) per row of class k (default: none)."),
+      .init(name: "init", valueName: "MODEL.json", help: "Continue from a saved model with the same classes and features."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
       .init(name: "no-standardize", help: "Do not standardise features (default: standardise)."),
-      .init(name: "seed", valueName: "N", help: "Random seed, ≥ 0 (default: 0; gd uses no randomness)."),
+      .init(name: "seed", valueName: "N", help: "Seed for the validation split and sgd shuffles, ≥ 0 (default: 0)."),
       .init(name: "quiet", short: "q", help: "Print no progress."),
       .init(name: "json", help: "Print a JSON summary on stdout at the end."),
     ])
@@ -37,7 +48,9 @@ enum TrainCommand {
     let loadStart = clock.now
     let dataset: Dataset
     do {
-      dataset = try Dataset(csvAt: dataPath, schema: .training(labelColumn: arguments.string("label")))
+      dataset = try Dataset(
+        csvAt: dataPath,
+        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")))
     } catch {
       throw .failure(error.description)
     }
@@ -87,16 +100,30 @@ enum TrainCommand {
       }
       options.solver = parsed
     }
-    options.lambda = try arguments.double(
-      "lambda", default: options.lambda, rule: "a finite number ≥ 0", isValid: { $0 >= 0 })!
-    options.tolerance = try arguments.double(
-      "tolerance", default: options.tolerance, rule: "a finite number > 0", isValid: { $0 > 0 })!
-    options.maxEpochs = try arguments.integer(
-      "max-epochs", default: options.maxEpochs, rule: "an integer ≥ 0", isValid: { $0 >= 0 })!
-    options.learningRate = try arguments.double(
-      "learning-rate", rule: "a finite number > 0", isValid: { $0 > 0 })
-    options.threadCount = try arguments.integer(
-      "threads", rule: "an integer ≥ 1", isValid: { $0 >= 1 })
+    if let mode = arguments.string("class-weight") {
+      guard let parsed = TrainingOptions.ClassWeight(rawValue: mode) else {
+        throw .usage("--class-weight \(mode): must be none or balanced", usage: nil)
+      }
+      options.classWeight = parsed
+    }
+    let finiteAtLeastZero = "a finite number ≥ 0"
+    options.lambda = try arguments.double("lambda", default: options.lambda, rule: finiteAtLeastZero) { $0 >= 0 }!
+    options.tolerance = try arguments.double("tolerance", default: options.tolerance, rule: "a finite number > 0") { $0 > 0 }!
+    options.objectiveTolerance = try arguments.double(
+      "objective-tolerance", default: options.objectiveTolerance, rule: finiteAtLeastZero) { $0 >= 0 }!
+    if arguments.string("max-epochs") != nil && arguments.string("epochs") != nil {
+      throw .usage("give --max-epochs or --epochs, not both", usage: nil)
+    }
+    let epochsOption = arguments.string("epochs") != nil ? "epochs" : "max-epochs"
+    options.maxEpochs = try arguments.integer(epochsOption, default: options.maxEpochs, rule: "an integer ≥ 0") { $0 >= 0 }!
+    options.memory = try arguments.integer("memory", default: options.memory, rule: "an integer ≥ 1") { $0 >= 1 }!
+    options.learningRate = try arguments.double("learning-rate", rule: "a finite number > 0") { $0 > 0 }
+    options.batchSize = try arguments.integer("batch-size", default: options.batchSize, rule: "an integer ≥ 1") { $0 >= 1 }!
+    options.decay = try arguments.double("decay", default: options.decay, rule: finiteAtLeastZero) { $0 >= 0 }!
+    options.momentum = try arguments.double("momentum", default: options.momentum, rule: "a number in [0, 1)") { $0 >= 0 && $0 < 1 }!
+    options.validationFraction = try arguments.double("validation", rule: "a fraction in (0, 1)") { $0 > 0 && $0 < 1 }
+    options.earlyStoppingPatience = try arguments.integer("early-stopping", rule: "an integer ≥ 1") { $0 >= 1 }
+    options.threadCount = try arguments.integer("threads", rule: "an integer ≥ 1") { $0 >= 1 }
     options.standardize = !arguments.flag("no-standardize")
     if let seed = arguments.string("seed") {
       guard let parsed = UInt64(seed) else {
@@ -109,13 +136,19 @@ enum TrainCommand {
     } catch {
       throw .usage(error.description, usage: nil)
     }
+    if let initPath = arguments.string("init") {
+      options.initialModel = try ModelInput.loadModel(initPath)
+    }
     return options
   }
 
   static func progressLine(_ epoch: TrainingReport.Epoch) -> String {
-    "epoch \(String(epoch.epoch).padding(5)) objective \(Format.fixed(epoch.objective, 6))  "
+    var line = "epoch \(String(epoch.epoch).padding(5)) objective \(Format.fixed(epoch.objective, 6))  "
       + "max|∇J| \(Format.scientific(epoch.gradientMax))  accuracy \(Format.fixed(epoch.accuracy, 4))  "
-      + "\(Format.rate(epoch.rowsPerSecond))rows/s"
+    if let loss = epoch.validationLoss, let accuracy = epoch.validationAccuracy {
+      line += "validation loss \(Format.fixed(loss, 6)) accuracy \(Format.fixed(accuracy, 4))  "
+    }
+    return line + "\(Format.rate(epoch.rowsPerSecond))rows/s"
   }
 
   static func summaryJSON(
@@ -134,10 +167,22 @@ enum TrainCommand {
       ("gradient_max", .number(report.gradientMax)),
       ("train_accuracy", .number(report.trainAccuracy)),
       ("stop_reason", .string(report.stopReason.rawValue)),
+      ("returned_epoch", .integer(report.returnedEpoch)),
+      ("validation_rows", .integer(report.validationRowCount)),
       ("load_seconds", .number(loadSeconds)),
       ("train_seconds", .number(report.trainSeconds)),
       ("model", .string(modelPath)),
-    ])
+      ("objective_history", .array(report.history.map { .number($0.objective) })),
+      ("passes_history", .array(report.history.map { .integer($0.passes) })),
+    ] + validationHistory(report))
+  }
+
+  static func validationHistory(_ report: TrainingReport) -> [(String, JSON)] {
+    guard report.validationRowCount > 0 else { return [] }
+    return [
+      ("validation_loss_history", .array(report.history.map { .number($0.validationLoss ?? .nan) })),
+      ("validation_accuracy_history", .array(report.history.map { .number($0.validationAccuracy ?? .nan) })),
+    ]
   }
 }
 

@@ -13,10 +13,15 @@ extension Dataset {
     /// Whether rows must have a label column (training, evaluation) or may lack one
     /// (prediction, where a label column present is skipped without validation).
     public var requiresLabels: Bool
+    /// A column of per-row weights (finite, ≥ 0), read into `Dataset.rowWeights` and not
+    /// used as a feature. Default nil.
+    public var weightColumn: String? = nil
 
     /// The schema for training: label by name or the last column, every other column a feature.
-    public static func training(labelColumn: String? = nil) -> CSVSchema {
-      CSVSchema(labelColumn: labelColumn, featureNames: nil, classNames: nil, requiresLabels: true)
+    public static func training(labelColumn: String? = nil, weightColumn: String? = nil) -> CSVSchema {
+      CSVSchema(
+        labelColumn: labelColumn, featureNames: nil, classNames: nil, requiresLabels: true,
+        weightColumn: weightColumn)
     }
 
     /// The schema for data scored by an existing model.
@@ -86,6 +91,7 @@ struct CSVLoader {
   enum ColumnRole: Equatable {
     case feature(Int)
     case label
+    case weight
     case skipped
   }
 
@@ -165,12 +171,22 @@ struct CSVLoader {
     } else {
       labelColumn = header.count - 1
     }
+    var weightColumn: Int? = nil
+    if let name = schema.weightColumn {
+      weightColumn = header.firstIndex(of: name)
+      guard weightColumn != nil, weightColumn != labelColumn else {
+        throw DatasetError(
+          file: file, line: 1, columnName: name, reason: .unknownWeightColumn(available: header))
+      }
+    }
     guard let expected = schema.featureNames else {
       var roles: [ColumnRole] = []
       var names: [String] = []
       for (column, name) in header.enumerated() {
         if column == labelColumn {
           roles.append(.label)
+        } else if column == weightColumn {
+          roles.append(.weight)
         } else {
           roles.append(.feature(names.count))
           names.append(name)
@@ -248,6 +264,9 @@ struct CSVLoader {
     let readsLabels = layout.roles.contains(.label)
     var labels: [Int32] = []
     if readsLabels { labels.reserveCapacity(rowCount) }
+    var weights: [Float] = []
+    let readsWeights = layout.roles.contains(.weight)
+    if readsWeights { weights.reserveCapacity(rowCount) }
 
     var scanner = start
     for row in 0..<rowCount {
@@ -273,6 +292,14 @@ struct CSVLoader {
           } else {
             labels.append(interner.index(of: name))
           }
+        case .weight:
+          let weight = try number(in: field, column: column, header: header)
+          guard weight >= 0 else {
+            throw DatasetError(
+              file: file, line: field.line, column: column + 1, columnName: header[column],
+              value: lossyText(of: field), reason: .invalidWeight)
+          }
+          weights.append(weight)
         case .skipped:
           break
         }
@@ -280,15 +307,16 @@ struct CSVLoader {
     }
 
     let labelName = layout.labelColumn.map { header[$0] } ?? schema.labelColumn ?? "label"
+    let rowWeights = readsWeights ? weights : nil
     if let classNames = schema.classNames {
       return Dataset(
         features: matrix, labels: labels, classNames: classNames,
-        featureNames: layout.featureNames, labelName: labelName)
+        featureNames: layout.featureNames, labelName: labelName, rowWeights: rowWeights)
     }
     let (classNames, remap) = interner.sortedClasses()
     return Dataset(
       features: matrix, labels: labels.map { remap[Int($0)] }, classNames: classNames,
-      featureNames: layout.featureNames, labelName: labelName)
+      featureNames: layout.featureNames, labelName: labelName, rowWeights: rowWeights)
   }
 
   // MARK: - Fields

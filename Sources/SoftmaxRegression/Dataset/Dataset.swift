@@ -15,6 +15,8 @@ public struct Dataset: Sendable {
   public let featureNames: [String]
   /// The name of the label column.
   public let labelName: String
+  /// A weight ≥ 0 per row (from a weight column), or nil when every row weighs 1.
+  public let rowWeights: [Float]?
 
   /// The number of rows (examples).
   public var rowCount: Int { features.rowCount }
@@ -28,15 +30,17 @@ public struct Dataset: Sendable {
   /// Wraps already validated parts. `labels` is empty or has one valid index per row.
   init(
     features: FeatureMatrix, labels: [Int32], classNames: [String], featureNames: [String],
-    labelName: String
+    labelName: String, rowWeights: [Float]? = nil
   ) {
     precondition(labels.isEmpty || labels.count == features.rowCount)
     precondition(featureNames.count == features.featureCount)
+    precondition(rowWeights == nil || rowWeights!.count == features.rowCount)
     self.features = features
     self.labels = labels
     self.classNames = classNames
     self.featureNames = featureNames
     self.labelName = labelName
+    self.rowWeights = rowWeights
   }
 
   /// Builds a dataset from in-memory rows and string labels.
@@ -48,9 +52,12 @@ public struct Dataset: Sendable {
   ///   - labels: one label per row.
   ///   - featureNames: names for the feature columns; default `x1`, `x2`, ….
   ///   - labelName: the label column's name; default `label`.
-  /// - Throws: `DatasetError` for ragged rows, non-finite values, empty labels, or no rows.
+  ///   - weights: a finite weight ≥ 0 per row, or nil for 1.
+  /// - Throws: `DatasetError` for ragged rows, non-finite values, negative weights, empty
+  ///   labels, or no rows.
   public init(
-    rows: [[Float]], labels: [String], featureNames: [String]? = nil, labelName: String = "label"
+    rows: [[Float]], labels: [String], featureNames: [String]? = nil, labelName: String = "label",
+    weights: [Float]? = nil
   ) throws(DatasetError) {
     let file = "<memory>"
     guard let first = rows.first else { throw DatasetError(file: file, reason: .noDataRows) }
@@ -90,10 +97,19 @@ public struct Dataset: Sendable {
       }
       indices.append(interner.index(of: label))
     }
+    if let weights {
+      guard weights.count == rows.count else {
+        throw DatasetError(
+          file: file, reason: .inconsistentShape("\(rows.count) rows but \(weights.count) weights"))
+      }
+      if let bad = weights.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+        throw DatasetError(file: file, line: bad + 1, value: "\(weights[bad])", reason: .invalidWeight)
+      }
+    }
     let (classNames, remap) = interner.sortedClasses()
     self.init(
       features: matrix, labels: indices.map { remap[Int($0)] }, classNames: classNames,
-      featureNames: names, labelName: labelName)
+      featureNames: names, labelName: labelName, rowWeights: weights)
   }
 
   /// Replaces each feature value x by `(x - mean) / scale` in place, copying the storage
@@ -113,7 +129,8 @@ public struct Dataset: Sendable {
     }
     return Dataset(
       features: matrix, labels: labels.isEmpty ? [] : indices.map { labels[$0] },
-      classNames: classNames, featureNames: featureNames, labelName: labelName)
+      classNames: classNames, featureNames: featureNames, labelName: labelName,
+      rowWeights: rowWeights.map { weights in indices.map { weights[$0] } })
   }
 }
 

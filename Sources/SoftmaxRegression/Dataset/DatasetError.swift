@@ -21,6 +21,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case textAfterClosingQuote
     case quoteInUnquotedField
     case emptyLabel
+    case invalidWeight
+    case unknownWeightColumn(available: [String])
     case tooFewClasses(Int)
     case unknownLabelColumn(available: [String])
     case duplicateColumnName(firstColumn: Int)
@@ -87,6 +89,9 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .textAfterClosingQuote: return "text after the closing quote"
     case .quoteInUnquotedField: return "quote inside an unquoted field"
     case .emptyLabel: return "empty label"
+    case .invalidWeight: return "a row weight must be a finite number ≥ 0"
+    case .unknownWeightColumn(let available):
+      return "no column named as the weight column; columns are \(available.joined(separator: ", "))"
     case .tooFewClasses(let count):
       return "found \(count) class\(count == 1 ? "" : "es"); training needs at least 2"
     case .unknownLabelColumn(let available):

@@ -20,20 +20,24 @@ public struct Standardization: Equatable, Sendable, Codable {
     self.scale = scale
   }
 
-  /// Fits mean and scale to the rows of `features`. Cost: two passes, O(rows · features).
-  public init(fitting features: FeatureMatrix) {
-    let rowCount = features.rowCount
+  /// Fits mean and scale to the rows of `features` (or to the listed `rows` only, e.g. the
+  /// training part of a validation split). Cost: two passes, O(rows · features).
+  public init(fitting features: FeatureMatrix, rows: [Int32]? = nil) {
+    let rowCount = rows?.count ?? features.rowCount
     let columnCount = features.featureCount
     let divisor = Double(max(rowCount, 1))
+    func row(_ position: Int) -> UnsafeMutablePointer<Float> {
+      features.rowPointer(rows.map { Int($0[position]) } ?? position)
+    }
     var sums = [Double](repeating: 0, count: columnCount)
-    for row in 0..<rowCount {
-      let values = features.rowPointer(row)
+    for position in 0..<rowCount {
+      let values = row(position)
       for column in 0..<columnCount { sums[column] += Double(values[column]) }
     }
     let means = sums.map { $0 / divisor }
     var squares = [Double](repeating: 0, count: columnCount)
-    for row in 0..<rowCount {
-      let values = features.rowPointer(row)
+    for position in 0..<rowCount {
+      let values = row(position)
       for column in 0..<columnCount {
         let deviation = Double(values[column]) - means[column]
         squares[column] += deviation * deviation

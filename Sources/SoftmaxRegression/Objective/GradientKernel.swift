@@ -10,7 +10,12 @@
 ///     loss         += Σ_i −log p_iy        (Double)
 ///     correct      += #{i : argmax_k z_ik = y_i}   (first maximum wins)
 ///
-/// Sums, not means: the objective divides by m after reducing the shards. Nothing m×K is
+/// With row weights v_i, every row's loss and coefficients are multiplied by v_i and
+/// `weightSum` collects Σ v_i (the number of rows when there are no weights). Rows are
+/// addressed through `rowIndices` when given (a subset or a shuffled order), so a
+/// validation split or a mini-batch is a view of the data, not a copy.
+///
+/// Sums, not means: the objective divides by Σ v_i after reducing the shards. Nothing m×K is
 /// materialised; scratch is O(K) per 8-row tile. Cost: 4·rows·rowStride·K flops plus
 /// O(rows·K) for the softmax.
 ///
@@ -38,12 +43,20 @@ struct GradientKernel: @unchecked Sendable {
   let weights: UnsafePointer<Float>
   /// K biases.
   let bias: UnsafePointer<Float>
+  /// The data row at each position, or nil when position i is row i.
+  var rowIndices: UnsafePointer<Int32>? = nil
+  /// A weight per data row (indexed by row, not position), or nil for weight 1.
+  var rowWeights: UnsafePointer<Float>? = nil
 
   /// Where one shard's sums go.
   struct Accumulator {
     /// K × rowStride, then K bias entries.
     var gradient: UnsafeMutablePointer<Float>
+    /// Σ v_i · (−log p_iy).
     var loss: Double = 0
+    /// Σ v_i.
+    var weightSum: Double = 0
+    /// Rows whose most probable class is their label (unweighted).
     var correctCount: Int = 0
   }
 
@@ -73,26 +86,35 @@ struct GradientKernel: @unchecked Sendable {
       let biasSums = coefficients + classCount * vectorsPerClass
       let zeroRow = UnsafePointer(biasSums + classCount * vectorsPerClass)
       scratch.update(repeating: 0)
-      var row = rows.lowerBound
-      while row < rows.upperBound {
-        let active = min(Self.tileRows, rows.upperBound - row)
+      var position = rows.lowerBound
+      while position < rows.upperBound {
+        let active = min(Self.tileRows, rows.upperBound - position)
+        var tileRows = SIMD8<Int32>(repeating: -1)
+        for offset in 0..<active {
+          tileRows[offset] = rowIndices?[position + offset] ?? Int32(position + offset)
+        }
         func rowPointer(_ offset: Int) -> UnsafePointer<Float> {
-          offset < active ? features + (row + offset) * rowStride : zeroRow
+          offset < active ? features + Int(tileRows[offset]) * rowStride : zeroRow
         }
         let quads: (Quad, Quad) = (
           (rowPointer(0), rowPointer(1), rowPointer(2), rowPointer(3)),
           (rowPointer(4), rowPointer(5), rowPointer(6), rowPointer(7))
         )
         var tileLabels = Vector8()
-        for offset in 0..<active { tileLabels[offset] = Float(labels[row + offset]) }
+        var tileWeights = Vector8()
+        for offset in 0..<active {
+          let row = Int(tileRows[offset])
+          tileLabels[offset] = Float(labels[row])
+          tileWeights[offset] = rowWeights?[row] ?? 1
+        }
         computeLogits(quads.0, laneOffset: 0, into: logits)
         computeLogits(quads.1, laneOffset: 4, into: logits)
         computeCoefficients(
-          logits: logits, labels: tileLabels, activeCount: active, into: coefficients,
-          biasSums: biasSums, accumulator: &accumulator)
+          logits: logits, labels: tileLabels, weights: tileWeights, activeCount: active,
+          into: coefficients, biasSums: biasSums, accumulator: &accumulator)
         addGradient(quads.0, coefficients: coefficients, laneOffset: 0, into: accumulator.gradient)
         addGradient(quads.1, coefficients: coefficients, laneOffset: 4, into: accumulator.gradient)
-        row += active
+        position += active
       }
       let biasGradient = accumulator.gradient + classCount * rowStride
       for classIndex in 0..<classCount {
@@ -199,7 +221,7 @@ struct GradientKernel: @unchecked Sendable {
   // MARK: - Softmax, loss and coefficients (8 rows in the lanes)
 
   private func computeCoefficients(
-    logits: UnsafeMutablePointer<Float>, labels: Vector8, activeCount: Int,
+    logits: UnsafeMutablePointer<Float>, labels: Vector8, weights: Vector8, activeCount: Int,
     into coefficients: UnsafeMutablePointer<Float>, biasSums: UnsafeMutablePointer<Float>,
     accumulator: inout Accumulator
   ) {
@@ -226,12 +248,14 @@ struct GradientKernel: @unchecked Sendable {
     let correct = (argmax .== labels) .& active
     accumulator.correctCount += Int(Vector8(repeating: 0).replacing(with: 1, where: correct).sum())
     let rowLoss = VectorMath.log(normaliser) - (trueLogit - maximum)
-    accumulator.loss += Double(rowLoss.replacing(with: 0, where: .!active).sum())
+    // `weights` is 0 in inactive lanes, which removes them from every sum below.
+    accumulator.loss += Double((rowLoss * weights).replacing(with: 0, where: .!active).sum())
+    accumulator.weightSum += Double(weights.sum())
     let reciprocal = 1 / normaliser
     for classIndex in 0..<classCount {
       var coefficient = loadVector(coefficients + classIndex * 8) * reciprocal
       coefficient.replace(with: coefficient - 1, where: labels .== Vector8(repeating: Float(classIndex)))
-      coefficient.replace(with: 0, where: .!active)
+      coefficient = (coefficient * weights).replacing(with: 0, where: .!active)
       storeVector(coefficient, coefficients + classIndex * 8)
       let sums = biasSums + classIndex * 8
       storeVector(loadVector(sums) + coefficient, sums)

@@ -5,26 +5,34 @@
 ///     ∇_{w_k} J = (1/m) Σ_i x_i (p_ik − 1{y_i = k}) + λ w_k
 ///     ∇_{b_k} J = (1/m) Σ_i (p_ik − 1{y_i = k})
 ///
+/// With row weights v_i the means become weighted means: (1/m) Σ_i is replaced by
+/// (1/Σ_i v_i) Σ_i v_i. The rows may be a subset or an order of the dataset's rows
+/// (`rows`), e.g. the training part of a validation split.
+///
 /// One `evaluate` is one fused pass over the rows: each shard's rows go through
 /// `GradientKernel` into that shard's `PartialSums` slot on the executor's threads; the
-/// slots are added in shard order (in Double), divided by m, and the penalty λW is added
+/// slots are added in shard order (in Double), divided by Σ v_i, and the penalty λW is added
 /// once. The value and gradient are therefore bit-identical for any thread count.
 /// Extra memory: O(shards · K · D), allocated once: an evaluation allocates nothing.
 public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable {
-  // @unchecked: `evaluate` mutates the scratch buffers; callers must not call it
-  // concurrently on one instance (optimizers call it sequentially).
+  // @unchecked: `evaluate` and `shuffleRows` mutate the scratch buffers and the row order;
+  // callers must not call them concurrently on one instance (optimizers call sequentially).
 
-  /// The rows, as the objective sees them (standardised if the trainer did so).
+  /// The data, as the objective sees it (standardised if the trainer did so).
   public let dataset: Dataset
   /// The L2 penalty λ on W.
   public let lambda: Double
-  /// How rows are cut into shards.
+  /// How a full pass cuts the rows into shards.
   public let shards: Shards
   /// The threads that evaluate shards.
   public let executor: ShardedExecutor
   /// Where W and b sit in θ.
   public let layout: ParameterLayout
+  /// The number of rows the objective covers (its positions).
+  public let rowCount: Int
 
+  private let rowOrder: UnsafeMutableBufferPointer<Int32>?
+  private let rowWeights: [Float]?
   private let partialSums: PartialSums
   private let gradientSums: UnsafeMutableBufferPointer<Double>
 
@@ -34,34 +42,48 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
 
   /// What one pass learns about the current parameters.
   public struct Evaluation: Sendable, Equatable {
-    /// J(W, b).
+    /// J(W, b) over the evaluated rows.
     public var value: Double
-    /// (1/m) Σ −log p(y_i | x_i): J without the penalty.
+    /// The (weighted) mean of −log p(y_i | x_i): J without the penalty.
     public var meanLoss: Double
     /// Rows whose highest-probability class is their label.
     public var correctCount: Int
-    /// m.
+    /// The number of rows evaluated.
     public var rowCount: Int
-    /// correctCount / m.
+    /// correctCount / rowCount (unweighted).
     public var accuracy: Double { rowCount == 0 ? 0 : Double(correctCount) / Double(rowCount) }
   }
 
   /// An objective over `dataset` (which must be labelled) with penalty `lambda`.
   /// - Parameters:
-  ///   - shards: how to cut the rows; the default depends only on the row count.
+  ///   - rows: the dataset rows to cover, in order; nil for all rows.
+  ///   - rowWeights: a weight ≥ 0 per dataset row (indexed by row), or nil for 1.
+  ///   - shards: how to cut a full pass; the default depends only on the row count.
   ///   - executor: the worker threads.
   public init(
-    dataset: Dataset, lambda: Double, shards: Shards? = nil, executor: ShardedExecutor
+    dataset: Dataset, lambda: Double, rows: [Int32]? = nil, rowWeights: [Float]? = nil,
+    shards: Shards? = nil, executor: ShardedExecutor
   ) {
     precondition(dataset.isLabeled, "the objective needs labelled rows")
+    precondition(rowWeights == nil || rowWeights!.count == dataset.rowCount)
     self.dataset = dataset
     self.lambda = lambda
-    self.shards = shards ?? Shards(rowCount: dataset.rowCount)
+    self.rowCount = rows?.count ?? dataset.rowCount
+    self.shards = shards ?? Shards(rowCount: rowCount)
     self.executor = executor
+    self.rowWeights = rowWeights
     self.layout = ParameterLayout(
       classCount: dataset.classCount, featureCount: dataset.featureCount)
+    if let rows {
+      let order = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, rows.count))
+      _ = order.initialize(from: rows)
+      rowOrder = order
+    } else {
+      rowOrder = nil
+    }
     partialSums = PartialSums(
-      shardCount: self.shards.count, parameterCount: layout.parameterCount,
+      shardCount: max(self.shards.count, Shards.maximumMiniBatchShardCount),
+      parameterCount: layout.parameterCount,
       scratchCount: GradientKernel.scratchCount(
         classCount: layout.classCount, rowStride: layout.rowStride))
     gradientSums = .allocate(capacity: layout.parameterCount)
@@ -70,38 +92,92 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
 
   deinit {
     gradientSums.deallocate()
+    rowOrder?.deallocate()
   }
 
   public var parameterCount: Int { layout.parameterCount }
 
+  /// J and ∇J over all the objective's rows: one full pass.
   public func evaluate(
     at parameters: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>
   ) -> Double {
-    precondition(parameters.count == parameterCount && gradient.count == parameterCount)
-    let rowCount = dataset.rowCount
-    let (loss, correct) = dataset.labels.withUnsafeBufferPointer { labels in
-      let kernel = GradientKernel(
-        features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
-        labels: labels.baseAddress!, classCount: layout.classCount,
-        weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
-      let partialSums = self.partialSums
-      let shards = self.shards
-      executor.forEachShard(shards.count) { shard in
-        var accumulator = partialSums.startShard(shard)
-        kernel.accumulate(
-          rows: shards[shard], into: &accumulator, scratch: partialSums.scratch(shard))
-        partialSums.finishShard(shard, accumulator)
-      }
-      return partialSums.reduce(into: gradientSums, on: executor)
+    evaluate(at: parameters, gradient: gradient, positions: 0..<rowCount, shards: shards)
+  }
+
+  /// J and ∇J over the rows at `positions` (a mini-batch): the penalty is included once,
+  /// the data term is the (weighted) mean over those rows. Shards depend only on the
+  /// batch's size, so results are bit-identical for any thread count.
+  public func evaluate(
+    at parameters: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
+    positions: Range<Int>
+  ) -> Double {
+    precondition(positions.lowerBound >= 0 && positions.upperBound <= rowCount)
+    return evaluate(
+      at: parameters, gradient: gradient, positions: positions,
+      shards: Shards(miniBatchOf: positions.count))
+  }
+
+  /// Reorders the positions with a seeded Fisher–Yates shuffle (for SGD epochs). Needs an
+  /// objective built with explicit `rows`.
+  public func shuffleRows(using generator: inout SplitMix64) {
+    guard let rowOrder else {
+      preconditionFailure("shuffleRows needs an objective built with explicit rows")
     }
-    let meanLoss = loss / Double(rowCount)
+    var index = rowOrder.count - 1
+    while index > 0 {
+      let other = Int(generator.next() % UInt64(index + 1))
+      rowOrder.swapAt(index, other)
+      index -= 1
+    }
+  }
+
+  private func evaluate(
+    at parameters: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
+    positions: Range<Int>, shards: Shards
+  ) -> Double {
+    precondition(parameters.count == parameterCount && gradient.count == parameterCount)
+    precondition(shards.count <= partialSums.shardCount)
+    let sums = dataset.labels.withUnsafeBufferPointer { labels in
+      rowWeights.withUnsafeOptionalBufferPointer { weights in
+        var kernel = GradientKernel(
+          features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
+          labels: labels.baseAddress!, classCount: layout.classCount,
+          weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
+        kernel.rowIndices = rowOrder.map { UnsafePointer($0.baseAddress!) }
+        kernel.rowWeights = weights?.baseAddress
+        let shardKernel = kernel
+        let partialSums = self.partialSums
+        let offset = positions.lowerBound
+        executor.forEachShard(shards.count) { shard in
+          var accumulator = partialSums.startShard(shard)
+          let range = shards[shard]
+          shardKernel.accumulate(
+            rows: (range.lowerBound + offset)..<(range.upperBound + offset),
+            into: &accumulator, scratch: partialSums.scratch(shard))
+          partialSums.finishShard(shard, accumulator)
+        }
+        return partialSums.reduce(into: gradientSums, shardCount: shards.count, on: executor)
+      }
+    }
+    let weightSum = sums.weightSum > 0 ? sums.weightSum : 1
+    let meanLoss = sums.loss / weightSum
     let penalty = L2Penalty(lambda: lambda, layout: layout)
     let value = meanLoss + penalty.value(parameters)
-    penalty.combine(gradientSums: UnsafeBufferPointer(gradientSums), rowCount: rowCount,
+    penalty.combine(
+      gradientSums: UnsafeBufferPointer(gradientSums), weightSum: weightSum,
       parameters: parameters, into: gradient)
     lastEvaluation = Evaluation(
-      value: value, meanLoss: meanLoss, correctCount: correct, rowCount: rowCount)
+      value: value, meanLoss: meanLoss, correctCount: sums.correct, rowCount: positions.count)
     return value
+  }
+}
+
+extension Optional where Wrapped == [Float] {
+  fileprivate func withUnsafeOptionalBufferPointer<Result>(
+    _ body: (UnsafeBufferPointer<Float>?) -> Result
+  ) -> Result {
+    guard let array = self else { return body(nil) }
+    return array.withUnsafeBufferPointer { body($0) }
   }
 }
 
@@ -125,12 +201,12 @@ struct L2Penalty {
     return 0.5 * lambda * sumOfSquares
   }
 
-  /// gradient = sums / m + λW (λ term on weights only). Padding entries stay 0.
+  /// gradient = sums / Σv + λW (λ term on weights only). Padding entries stay 0.
   func combine(
-    gradientSums: UnsafeBufferPointer<Double>, rowCount: Int,
+    gradientSums: UnsafeBufferPointer<Double>, weightSum: Double,
     parameters: UnsafeBufferPointer<Float>, into gradient: UnsafeMutableBufferPointer<Float>
   ) {
-    let inverseRowCount = 1 / Double(rowCount)
+    let inverseRowCount = 1 / weightSum
     for index in 0..<layout.biasOffset {
       gradient[index] = Float(gradientSums[index] * inverseRowCount + lambda * Double(parameters[index]))
     }

@@ -28,67 +28,32 @@ public struct GradientDescent: Sendable {
     self.maxEpochs = maxEpochs
   }
 
-  /// The state after each step, handed to the observer.
-  public struct Progress: Sendable {
-    /// Steps taken so far (0 is the starting point).
-    public var epoch: Int
-    /// f at the current θ.
-    public var value: Double
-    /// max|∇f| at the current θ.
-    public var gradientMax: Double
-    /// Function evaluations so far.
-    public var passes: Int
-    /// Evaluations this step took.
-    public var passesThisEpoch: Int
-    /// The step size that was accepted.
-    public var step: Double
-  }
-
-  /// Why the descent stopped.
-  public enum StopReason: String, Sendable, Codable {
-    case converged
-    case maxEpochs = "max_epochs"
-    case lineSearchStalled = "line_search_stalled"
-    case stoppedByObserver = "stopped"
-    case nonFinite = "non_finite"
-  }
-
-  /// The final point and how it was reached.
-  public struct Result: Sendable {
-    public var parameters: [Float]
-    public var value: Double
-    public var gradientMax: Double
-    public var epochs: Int
-    public var passes: Int
-    public var stopReason: StopReason
-  }
-
   /// Minimizes `function` from `start`.
   /// - Parameter observe: called after the start and after every step; return false to stop.
   public func minimize(
     _ function: some DifferentiableFunction, from start: [Float],
-    observe: (Progress) -> Bool = { _ in true }
-  ) -> Result {
+    observe: (OptimizationProgress) -> Bool = { _ in true }
+  ) -> OptimizationResult {
     precondition(start.count == function.parameterCount)
     var parameters = start
     var gradient = [Float](repeating: 0, count: start.count)
     var trial = start
     var trialGradient = gradient
-    var value = Self.evaluate(function, parameters, &gradient)
+    var value = evaluate(function, parameters, &gradient)
     var passes = 1
     var gradientMax = Double(VectorOperations.maximumMagnitude(gradient))
     var step = learningRate ?? 1
     var epoch = 0
 
-    func finish(_ reason: StopReason) -> Result {
-      Result(
+    func finish(_ reason: StopReason) -> OptimizationResult {
+      OptimizationResult(
         parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
         passes: passes, stopReason: reason)
     }
 
     guard value.isFinite && gradientMax.isFinite else { return finish(.nonFinite) }
-    guard observe(Progress(epoch: 0, value: value, gradientMax: gradientMax, passes: 1,
-      passesThisEpoch: 1, step: 0)) else { return finish(.stoppedByObserver) }
+    guard observe(OptimizationProgress(epoch: 0, value: value, gradientMax: gradientMax,
+      passes: 1, passesThisEpoch: 1, parameters: parameters)) else { return finish(.stoppedByObserver) }
 
     while true {
       if gradientMax <= tolerance { return finish(.converged) }
@@ -98,7 +63,7 @@ public struct GradientDescent: Sendable {
       var trialValue = Double.nan
       while true {
         VectorOperations.step(from: parameters, along: gradient, by: Float(-step), into: &trial)
-        trialValue = Self.evaluate(function, trial, &trialGradient)
+        trialValue = evaluate(function, trial, &trialGradient)
         trials += 1
         if learningRate != nil { break }
         let sufficientDecrease = value - Self.armijoConstant * step * gradientNormSquared
@@ -106,7 +71,7 @@ public struct GradientDescent: Sendable {
         step *= 0.5
         if step < Self.smallestStep {
           passes += trials
-          return finish(.lineSearchStalled)
+          return finish(.lineSearchFailed)
         }
       }
       passes += trials
@@ -118,21 +83,10 @@ public struct GradientDescent: Sendable {
       swap(&gradient, &trialGradient)
       value = trialValue
       gradientMax = trialGradientMax
-      let accepted = step
       if learningRate == nil && trials == 1 { step *= 2 }
-      guard observe(Progress(epoch: epoch, value: value, gradientMax: gradientMax,
-        passes: passes, passesThisEpoch: trials, step: accepted)) else {
+      guard observe(OptimizationProgress(epoch: epoch, value: value, gradientMax: gradientMax,
+        passes: passes, passesThisEpoch: trials, parameters: parameters)) else {
         return finish(.stoppedByObserver)
-      }
-    }
-  }
-
-  private static func evaluate(
-    _ function: some DifferentiableFunction, _ parameters: [Float], _ gradient: inout [Float]
-  ) -> Double {
-    parameters.withUnsafeBufferPointer { parameters in
-      gradient.withUnsafeMutableBufferPointer { gradient in
-        function.evaluate(at: parameters, gradient: gradient)
       }
     }
   }

@@ -45,4 +45,47 @@ enum VectorOperations {
     for index in x.indices { sum += Double(x[index]) * Double(y[index]) }
     return sum
   }
+
+  /// result = x − y
+  static func difference(_ x: [Float], _ y: [Float], into result: inout [Float]) {
+    step(from: x, along: y, by: -1, into: &result)
+  }
+
+  /// x += alpha · y, in place.
+  static func addScaled(_ y: [Float], by alpha: Float, to x: inout [Float]) {
+    precondition(x.count == y.count)
+    let count = x.count
+    let factor = Vector8(repeating: alpha)
+    y.withUnsafeBufferPointer { y in
+      x.withUnsafeMutableBufferPointer { x in
+        var index = 0
+        while index + 8 <= count {
+          let value = multiplyAdd(loadVector(y.baseAddress! + index), factor, loadVector(x.baseAddress! + index))
+          storeVector(value, x.baseAddress! + index)
+          index += 8
+        }
+        while index < count {
+          x[index] += alpha * y[index]
+          index += 1
+        }
+      }
+    }
+  }
+
+  /// x *= alpha, in place.
+  static func scale(_ x: inout [Float], by alpha: Float) {
+    let count = x.count
+    let factor = Vector8(repeating: alpha)
+    x.withUnsafeMutableBufferPointer { x in
+      var index = 0
+      while index + 8 <= count {
+        storeVector(loadVector(x.baseAddress! + index) * factor, x.baseAddress! + index)
+        index += 8
+      }
+      while index < count {
+        x[index] *= alpha
+        index += 1
+      }
+    }
+  }
 }

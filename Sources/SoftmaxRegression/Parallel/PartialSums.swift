@@ -16,6 +16,7 @@ final class PartialSums: @unchecked Sendable {
   private let slotStride: Int
   private let slots: UnsafeMutablePointer<Float>
   private let losses: UnsafeMutablePointer<Double>
+  private let weightSums: UnsafeMutablePointer<Double>
   private let correctCounts: UnsafeMutablePointer<Int>
   private static let valuesPerCacheLine = 8
   /// Parameters per reduction task: big enough to amortise scheduling, small enough that
@@ -34,6 +35,8 @@ final class PartialSums: @unchecked Sendable {
     let scalarCount = max(1, shardCount * Self.valuesPerCacheLine)
     losses = .allocate(capacity: scalarCount)
     losses.initialize(repeating: 0, count: scalarCount)
+    weightSums = .allocate(capacity: scalarCount)
+    weightSums.initialize(repeating: 0, count: scalarCount)
     correctCounts = .allocate(capacity: scalarCount)
     correctCounts.initialize(repeating: 0, count: scalarCount)
   }
@@ -41,6 +44,7 @@ final class PartialSums: @unchecked Sendable {
   deinit {
     slots.deallocate()
     losses.deallocate()
+    weightSums.deallocate()
     correctCounts.deallocate()
   }
 
@@ -60,18 +64,27 @@ final class PartialSums: @unchecked Sendable {
   /// Stores the scalar results of shard `shard`.
   func finishShard(_ shard: Int, _ accumulator: GradientKernel.Accumulator) {
     losses[shard * Self.valuesPerCacheLine] = accumulator.loss
+    weightSums[shard * Self.valuesPerCacheLine] = accumulator.weightSum
     correctCounts[shard * Self.valuesPerCacheLine] = accumulator.correctCount
   }
 
-  /// Σ over shards, in shard order: gradient sums into `gradientSums`, and the loss sum and
-  /// correct count. The parameter range is cut into chunks reduced concurrently on
-  /// `executor`; each entry is still summed over shards 0, 1, 2, … in that order, so the
-  /// bits do not depend on the thread count. Cost: O(shardCount · parameterCount) work,
-  /// divided among the threads.
-  func reduce(into gradientSums: UnsafeMutableBufferPointer<Double>, on executor: ShardedExecutor)
-    -> (loss: Double, correct: Int)
-  {
-    precondition(gradientSums.count == parameterCount)
+  /// The sums of one pass, over all its shards.
+  struct Totals {
+    var loss: Double
+    var weightSum: Double
+    var correct: Int
+  }
+
+  /// Σ over shards `0..<shardCount`, in shard order: gradient sums into `gradientSums`, and
+  /// the loss, weight and correct-count totals. The parameter range is cut into chunks
+  /// reduced concurrently on `executor`; each entry is still summed over shards 0, 1, 2, …
+  /// in that order, so the bits do not depend on the thread count. Cost:
+  /// O(shardCount · parameterCount) work, divided among the threads.
+  func reduce(
+    into gradientSums: UnsafeMutableBufferPointer<Double>, shardCount: Int,
+    on executor: ShardedExecutor
+  ) -> Totals {
+    precondition(gradientSums.count == parameterCount && shardCount <= self.shardCount)
     let chunkCount = (parameterCount + Self.reductionChunk - 1) / Self.reductionChunk
     let output = UnsafeSendableBuffer(gradientSums)
     executor.forEachShard(chunkCount) { chunk in
@@ -79,18 +92,18 @@ final class PartialSums: @unchecked Sendable {
       let end = min(self.parameterCount, start + Self.reductionChunk)
       let sums = output.buffer
       for index in start..<end { sums[index] = 0 }
-      for shard in 0..<self.shardCount {
+      for shard in 0..<shardCount {
         let slot = self.slots + shard * self.slotStride
         for index in start..<end { sums[index] += Double(slot[index]) }
       }
     }
-    var loss = 0.0
-    var correct = 0
+    var totals = Totals(loss: 0, weightSum: 0, correct: 0)
     for shard in 0..<shardCount {
-      loss += losses[shard * Self.valuesPerCacheLine]
-      correct += correctCounts[shard * Self.valuesPerCacheLine]
+      totals.loss += losses[shard * Self.valuesPerCacheLine]
+      totals.weightSum += weightSums[shard * Self.valuesPerCacheLine]
+      totals.correct += correctCounts[shard * Self.valuesPerCacheLine]
     }
-    return (loss, correct)
+    return totals
   }
 }
 

@@ -28,6 +28,16 @@ public struct Shards: Sendable, Equatable {
     self.rowsPerShard = (rowsPerShard + 7) / 8 * 8
   }
 
+  /// Mini-batches are cut into at most this many shards.
+  public static let maximumMiniBatchShardCount = 64
+
+  /// Shards for a mini-batch of `rowCount` rows: at least 64 rows each, at most 64 shards,
+  /// so a batch of a few thousand rows still spreads over the cores.
+  public init(miniBatchOf rowCount: Int) {
+    let target = (rowCount + Self.maximumMiniBatchShardCount - 1) / Self.maximumMiniBatchShardCount
+    self.init(rowCount: rowCount, rowsPerShard: max(64, target))
+  }
+
   /// The number of shards.
   public var count: Int { rowCount == 0 ? 0 : (rowCount + rowsPerShard - 1) / rowsPerShard }
 

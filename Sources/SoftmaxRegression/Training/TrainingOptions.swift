@@ -2,27 +2,61 @@
 public struct TrainingOptions: Sendable, Equatable {
   /// The optimization algorithm.
   public enum Solver: String, Sendable, CaseIterable {
+    /// Limited-memory BFGS with a strong Wolfe line search (`LBFGS`). The default.
+    case lbfgs
     /// Full-batch gradient descent with a line-searched step (`GradientDescent`).
     case gd
+    /// Mini-batch SGD with momentum (`StochasticGradientDescent`).
+    case sgd
   }
 
-  /// The optimizer. Default `.gd`.
-  public var solver: Solver = .gd
-  /// λ, the L2 penalty on the weights (not the bias). Default 1e-4; must be finite and ≥ 0.
+  /// How rows are weighted by class.
+  public enum ClassWeight: String, Sendable, CaseIterable {
+    /// Every class weighs the same per row.
+    case none
+    /// Row weight n / (K · n_k) for a row of class k: every class weighs the same in total.
+    case balanced
+  }
+
+  /// The optimizer. Default `.lbfgs`.
+  public var solver: Solver = .lbfgs
+  /// λ, the L2 penalty on the weights (not the bias). Default 1e-4; finite, ≥ 0.
   public var lambda: Double = 1e-4
-  /// Stop when max|∇J| ≤ tolerance. Default 1e-5; must be finite and > 0.
+  /// Stop when max|∇J| ≤ tolerance. Default 1e-5; finite, > 0.
   public var tolerance: Double = 1e-5
-  /// Stop after this many epochs (optimizer steps). Default 1000; must be ≥ 0.
+  /// L-BFGS: stop when an epoch lowers J by less than this times max(|J|, 1). Default 1e-10;
+  /// finite, ≥ 0.
+  public var objectiveTolerance: Double = 1e-10
+  /// Stop after this many epochs. Default 1000; ≥ 0.
   public var maxEpochs: Int = 1000
-  /// A fixed step size instead of the line search. Default nil; when set, finite and > 0.
+  /// L-BFGS history length. Default 10; ≥ 1.
+  public var memory: Int = 10
+  /// gd: a fixed step size instead of the line search (default nil). sgd: the initial step
+  /// size η₀ (default 0.1 when nil). When set, finite and > 0.
   public var learningRate: Double? = nil
+  /// sgd: rows per mini-batch. Default 256; ≥ 1.
+  public var batchSize: Int = 256
+  /// sgd: step-size decay, η_t = η₀ / (1 + decay · t). Default 0.01; finite, ≥ 0.
+  public var decay: Double = 0.01
+  /// sgd: momentum μ. Default 0.9; in [0, 1).
+  public var momentum: Double = 0.9
+  /// Hold out this fraction of rows (stratified by class, seeded) for validation. Default
+  /// nil (no validation); when set, in (0, 1).
+  public var validationFraction: Double? = nil
+  /// Stop when the validation loss has not improved for this many epochs, and keep the best
+  /// epoch's weights. Default nil; when set, ≥ 1 and needs `validationFraction`.
+  public var earlyStoppingPatience: Int? = nil
+  /// Class weighting. Default `.none`.
+  public var classWeight: ClassWeight = .none
   /// Worker threads. Default nil: all cores. When set, ≥ 1.
   public var threadCount: Int? = nil
   /// Standardise features with the training mean and standard deviation. Default true.
   public var standardize: Bool = true
-  /// Seed for randomised parts of training. Default 0. Gradient descent from zero weights
-  /// uses no randomness, so with `.gd` the model does not depend on it.
+  /// Seed for the validation split and the SGD shuffles. Default 0.
   public var seed: UInt64 = 0
+  /// Continue from this model (warm start): it must have the same classes and features.
+  /// Default nil: start from zero weights.
+  public var initialModel: SoftmaxModel? = nil
 
   /// The defaults.
   public init() {}
@@ -38,11 +72,29 @@ public struct TrainingOptions: Sendable, Equatable {
     }
     try check(lambda.isFinite && lambda >= 0, "lambda", "\(lambda)", "a finite number ≥ 0")
     try check(tolerance.isFinite && tolerance > 0, "tolerance", "\(tolerance)", "a finite number > 0")
+    try check(
+      objectiveTolerance.isFinite && objectiveTolerance >= 0, "objective-tolerance",
+      "\(objectiveTolerance)", "a finite number ≥ 0")
     try check(maxEpochs >= 0, "max-epochs", "\(maxEpochs)", "an integer ≥ 0")
+    try check(memory >= 1, "memory", "\(memory)", "an integer ≥ 1")
     if let learningRate {
       try check(
         learningRate.isFinite && learningRate > 0, "learning-rate", "\(learningRate)",
         "a finite number > 0")
+    }
+    try check(batchSize >= 1, "batch-size", "\(batchSize)", "an integer ≥ 1")
+    try check(decay.isFinite && decay >= 0, "decay", "\(decay)", "a finite number ≥ 0")
+    try check(momentum >= 0 && momentum < 1, "momentum", "\(momentum)", "a number in [0, 1)")
+    if let validationFraction {
+      try check(
+        validationFraction > 0 && validationFraction < 1, "validation", "\(validationFraction)",
+        "a fraction in (0, 1)")
+    }
+    if let earlyStoppingPatience {
+      try check(earlyStoppingPatience >= 1, "early-stopping", "\(earlyStoppingPatience)", "an integer ≥ 1")
+      try check(
+        validationFraction != nil, "early-stopping", "\(earlyStoppingPatience)",
+        "used together with --validation")
     }
     if let threadCount {
       try check(threadCount >= 1, "threads", "\(threadCount)", "an integer ≥ 1")
@@ -56,6 +108,8 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
   case invalidOption(name: String, value: String, rule: String)
   /// The data cannot be trained on.
   case unusableData(String)
+  /// The warm-start model does not fit the data.
+  case incompatibleInitialModel(String)
   /// The objective or gradient became NaN or infinite at the starting point, so no finite
   /// model exists to return.
   case nonFinite(String)
@@ -64,6 +118,7 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
     switch self {
     case .invalidOption(let name, let value, let rule): return "--\(name) \(value): must be \(rule)"
     case .unusableData(let why): return "cannot train: \(why)"
+    case .incompatibleInitialModel(let why): return "the initial model does not fit the data: \(why)"
     case .nonFinite(let why): return "training stopped: \(why)"
     }
   }

@@ -2,9 +2,9 @@
 public struct TrainingReport: Sendable {
   /// One line of the training history.
   public struct Epoch: Sendable, Equatable {
-    /// Epoch number; 0 is the starting point (zero weights).
+    /// Epoch number; 0 is the starting point.
     public var epoch: Int
-    /// J at the end of the epoch.
+    /// J at the end of the epoch, on the training rows.
     public var objective: Double
     /// max|∇J| at the end of the epoch.
     public var gradientMax: Double
@@ -16,27 +16,36 @@ public struct TrainingReport: Sendable {
     public var elapsedSeconds: Double
     /// Rows processed per second during this epoch (rows × passes / seconds).
     public var rowsPerSecond: Double
+    /// Mean log loss on the validation rows, when there are any.
+    public var validationLoss: Double?
+    /// Accuracy on the validation rows, when there are any.
+    public var validationAccuracy: Double?
   }
 
   /// The solver used.
   public var solver: TrainingOptions.Solver
   /// Worker threads used.
   public var threadCount: Int
-  /// Training rows m.
+  /// Training rows (after a validation split).
   public var rowCount: Int
-  /// Epochs (optimizer steps) taken.
+  /// Validation rows (0 without a split).
+  public var validationRowCount: Int
+  /// Epochs taken.
   public var epochs: Int
-  /// Passes over the data (objective evaluations), line-search trials included.
+  /// Passes over the data (objective evaluations, line-search trials included).
   public var passes: Int
-  /// J at the final weights, on the training rows as the trainer saw them (standardised
-  /// when standardisation is on).
+  /// J at the returned weights, on the training rows as the trainer saw them (standardised
+  /// when standardisation is on, weighted when weights are on).
   public var objective: Double
-  /// max|∇J| at the final weights.
+  /// max|∇J| at the returned weights.
   public var gradientMax: Double
-  /// Training accuracy at the final weights.
+  /// Training accuracy at the returned weights.
   public var trainAccuracy: Double
+  /// The epoch whose weights were returned (the best validation epoch under early stopping,
+  /// else the last).
+  public var returnedEpoch: Int
   /// Why training stopped.
-  public var stopReason: GradientDescent.StopReason
+  public var stopReason: StopReason
   /// Wall-clock seconds spent training (standardisation included, loading not).
   public var trainSeconds: Double
   /// One entry per epoch, starting with epoch 0.

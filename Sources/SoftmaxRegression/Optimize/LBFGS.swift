@@ -1,0 +1,174 @@
+/// Limited-memory BFGS (Nocedal & Wright, *Numerical Optimization*, Algorithm 7.4–7.5).
+///
+/// Keeps the last `memory` pairs s = θ₊ − θ, y = ∇f₊ − ∇f; the two-loop recursion turns
+/// them into the direction d = −H∇f, with the initial scaling H₀ = (sᵀy / yᵀy) I. Steps
+/// come from a strong Wolfe line search (`StrongWolfeLineSearch`), whose first trial is
+/// α = 1 (after the first epoch, whose trial is 1/‖∇f‖). A pair with sᵀy ≤ 10⁻¹⁰·yᵀy is
+/// skipped, so H stays positive definite. If the line search fails with a history, the
+/// history is dropped and the epoch is retried along −∇f once.
+///
+/// Stops when max|∇f| ≤ `tolerance`, when an epoch lowers f by less than
+/// `objectiveTolerance` · max(|f|, 1), after `maxEpochs` epochs, when the line search fails
+/// along −∇f, or when the observer returns false. One epoch = one accepted step; its passes
+/// (line-search trials) are reported. Memory: (2·memory + 4) parameter vectors.
+public struct LBFGS: Sendable {
+  /// Pairs kept (m). Default 10.
+  public var memory: Int
+  /// Stop when max|∇f| ≤ tolerance.
+  public var tolerance: Double
+  /// Stop when the relative decrease of f in an epoch is below this.
+  public var objectiveTolerance: Double
+  /// Stop after this many epochs.
+  public var maxEpochs: Int
+
+  /// A configured L-BFGS; see the type's documentation for the rules.
+  public init(memory: Int = 10, tolerance: Double, objectiveTolerance: Double, maxEpochs: Int) {
+    precondition(memory >= 1)
+    self.memory = memory
+    self.tolerance = tolerance
+    self.objectiveTolerance = objectiveTolerance
+    self.maxEpochs = maxEpochs
+  }
+
+  /// Minimizes `function` from `start`.
+  /// - Parameter observe: called after the start and after every epoch; return false to stop.
+  public func minimize(
+    _ function: some DifferentiableFunction, from start: [Float],
+    observe: (OptimizationProgress) -> Bool = { _ in true }
+  ) -> OptimizationResult {
+    precondition(start.count == function.parameterCount)
+    let count = start.count
+    var parameters = start
+    var gradient = [Float](repeating: 0, count: count)
+    var trial = start
+    var trialGradient = gradient
+    var direction = gradient
+    var history = History(capacity: memory, count: count)
+    var value = evaluate(function, parameters, &gradient)
+    var passes = 1
+    var gradientMax = Double(VectorOperations.maximumMagnitude(gradient))
+    var epoch = 0
+
+    func finish(_ reason: StopReason) -> OptimizationResult {
+      OptimizationResult(
+        parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
+        passes: passes, stopReason: reason)
+    }
+
+    guard value.isFinite && gradientMax.isFinite else { return finish(.nonFinite) }
+    guard observe(OptimizationProgress(epoch: 0, value: value, gradientMax: gradientMax,
+      passes: 1, passesThisEpoch: 1, parameters: parameters)) else { return finish(.stoppedByObserver) }
+
+    let lineSearch = StrongWolfeLineSearch()
+    while true {
+      if gradientMax <= tolerance { return finish(.converged) }
+      if epoch >= maxEpochs { return finish(.maxEpochs) }
+      var outcome: StrongWolfeLineSearch.Outcome
+      var passesThisEpoch = 0
+      repeat {
+        history.direction(for: gradient, into: &direction)
+        if VectorOperations.dot(direction, gradient) >= 0 {
+          history.removeAll()
+          history.direction(for: gradient, into: &direction)
+        }
+        let initialStep =
+          history.isEmpty ? 1 / max(VectorOperations.dot(gradient, gradient).squareRoot(), 1e-30) : 1
+        outcome = lineSearch.search(
+          function, from: parameters, value: value, gradient: gradient, direction: direction,
+          initialStep: initialStep, trial: &trial, trialGradient: &trialGradient)
+        passesThisEpoch += outcome.evaluations
+        if outcome.step != nil || history.isEmpty { break }
+        history.removeAll()
+      } while true
+      passes += passesThisEpoch
+      guard outcome.step != nil else { return finish(.lineSearchFailed) }
+      let trialGradientMax = Double(VectorOperations.maximumMagnitude(trialGradient))
+      guard outcome.value.isFinite && trialGradientMax.isFinite else { return finish(.nonFinite) }
+
+      history.append(
+        from: parameters, to: trial, gradient: gradient, newGradient: trialGradient)
+      let decrease = value - outcome.value
+      epoch += 1
+      swap(&parameters, &trial)
+      swap(&gradient, &trialGradient)
+      let previousValue = value
+      value = outcome.value
+      gradientMax = trialGradientMax
+      guard observe(OptimizationProgress(epoch: epoch, value: value, gradientMax: gradientMax,
+        passes: passes, passesThisEpoch: passesThisEpoch, parameters: parameters)) else {
+        return finish(.stoppedByObserver)
+      }
+      if gradientMax <= tolerance { return finish(.converged) }
+      if decrease <= objectiveTolerance * max(abs(previousValue), abs(value), 1) {
+        return finish(.objectiveConverged)
+      }
+    }
+  }
+
+  /// The (s, y) pairs and the two-loop recursion.
+  struct History {
+    let capacity: Int
+    private var steps: [[Float]] = []
+    private var gradientChanges: [[Float]] = []
+    private var reciprocalCurvatures: [Double] = []
+    private var alphas: [Double]
+    private var newest = -1
+    private(set) var storedCount = 0
+
+    init(capacity: Int, count: Int) {
+      self.capacity = capacity
+      alphas = [Double](repeating: 0, count: capacity)
+      steps.reserveCapacity(capacity)
+      gradientChanges.reserveCapacity(capacity)
+    }
+
+    var isEmpty: Bool { storedCount == 0 }
+
+    mutating func removeAll() {
+      storedCount = 0
+      newest = -1
+    }
+
+    /// Stores s = new − old and y = newGradient − gradient, unless sᵀy is not positive
+    /// enough (then H would not stay positive definite).
+    mutating func append(from old: [Float], to new: [Float], gradient: [Float], newGradient: [Float]) {
+      let slot = (newest + 1) % capacity
+      if steps.count < capacity {
+        steps.append(new)
+        gradientChanges.append(newGradient)
+        reciprocalCurvatures.append(0)
+      }
+      VectorOperations.difference(new, old, into: &steps[slot])
+      VectorOperations.difference(newGradient, gradient, into: &gradientChanges[slot])
+      let curvature = VectorOperations.dot(steps[slot], gradientChanges[slot])
+      let yy = VectorOperations.dot(gradientChanges[slot], gradientChanges[slot])
+      guard curvature > 1e-10 * yy, curvature > 0 else { return }
+      reciprocalCurvatures[slot] = 1 / curvature
+      newest = slot
+      storedCount = min(storedCount + 1, capacity)
+    }
+
+    /// d = −H ∇f by the two-loop recursion (−∇f when the history is empty).
+    mutating func direction(for gradient: [Float], into direction: inout [Float]) {
+      // q starts as −∇f, so the result is already the descent direction.
+      for index in gradient.indices { direction[index] = -gradient[index] }
+      guard storedCount > 0 else { return }
+      var slot = newest
+      for _ in 0..<storedCount {
+        let alpha = reciprocalCurvatures[slot] * VectorOperations.dot(steps[slot], direction)
+        alphas[slot] = alpha
+        VectorOperations.addScaled(gradientChanges[slot], by: Float(-alpha), to: &direction)
+        slot = (slot - 1 + capacity) % capacity
+      }
+      let yy = VectorOperations.dot(gradientChanges[newest], gradientChanges[newest])
+      let gamma = 1 / (reciprocalCurvatures[newest] * yy)
+      VectorOperations.scale(&direction, by: Float(gamma))
+      slot = (newest - storedCount + 1 + capacity) % capacity
+      for _ in 0..<storedCount {
+        let beta = reciprocalCurvatures[slot] * VectorOperations.dot(gradientChanges[slot], direction)
+        VectorOperations.addScaled(steps[slot], by: Float(alphas[slot] - beta), to: &direction)
+        slot = (slot + 1) % capacity
+      }
+    }
+  }
+}

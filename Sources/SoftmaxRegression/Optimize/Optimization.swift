@@ -1,0 +1,63 @@
+/// What every optimizer reports after each epoch, and how it ends. Optimizers see a
+/// `DifferentiableFunction` and parameter vectors only.
+
+/// The state after an epoch, handed to the observer.
+public struct OptimizationProgress: Sendable {
+  /// Epochs completed (0 is the starting point).
+  public var epoch: Int
+  /// f at the current θ.
+  public var value: Double
+  /// max|∇f| at the current θ.
+  public var gradientMax: Double
+  /// Passes over the data so far (function evaluations; a mini-batch epoch counts as one).
+  public var passes: Int
+  /// Passes this epoch took.
+  public var passesThisEpoch: Int
+  /// The current θ.
+  public var parameters: [Float]
+}
+
+/// Why an optimizer stopped.
+public enum StopReason: String, Sendable, Codable {
+  /// max|∇f| ≤ tolerance.
+  case converged
+  /// The relative decrease of f in an epoch fell below the objective tolerance.
+  case objectiveConverged = "objective_converged"
+  /// The epoch limit was reached.
+  case maxEpochs = "max_epochs"
+  /// The line search found no acceptable step (f is flat to Float precision).
+  case lineSearchFailed = "line_search_failed"
+  /// The observer asked to stop.
+  case stoppedByObserver = "stopped"
+  /// The validation loss stopped improving (the best epoch's weights are kept).
+  case earlyStopping = "early_stopping"
+  /// f or ∇f became NaN or infinite; the last finite point is kept.
+  case nonFinite = "non_finite"
+}
+
+/// The final point and how it was reached.
+public struct OptimizationResult: Sendable {
+  /// The final θ (always a point where f and ∇f were finite).
+  public var parameters: [Float]
+  /// f(θ).
+  public var value: Double
+  /// max|∇f(θ)|.
+  public var gradientMax: Double
+  /// Epochs completed.
+  public var epochs: Int
+  /// Passes over the data.
+  public var passes: Int
+  /// Why it stopped.
+  public var stopReason: StopReason
+}
+
+/// Calls `body` with θ and a gradient buffer as unsafe buffers; returns f(θ).
+func evaluate(
+  _ function: some DifferentiableFunction, _ parameters: [Float], _ gradient: inout [Float]
+) -> Double {
+  parameters.withUnsafeBufferPointer { parameters in
+    gradient.withUnsafeMutableBufferPointer { gradient in
+      function.evaluate(at: parameters, gradient: gradient)
+    }
+  }
+}
