@@ -172,4 +172,41 @@ struct CommandLineTests {
     }
     for file in files.dropFirst() { #expect(file == files[0]) }
   }
+
+  @Test("solver flags: lbfgs by default, sgd with validation and early stopping, JSON histories")
+  func solverFlags() throws {
+    let model = directory + "/s.json"
+    let lbfgs = try SoftmaxTool.run(["train", dataFile("digits.csv"), "-o", model, "--json", "--quiet"])
+    let summary = try json(lbfgs.stdout)
+    #expect(summary["solver"] as? String == "lbfgs")
+    let history = try #require(summary["objective_history"] as? [Double])
+    #expect(history.count == (summary["epochs"] as? Int ?? -1) + 1)
+    #expect(summary["passes"] as? Int ?? 0 >= summary["epochs"] as? Int ?? 0)
+
+    let sgd = try SoftmaxTool.run([
+      "train", dataFile("digits.csv"), "-o", model, "--json", "--quiet", "--solver", "sgd", "--epochs", "30",
+      "--batch-size", "64", "--validation", "0.2", "--early-stopping", "2", "--seed", "3",
+    ])
+    #expect(sgd.status == 0, "\(sgd.stderr)")
+    let sgdSummary = try json(sgd.stdout)
+    #expect(sgdSummary["validation_rows"] as? Int == 359)
+    #expect((sgdSummary["validation_loss_history"] as? [Double])?.count == (sgdSummary["epochs"] as? Int ?? -1) + 1)
+
+    let balanced = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--quiet", "--class-weight", "balanced", "--init", model])
+    #expect(balanced.status == 1 && balanced.stderr.contains("initial model"), "digits model cannot start iris: \(balanced.stderr)")
+    let bad = try SoftmaxTool.run(["train", dataFile("iris.csv"), "--early-stopping", "3"], in: directory)
+    #expect(bad.status == 2 && bad.stderr.contains("--validation"))
+  }
+
+  @Test("--weight reads a weight column, and a bad weight names its line")
+  func weightFlag() throws {
+    let data = write("weighted.csv", "x,w,label\n1,1,a\n2,0.5,b\n3,2,a\n4,1,b\n")
+    let ok = try SoftmaxTool.run(["train", data, "--weight", "w", "-o", directory + "/w.json", "--quiet"])
+    #expect(ok.status == 0, "\(ok.stderr)")
+    let model = try SoftmaxModel(contentsOf: directory + "/w.json")
+    #expect(model.featureNames == ["x"])
+    let badData = write("badweight.csv", "x,w,label\n1,1,a\n2,-3,b\n")
+    let bad = try SoftmaxTool.run(["train", badData, "--weight", "w", "--quiet"], in: directory)
+    #expect(bad.status == 1 && bad.stderr.contains("line 3, column 2 (w)"), "\(bad.stderr)")
+  }
 }

@@ -52,3 +52,38 @@ struct VectorMathTests {
     }
   }
 }
+
+@Suite("Vectorised log1p and confident rows")
+struct Log1pTests {
+  @Test("log1p keeps full relative precision from 1e-30 to 1e30")
+  func log1pAccuracy() {
+    var random = SplitMix64(seed: 4)
+    var worst = 0.0
+    for _ in 0..<10_000 {
+      let inputs = Vector8((0..<8).map { _ in Float(exp(-69 + 138 * random.nextUniform())) })
+      let outputs = VectorMath.log1p(inputs)
+      for lane in 0..<8 {
+        let exact = Foundation.log1p(Double(inputs[lane]))
+        worst = max(worst, abs(Double(outputs[lane]) - exact) / exact)
+      }
+    }
+    #expect(worst < 4e-7, "worst relative error \(worst)")
+    #expect(VectorMath.log1p(Vector8(repeating: 0))[0] == 0)
+  }
+
+  @Test("the loss of confidently classified rows keeps its digits (no log(1 + tiny) cancellation)")
+  func confidentRows() throws {
+    // Rows of class 0 only, and a bias of 25 on class 0: p(0 | x) = 1/(1 + 2e^{-25}).
+    let dataset = randomDataset(rows: 40, features: 3, classes: 3, seed: 31)
+    let classZero = dataset.subset((0..<dataset.rowCount).filter { dataset.labels[$0] == 0 })
+    let objective = SoftmaxObjective(dataset: classZero, lambda: 0, executor: ShardedExecutor(threadCount: 1))
+    let layout = objective.layout
+    let parameters = layout.pack(weights: [Float](repeating: 0, count: 9), bias: [25, 0, 0])
+    let (value, gradient) = objective.valueAndGradient(parameters)
+    let exact = log1p(2 * exp(-25.0))
+    #expect(abs(value - exact) / exact < 1e-5, "\(value) vs \(exact)")
+    // ∂J/∂b_0 = p_0 − 1 = −2e^{-25}/(1 + 2e^{-25}), not 0.
+    let expected = -2 * exp(-25.0) / (1 + 2 * exp(-25.0))
+    #expect(abs(Double(gradient[layout.biasOffset]) - expected) / abs(expected) < 1e-5)
+  }
+}

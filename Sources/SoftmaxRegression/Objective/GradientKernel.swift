@@ -3,7 +3,8 @@
 /// For each row x_i with label y_i it computes the logits z_ik = w_k·x_i + b_k, the stable
 /// softmax p_ik = exp(z_ik − max_l z_il) / Σ_l exp(z_il − max_l z_il), the row loss
 /// −log p_iy = log Σ_l exp(z_il − max) − (z_iy − max), the coefficients c_ik = p_ik − 1{y_i=k},
-/// and adds into the accumulator
+/// and adds into the accumulator (the loss and c_iy are computed without cancellation for
+/// confidently classified rows, see `computeCoefficients`)
 ///
 ///     gradientW[k] += Σ_i c_ik · x_i      (K × rowStride, row-major, padding stays 0)
 ///     gradientB[k] += Σ_i c_ik
@@ -227,34 +228,46 @@ struct GradientKernel: @unchecked Sendable {
   ) {
     let lanes = Vector8(0, 1, 2, 3, 4, 5, 6, 7)
     let active = lanes .< Vector8(repeating: Float(activeCount))
+    // Maximum and argmax (the first maximal class, as `predict` breaks ties).
     var maximum = loadVector(logits)
+    var argmax = Vector8()
     for classIndex in 1..<classCount {
       let z = loadVector(logits + classIndex * 8)
-      maximum.replace(with: z, where: z .> maximum)
+      let greater = z .> maximum
+      maximum.replace(with: z, where: greater)
+      argmax.replace(with: Float(classIndex), where: greater)
     }
-    // Walk the classes downwards so the lowest index of a tied maximum is the one kept.
-    var argmax = Vector8()
-    var trueLogit = Vector8()
+    // The exponentials e_k = exp(z_k − max), and two sums that avoid cancellation for
+    // confidently classified rows, where s = Σ e_k is 1 + tiny: the sum without the
+    // maximal term (s − 1, exactly, since that term is exp(0) = 1) and the sum without the
+    // true class's term (so that p_y − 1 = −Σ_{k≠y} e_k / s keeps its digits).
     var normaliser = Vector8()
-    for classIndex in (0..<classCount).reversed() {
+    var othersThanMaximum = Vector8()
+    var othersThanTrue = Vector8()
+    var trueLogit = Vector8()
+    for classIndex in 0..<classCount {
       let z = loadVector(logits + classIndex * 8)
       let classValue = Vector8(repeating: Float(classIndex))
-      argmax.replace(with: classValue, where: z .== maximum)
-      trueLogit.replace(with: z, where: labels .== classValue)
       let exponential = VectorMath.exp(z - maximum)
       storeVector(exponential, coefficients + classIndex * 8)
       normaliser += exponential
+      othersThanMaximum += exponential.replacing(with: 0, where: argmax .== classValue)
+      let isTrue = labels .== classValue
+      othersThanTrue += exponential.replacing(with: 0, where: isTrue)
+      trueLogit.replace(with: z, where: isTrue)
     }
     let correct = (argmax .== labels) .& active
     accumulator.correctCount += Int(Vector8(repeating: 0).replacing(with: 1, where: correct).sum())
-    let rowLoss = VectorMath.log(normaliser) - (trueLogit - maximum)
+    // −log p_y = log s − (z_y − max) = log1p(s − 1) + (max − z_y).
+    let rowLoss = VectorMath.log1p(othersThanMaximum) + (maximum - trueLogit)
     // `weights` is 0 in inactive lanes, which removes them from every sum below.
     accumulator.loss += Double((rowLoss * weights).replacing(with: 0, where: .!active).sum())
     accumulator.weightSum += Double(weights.sum())
     let reciprocal = 1 / normaliser
+    let trueCoefficient = -othersThanTrue * reciprocal
     for classIndex in 0..<classCount {
       var coefficient = loadVector(coefficients + classIndex * 8) * reciprocal
-      coefficient.replace(with: coefficient - 1, where: labels .== Vector8(repeating: Float(classIndex)))
+      coefficient.replace(with: trueCoefficient, where: labels .== Vector8(repeating: Float(classIndex)))
       coefficient = (coefficient * weights).replacing(with: 0, where: .!active)
       storeVector(coefficient, coefficients + classIndex * 8)
       let sums = biasSums + classIndex * 8

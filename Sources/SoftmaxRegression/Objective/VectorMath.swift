@@ -98,4 +98,16 @@ enum VectorMath {
     y = multiplyAdd(z, Vector8(repeating: -0.5), y)
     return multiplyAdd(exponent, Vector8(repeating: ln2High), x + y)
   }
+
+  /// log(1 + t) for each lane, for t ≥ 0, without the cancellation of log(1 + t) when t is
+  /// tiny: with u = 1 + t rounded, log1p(t) = log(u) · t / (u − 1), exact when u = 1
+  /// (Goldberg, "What every computer scientist should know about floating-point
+  /// arithmetic", Theorem 4). Within 4 ulp on [0, 1e30] (VectorMathTests).
+  @inline(__always)
+  static func log1p(_ t: Vector8) -> Vector8 {
+    let u = 1 + t
+    let denominator = u - 1
+    let corrected = log(u) * (t / denominator)
+    return corrected.replacing(with: t, where: denominator .== 0)
+  }
 }
