@@ -54,7 +54,7 @@ struct ScalingBenchmark {
 
     var ceilings: [MachineCeiling] = []
     var rows: [Row] = []
-    var reference: (value: UInt64, gradient: [UInt32])? = nil
+    var reference: (value: UInt64, gradient: [UInt64])? = nil
     var identical = true
     let layout = ParameterLayout(classCount: dataset.classCount, featureCount: dataset.featureCount)
     let parameters = startingParameters(layout)
@@ -65,7 +65,7 @@ struct ScalingBenchmark {
       ceilings.append(ceiling)
       let objective = SoftmaxObjective(
         dataset: dataset, lambda: 1e-4, executor: ShardedExecutor(threadCount: threads))
-      var gradient = [Float](repeating: 0, count: layout.parameterCount)
+      var gradient = [Double](repeating: 0, count: layout.parameterCount)
       var times: [Double] = []
       var value = 0.0
       let clock = ContinuousClock()
@@ -115,7 +115,7 @@ struct ScalingBenchmark {
   }
 
   /// Small nonzero weights, so the softmax is not trivially uniform.
-  private func startingParameters(_ layout: ParameterLayout) -> [Float] {
+  private func startingParameters(_ layout: ParameterLayout) -> [Double] {
     var random = SplitMix64(seed: 1)
     let weights = (0..<(layout.classCount * layout.featureCount)).map { _ in 0.01 * random.nextGaussian() }
     return layout.pack(weights: weights, bias: [Float](repeating: 0, count: layout.classCount))

@@ -13,7 +13,7 @@ enum TrainCommand {
       .init(name: "solver", valueName: "NAME", help: "Optimizer: lbfgs, gd or sgd (default: lbfgs)."),
       .init(name: "lambda", valueName: "X", help: "L2 penalty λ on the weights, ≥ 0 (default: 1e-4)."),
       .init(name: "tolerance", valueName: "X", help: "Stop when max|∇J| ≤ X, > 0 (default: 1e-5)."),
-      .init(name: "objective-tolerance", valueName: "X", help: "lbfgs: stop when an epoch lowers J by less than X·max(|J|,1) (default: 1e-10)."),
+      .init(name: "objective-tolerance", valueName: "X", help: "lbfgs: stop when an epoch lowers J by less than X·max(|J|,1) (default: 1.4e-14)."),
       .init(name: "max-epochs", valueName: "N", help: "Stop after N epochs, ≥ 0 (default: 1000)."),
       .init(name: "epochs", valueName: "N", help: "Same as --max-epochs (the usual name for sgd)."),
       .init(name: "memory", valueName: "N", help: "lbfgs: history length, ≥ 1 (default: 10)."),

@@ -47,7 +47,7 @@ struct GradientTests {
     let layout = objective.layout
     let parameters = randomParameters(layout, seed: 11)
     let (_, gradient) = objective.valueAndGradient(parameters)
-    let step: Float = 1e-2
+    let step = 1e-2
     var checked = 0
     for index in 0..<layout.parameterCount {
       let isPadding = index < layout.biasOffset && index % layout.rowStride >= layout.featureCount
@@ -56,7 +56,7 @@ struct GradientTests {
       var minus = parameters
       plus[index] += step
       minus[index] -= step
-      let difference = (objective.valueAndGradient(plus).0 - objective.valueAndGradient(minus).0) / Double(2 * step)
+      let difference = (objective.valueAndGradient(plus).0 - objective.valueAndGradient(minus).0) / (2 * step)
       #expect(abs(difference - Double(gradient[index])) <= 2e-4 + 1e-3 * abs(difference), "θ[\(index)]")
       checked += 1
     }
@@ -88,6 +88,37 @@ struct GradientTests {
     }
   }
 
+  @Test("the Double kernel matches the scalar reference to 1e-12 and finite differences to 1e-8",
+    arguments: 0..<shapes.count)
+  func preciseKernel(shapeIndex: Int) {
+    let shape = Self.shapes[shapeIndex]
+    let dataset = randomDataset(rows: shape.rows, features: shape.features, classes: shape.classes, seed: 40 + UInt64(shapeIndex))
+    let objective = SoftmaxObjective(dataset: dataset, lambda: 0.03, executor: ShardedExecutor(threadCount: 2))
+    objective.precision = .double
+    let layout = objective.layout
+    var parameters = randomParameters(layout, seed: 7)
+    for index in parameters.indices where parameters[index] != 0 { parameters[index] += 1e-9 * Double(index) }
+    let (value, gradient) = objective.valueAndGradient(parameters)
+    let reference = ScalarReference(dataset: dataset, lambda: 0.03).evaluate(
+      weights: (0..<layout.classCount).map { k in (0..<layout.featureCount).map { parameters[k * layout.rowStride + $0] } },
+      bias: (0..<layout.classCount).map { parameters[layout.biasOffset + $0] })
+    #expect(abs(value - reference.value) <= 1e-12 * max(1, reference.value))
+    for k in 0..<layout.classCount {
+      for j in 0..<layout.featureCount {
+        #expect(abs(gradient[k * layout.rowStride + j] - reference.weightGradient[k][j]) <= 1e-12)
+      }
+      #expect(abs(gradient[layout.biasOffset + k] - reference.biasGradient[k]) <= 1e-12)
+    }
+    let h = 1e-5
+    for index in [0, layout.biasOffset] {
+      var plus = parameters, minus = parameters
+      plus[index] += h
+      minus[index] -= h
+      let numeric = (objective.valueAndGradient(plus).0 - objective.valueAndGradient(minus).0) / (2 * h)
+      #expect(abs(numeric - gradient[index]) <= 1e-8)
+    }
+  }
+
   @Test("is bit-identical for 1, 2, 3 and 8 threads")
   func identicalAcrossThreadCounts() {
     let dataset = randomDataset(rows: 203, features: 11, classes: 5, seed: 21)
@@ -101,6 +132,15 @@ struct GradientTests {
     for result in results.dropFirst() {
       #expect(result.0.bitPattern == results[0].0.bitPattern)
       #expect(result.1.map(\.bitPattern) == results[0].1.map(\.bitPattern))
+    }
+    let precise = [1, 2, 3, 8].map { threads in
+      let objective = SoftmaxObjective(dataset: dataset, lambda: 0.01, shards: shards, executor: ShardedExecutor(threadCount: threads))
+      objective.precision = .double
+      return objective.valueAndGradient(parameters)
+    }
+    for result in precise.dropFirst() {
+      #expect(result.0.bitPattern == precise[0].0.bitPattern)
+      #expect(result.1.map(\.bitPattern) == precise[0].1.map(\.bitPattern))
     }
   }
 

@@ -63,8 +63,9 @@ func randomDataset(rows: Int, features: Int, classes: Int, seed: UInt64, scale: 
   return try! Dataset(rows: values, labels: labels)
 }
 
-/// Random parameters θ in the layout's order, padding zero.
-func randomParameters(_ layout: ParameterLayout, seed: UInt64, scale: Float = 0.5) -> [Float] {
+/// Random parameters θ in the layout's order, padding zero (Float32 values, so the
+/// single-precision kernel sees exactly them).
+func randomParameters(_ layout: ParameterLayout, seed: UInt64, scale: Float = 0.5) -> [Double] {
   var random = SplitMix64(seed: seed)
   let weights = (0..<(layout.classCount * layout.featureCount)).map { _ in scale * random.nextGaussian() }
   let bias = (0..<layout.classCount).map { _ in scale * random.nextGaussian() }
@@ -73,8 +74,8 @@ func randomParameters(_ layout: ParameterLayout, seed: UInt64, scale: Float = 0.
 
 extension SoftmaxObjective {
   /// Value and gradient at θ, as arrays.
-  func valueAndGradient(_ parameters: [Float]) -> (Double, [Float]) {
-    var gradient = [Float](repeating: .nan, count: parameterCount)
+  func valueAndGradient(_ parameters: [Double]) -> (Double, [Double]) {
+    var gradient = [Double](repeating: .nan, count: parameterCount)
     let value = parameters.withUnsafeBufferPointer { p in
       gradient.withUnsafeMutableBufferPointer { g in evaluate(at: p, gradient: g) }
     }

@@ -24,7 +24,7 @@ extension SoftmaxModel {
     var input = dataset
     if let standardization { input.standardize(with: standardization) }
     let layout = ParameterLayout(classCount: classCount, featureCount: featureCount)
-    let parameters = layout.pack(weights: weights, bias: bias)
+    let parameters = layout.pack(weights: weights, bias: bias).map { Float($0) }
     let rowCount = input.rowCount
     let classCount = self.classCount
     let hasLabels = dataset.isLabeled && dataset.classNames == classNames

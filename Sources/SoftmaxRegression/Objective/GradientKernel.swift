@@ -49,17 +49,7 @@ struct GradientKernel: @unchecked Sendable {
   /// A weight per data row (indexed by row, not position), or nil for weight 1.
   var rowWeights: UnsafePointer<Float>? = nil
 
-  /// Where one shard's sums go.
-  struct Accumulator {
-    /// K × rowStride, then K bias entries.
-    var gradient: UnsafeMutablePointer<Float>
-    /// Σ v_i · (−log p_iy).
-    var loss: Double = 0
-    /// Σ v_i.
-    var weightSum: Double = 0
-    /// Rows whose most probable class is their label (unweighted).
-    var correctCount: Int = 0
-  }
+  typealias Accumulator = PartialSums<Float>.Accumulator
 
   static let tileRows = 8
 

@@ -24,26 +24,28 @@ public struct ParameterLayout: Sendable, Equatable {
   public var parameterCount: Int { biasOffset + classCount }
 
   /// θ from unpadded weights (K × D, row-major) and biases.
-  public func pack(weights: [Float], bias: [Float]) -> [Float] {
+  public func pack<Scalar: BinaryFloatingPoint>(weights: [Scalar], bias: [Scalar]) -> [Double] {
     precondition(weights.count == classCount * featureCount && bias.count == classCount)
-    var parameters = [Float](repeating: 0, count: parameterCount)
+    var parameters = [Double](repeating: 0, count: parameterCount)
     for classIndex in 0..<classCount {
       for feature in 0..<featureCount {
-        parameters[classIndex * rowStride + feature] = weights[classIndex * featureCount + feature]
+        parameters[classIndex * rowStride + feature] = Double(weights[classIndex * featureCount + feature])
       }
-      parameters[biasOffset + classIndex] = bias[classIndex]
+      parameters[biasOffset + classIndex] = Double(bias[classIndex])
     }
     return parameters
   }
 
-  /// Unpadded weights (K × D, row-major) and biases from θ.
-  public func unpack(_ parameters: [Float]) -> (weights: [Float], bias: [Float]) {
+  /// Unpadded weights (K × D, row-major) and biases from θ, rounded to Float32 (the
+  /// precision of a model).
+  public func unpack(_ parameters: [Double]) -> (weights: [Float], bias: [Float]) {
     precondition(parameters.count == parameterCount)
     var weights: [Float] = []
     weights.reserveCapacity(classCount * featureCount)
     for classIndex in 0..<classCount {
-      weights += parameters[(classIndex * rowStride)..<(classIndex * rowStride + featureCount)]
+      let start = classIndex * rowStride
+      weights += parameters[start..<(start + featureCount)].map { Float($0) }
     }
-    return (weights, Array(parameters[biasOffset...]))
+    return (weights, parameters[biasOffset...].map { Float($0) })
   }
 }

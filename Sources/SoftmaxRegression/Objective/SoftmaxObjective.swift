@@ -31,10 +31,24 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   /// The number of rows the objective covers (its positions).
   public let rowCount: Int
 
+  /// The arithmetic of a pass.
+  public enum Precision: Sendable {
+    /// Float32 SIMD kernel (`GradientKernel`): fast; θ is rounded to Float32 for it.
+    case single
+    /// Double kernel (`PreciseGradientKernel`): several times slower, for finishing.
+    case double
+  }
+
+  /// The arithmetic of the next passes. Default `.single`.
+  public var precision: Precision = .single
+
   private let rowOrder: UnsafeMutableBufferPointer<Int32>?
   private let rowWeights: [Float]?
-  private let partialSums: PartialSums
+  private let partialSums: PartialSums<Float>
+  private var precisePartialSums: PartialSums<Double>? = nil
   private let gradientSums: UnsafeMutableBufferPointer<Double>
+  /// θ rounded to Float32, for the fast kernel.
+  private let singleParameters: UnsafeMutableBufferPointer<Float>
 
   /// The results of the last `evaluate`, besides the value and gradient.
   public private(set) var lastEvaluation = Evaluation(
@@ -88,10 +102,13 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
         classCount: layout.classCount, rowStride: layout.rowStride))
     gradientSums = .allocate(capacity: layout.parameterCount)
     gradientSums.initialize(repeating: 0)
+    singleParameters = .allocate(capacity: layout.parameterCount)
+    singleParameters.initialize(repeating: 0)
   }
 
   deinit {
     gradientSums.deallocate()
+    singleParameters.deallocate()
     rowOrder?.deallocate()
   }
 
@@ -99,7 +116,7 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
 
   /// J and ∇J over all the objective's rows: one full pass.
   public func evaluate(
-    at parameters: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>
+    at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>
   ) -> Double {
     evaluate(at: parameters, gradient: gradient, positions: 0..<rowCount, shards: shards)
   }
@@ -108,7 +125,7 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   /// the data term is the (weighted) mean over those rows. Shards depend only on the
   /// batch's size, so results are bit-identical for any thread count.
   public func evaluate(
-    at parameters: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
+    at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>,
     positions: Range<Int>
   ) -> Double {
     precondition(positions.lowerBound >= 0 && positions.upperBound <= rowCount)
@@ -132,17 +149,40 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   }
 
   private func evaluate(
-    at parameters: UnsafeBufferPointer<Float>, gradient: UnsafeMutableBufferPointer<Float>,
+    at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>,
     positions: Range<Int>, shards: Shards
   ) -> Double {
     precondition(parameters.count == parameterCount && gradient.count == parameterCount)
     precondition(shards.count <= partialSums.shardCount)
-    let sums = dataset.labels.withUnsafeBufferPointer { labels in
+    let totals: PartialSums<Float>.Totals
+    switch precision {
+    case .single:
+      for index in 0..<parameterCount { singleParameters[index] = Float(parameters[index]) }
+      totals = runSingle(positions: positions, shards: shards)
+    case .double:
+      totals = runDouble(parameters: parameters, positions: positions, shards: shards)
+    }
+    let weightSum = totals.weightSum > 0 ? totals.weightSum : 1
+    let meanLoss = totals.loss / weightSum
+    let penalty = L2Penalty(lambda: lambda, layout: layout)
+    let value = meanLoss + penalty.value(parameters)
+    penalty.combine(
+      gradientSums: UnsafeBufferPointer(gradientSums), weightSum: weightSum,
+      parameters: parameters, into: gradient)
+    lastEvaluation = Evaluation(
+      value: value, meanLoss: meanLoss, correctCount: totals.correct, rowCount: positions.count)
+    return value
+  }
+
+  /// One pass of the Float32 kernel at `singleParameters`; sums land in `gradientSums`.
+  private func runSingle(positions: Range<Int>, shards: Shards) -> PartialSums<Float>.Totals {
+    dataset.labels.withUnsafeBufferPointer { labels in
       rowWeights.withUnsafeOptionalBufferPointer { weights in
         var kernel = GradientKernel(
           features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
           labels: labels.baseAddress!, classCount: layout.classCount,
-          weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
+          weights: UnsafePointer(singleParameters.baseAddress!),
+          bias: UnsafePointer(singleParameters.baseAddress! + layout.biasOffset))
         kernel.rowIndices = rowOrder.map { UnsafePointer($0.baseAddress!) }
         kernel.rowWeights = weights?.baseAddress
         let shardKernel = kernel
@@ -159,16 +199,43 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
         return partialSums.reduce(into: gradientSums, shardCount: shards.count, on: executor)
       }
     }
-    let weightSum = sums.weightSum > 0 ? sums.weightSum : 1
-    let meanLoss = sums.loss / weightSum
-    let penalty = L2Penalty(lambda: lambda, layout: layout)
-    let value = meanLoss + penalty.value(parameters)
-    penalty.combine(
-      gradientSums: UnsafeBufferPointer(gradientSums), weightSum: weightSum,
-      parameters: parameters, into: gradient)
-    lastEvaluation = Evaluation(
-      value: value, meanLoss: meanLoss, correctCount: sums.correct, rowCount: positions.count)
-    return value
+  }
+
+  /// One pass of the Double kernel at `parameters`; sums land in `gradientSums`. Its shard
+  /// buffers are allocated on first use.
+  private func runDouble(
+    parameters: UnsafeBufferPointer<Double>, positions: Range<Int>, shards: Shards
+  ) -> PartialSums<Float>.Totals {
+    let partialSums =
+      precisePartialSums
+      ?? PartialSums<Double>(
+        shardCount: partialSums.shardCount, parameterCount: layout.parameterCount,
+        scratchCount: PreciseGradientKernel.scratchCount(
+          classCount: layout.classCount, rowStride: layout.rowStride))
+    precisePartialSums = partialSums
+    let totals = dataset.labels.withUnsafeBufferPointer { labels in
+      rowWeights.withUnsafeOptionalBufferPointer { weights in
+        var kernel = PreciseGradientKernel(
+          features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
+          labels: labels.baseAddress!, classCount: layout.classCount,
+          weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
+        kernel.rowIndices = rowOrder.map { UnsafePointer($0.baseAddress!) }
+        kernel.rowWeights = weights?.baseAddress
+        let shardKernel = kernel
+        let offset = positions.lowerBound
+        executor.forEachShard(shards.count) { shard in
+          var accumulator = partialSums.startShard(shard)
+          let range = shards[shard]
+          shardKernel.accumulate(
+            rows: (range.lowerBound + offset)..<(range.upperBound + offset),
+            into: &accumulator, scratch: partialSums.scratch(shard))
+          partialSums.finishShard(shard, accumulator)
+        }
+        return partialSums.reduce(into: gradientSums, shardCount: shards.count, on: executor)
+      }
+    }
+    return PartialSums<Float>.Totals(
+      loss: totals.loss, weightSum: totals.weightSum, correct: totals.correct)
   }
 }
 
@@ -188,13 +255,13 @@ struct L2Penalty {
   let layout: ParameterLayout
 
   /// (λ/2) Σ_k Σ_{j<D} W_kj², in Double. Cost: O(K·D).
-  func value(_ parameters: UnsafeBufferPointer<Float>) -> Double {
+  func value(_ parameters: UnsafeBufferPointer<Double>) -> Double {
     guard lambda != 0 else { return 0 }
     var sumOfSquares = 0.0
     for classIndex in 0..<layout.classCount {
       let row = classIndex * layout.rowStride
       for feature in 0..<layout.featureCount {
-        let weight = Double(parameters[row + feature])
+        let weight = parameters[row + feature]
         sumOfSquares += weight * weight
       }
     }
@@ -204,14 +271,14 @@ struct L2Penalty {
   /// gradient = sums / Σv + λW (λ term on weights only). Padding entries stay 0.
   func combine(
     gradientSums: UnsafeBufferPointer<Double>, weightSum: Double,
-    parameters: UnsafeBufferPointer<Float>, into gradient: UnsafeMutableBufferPointer<Float>
+    parameters: UnsafeBufferPointer<Double>, into gradient: UnsafeMutableBufferPointer<Double>
   ) {
     let inverseRowCount = 1 / weightSum
     for index in 0..<layout.biasOffset {
-      gradient[index] = Float(gradientSums[index] * inverseRowCount + lambda * Double(parameters[index]))
+      gradient[index] = gradientSums[index] * inverseRowCount + lambda * parameters[index]
     }
     for index in layout.biasOffset..<layout.parameterCount {
-      gradient[index] = Float(gradientSums[index] * inverseRowCount)
+      gradient[index] = gradientSums[index] * inverseRowCount
     }
   }
 }

@@ -31,17 +31,17 @@ public struct GradientDescent: Sendable {
   /// Minimizes `function` from `start`.
   /// - Parameter observe: called after the start and after every step; return false to stop.
   public func minimize(
-    _ function: some DifferentiableFunction, from start: [Float],
+    _ function: some DifferentiableFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
     precondition(start.count == function.parameterCount)
     var parameters = start
-    var gradient = [Float](repeating: 0, count: start.count)
+    var gradient = [Double](repeating: 0, count: start.count)
     var trial = start
     var trialGradient = gradient
     var value = evaluate(function, parameters, &gradient)
     var passes = 1
-    var gradientMax = Double(VectorOperations.maximumMagnitude(gradient))
+    var gradientMax = VectorOperations.maximumMagnitude(gradient)
     var step = learningRate ?? 1
     var epoch = 0
 
@@ -62,7 +62,7 @@ public struct GradientDescent: Sendable {
       var trials = 0
       var trialValue = Double.nan
       while true {
-        VectorOperations.step(from: parameters, along: gradient, by: Float(-step), into: &trial)
+        VectorOperations.step(from: parameters, along: gradient, by: -step, into: &trial)
         trialValue = evaluate(function, trial, &trialGradient)
         trials += 1
         if learningRate != nil { break }
@@ -75,7 +75,7 @@ public struct GradientDescent: Sendable {
         }
       }
       passes += trials
-      let trialGradientMax = Double(VectorOperations.maximumMagnitude(trialGradient))
+      let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
       // A non-finite point is never adopted: the result keeps the last finite one.
       guard trialValue.isFinite && trialGradientMax.isFinite else { return finish(.nonFinite) }
       epoch += 1

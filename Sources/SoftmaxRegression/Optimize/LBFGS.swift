@@ -33,20 +33,20 @@ public struct LBFGS: Sendable {
   /// Minimizes `function` from `start`.
   /// - Parameter observe: called after the start and after every epoch; return false to stop.
   public func minimize(
-    _ function: some DifferentiableFunction, from start: [Float],
+    _ function: some DifferentiableFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
     precondition(start.count == function.parameterCount)
     let count = start.count
     var parameters = start
-    var gradient = [Float](repeating: 0, count: count)
+    var gradient = [Double](repeating: 0, count: count)
     var trial = start
     var trialGradient = gradient
     var direction = gradient
     var history = History(capacity: memory, count: count)
     var value = evaluate(function, parameters, &gradient)
     var passes = 1
-    var gradientMax = Double(VectorOperations.maximumMagnitude(gradient))
+    var gradientMax = VectorOperations.maximumMagnitude(gradient)
     var epoch = 0
 
     func finish(_ reason: StopReason) -> OptimizationResult {
@@ -82,7 +82,7 @@ public struct LBFGS: Sendable {
       } while true
       passes += passesThisEpoch
       guard outcome.step != nil else { return finish(.lineSearchFailed) }
-      let trialGradientMax = Double(VectorOperations.maximumMagnitude(trialGradient))
+      let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
       guard outcome.value.isFinite && trialGradientMax.isFinite else { return finish(.nonFinite) }
 
       history.append(
@@ -108,8 +108,8 @@ public struct LBFGS: Sendable {
   /// The (s, y) pairs and the two-loop recursion.
   struct History {
     let capacity: Int
-    private var steps: [[Float]] = []
-    private var gradientChanges: [[Float]] = []
+    private var steps: [[Double]] = []
+    private var gradientChanges: [[Double]] = []
     private var reciprocalCurvatures: [Double] = []
     private var alphas: [Double]
     private var newest = -1
@@ -131,7 +131,7 @@ public struct LBFGS: Sendable {
 
     /// Stores s = new − old and y = newGradient − gradient, unless sᵀy is not positive
     /// enough (then H would not stay positive definite).
-    mutating func append(from old: [Float], to new: [Float], gradient: [Float], newGradient: [Float]) {
+    mutating func append(from old: [Double], to new: [Double], gradient: [Double], newGradient: [Double]) {
       let slot = (newest + 1) % capacity
       if steps.count < capacity {
         steps.append(new)
@@ -149,7 +149,7 @@ public struct LBFGS: Sendable {
     }
 
     /// d = −H ∇f by the two-loop recursion (−∇f when the history is empty).
-    mutating func direction(for gradient: [Float], into direction: inout [Float]) {
+    mutating func direction(for gradient: [Double], into direction: inout [Double]) {
       // q starts as −∇f, so the result is already the descent direction.
       for index in gradient.indices { direction[index] = -gradient[index] }
       guard storedCount > 0 else { return }
@@ -157,16 +157,16 @@ public struct LBFGS: Sendable {
       for _ in 0..<storedCount {
         let alpha = reciprocalCurvatures[slot] * VectorOperations.dot(steps[slot], direction)
         alphas[slot] = alpha
-        VectorOperations.addScaled(gradientChanges[slot], by: Float(-alpha), to: &direction)
+        VectorOperations.addScaled(gradientChanges[slot], by: -alpha, to: &direction)
         slot = (slot - 1 + capacity) % capacity
       }
       let yy = VectorOperations.dot(gradientChanges[newest], gradientChanges[newest])
       let gamma = 1 / (reciprocalCurvatures[newest] * yy)
-      VectorOperations.scale(&direction, by: Float(gamma))
+      VectorOperations.scale(&direction, by: gamma)
       slot = (newest - storedCount + 1 + capacity) % capacity
       for _ in 0..<storedCount {
         let beta = reciprocalCurvatures[slot] * VectorOperations.dot(gradientChanges[slot], direction)
-        VectorOperations.addScaled(steps[slot], by: Float(alphas[slot] - beta), to: &direction)
+        VectorOperations.addScaled(steps[slot], by: alphas[slot] - beta, to: &direction)
         slot = (slot + 1) % capacity
       }
     }

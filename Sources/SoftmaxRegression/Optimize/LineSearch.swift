@@ -31,15 +31,15 @@ struct StrongWolfeLineSearch {
   /// Searches from `x` (where f = `value`, ∇f = `gradient`) along `direction`, starting at
   /// `initialStep`. Writes each trial into `trial` / `trialGradient`.
   func search(
-    _ function: some DifferentiableFunction, from x: [Float], value: Double, gradient: [Float],
-    direction: [Float], initialStep: Double, trial: inout [Float], trialGradient: inout [Float]
+    _ function: some DifferentiableFunction, from x: [Double], value: Double, gradient: [Double],
+    direction: [Double], initialStep: Double, trial: inout [Double], trialGradient: inout [Double]
   ) -> Outcome {
     let origin = Sample(step: 0, value: value, slope: VectorOperations.dot(gradient, direction))
     precondition(origin.slope < 0, "not a descent direction")
     var evaluations = 0
 
     func sample(_ step: Double) -> Sample {
-      VectorOperations.step(from: x, along: direction, by: Float(step), into: &trial)
+      VectorOperations.step(from: x, along: direction, by: step, into: &trial)
       let trialValue = evaluate(function, trial, &trialGradient)
       evaluations += 1
       let slope = VectorOperations.dot(trialGradient, direction)

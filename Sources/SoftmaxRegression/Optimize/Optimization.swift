@@ -14,7 +14,7 @@ public struct OptimizationProgress: Sendable {
   /// Passes this epoch took.
   public var passesThisEpoch: Int
   /// The current θ.
-  public var parameters: [Float]
+  public var parameters: [Double]
 }
 
 /// Why an optimizer stopped.
@@ -38,7 +38,7 @@ public enum StopReason: String, Sendable, Codable {
 /// The final point and how it was reached.
 public struct OptimizationResult: Sendable {
   /// The final θ (always a point where f and ∇f were finite).
-  public var parameters: [Float]
+  public var parameters: [Double]
   /// f(θ).
   public var value: Double
   /// max|∇f(θ)|.
@@ -53,7 +53,7 @@ public struct OptimizationResult: Sendable {
 
 /// Calls `body` with θ and a gradient buffer as unsafe buffers; returns f(θ).
 func evaluate(
-  _ function: some DifferentiableFunction, _ parameters: [Float], _ gradient: inout [Float]
+  _ function: some DifferentiableFunction, _ parameters: [Double], _ gradient: inout [Double]
 ) -> Double {
   parameters.withUnsafeBufferPointer { parameters in
     gradient.withUnsafeMutableBufferPointer { gradient in

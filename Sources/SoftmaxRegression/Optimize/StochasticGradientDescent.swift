@@ -43,17 +43,17 @@ public struct StochasticGradientDescent: Sendable {
 
   /// Minimizes `objective` from `start`.
   public func minimize(
-    _ objective: SoftmaxObjective, from start: [Float],
+    _ objective: SoftmaxObjective, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
     let count = start.count
     var parameters = start
-    var velocity = [Float](repeating: 0, count: count)
-    var gradient = [Float](repeating: 0, count: count)
+    var velocity = [Double](repeating: 0, count: count)
+    var gradient = [Double](repeating: 0, count: count)
     var generator = SplitMix64(seed: seed)
     var value = evaluate(objective, parameters, &gradient)
     var passes = 1
-    var gradientMax = Double(VectorOperations.maximumMagnitude(gradient))
+    var gradientMax = VectorOperations.maximumMagnitude(gradient)
     var epoch = 0
     var lastFinite = parameters
 
@@ -70,7 +70,7 @@ public struct StochasticGradientDescent: Sendable {
     while true {
       if gradientMax <= tolerance { return finish(.converged) }
       if epoch >= maxEpochs { return finish(.maxEpochs) }
-      let stepSize = Float(learningRate / (1 + decay * Double(epoch)))
+      let stepSize = learningRate / (1 + decay * Double(epoch))
       objective.shuffleRows(using: &generator)
       var start = 0
       while start < objective.rowCount {
@@ -80,7 +80,7 @@ public struct StochasticGradientDescent: Sendable {
             objective.evaluate(at: p, gradient: g, positions: start..<end)
           }
         }
-        VectorOperations.scale(&velocity, by: Float(momentum))
+        VectorOperations.scale(&velocity, by: momentum)
         VectorOperations.addScaled(gradient, by: -stepSize, to: &velocity)
         VectorOperations.addScaled(velocity, by: 1, to: &parameters)
         start = end
@@ -88,7 +88,7 @@ public struct StochasticGradientDescent: Sendable {
       epoch += 1
       let epochValue = evaluate(objective, parameters, &gradient)
       passes += 2
-      let epochGradientMax = Double(VectorOperations.maximumMagnitude(gradient))
+      let epochGradientMax = VectorOperations.maximumMagnitude(gradient)
       guard epochValue.isFinite && epochGradientMax.isFinite else {
         parameters = lastFinite
         epoch -= 1

@@ -1,36 +1,45 @@
-/// Vector operations on parameter vectors: SIMD8 over the body, scalar over the tail.
-/// Each is O(n). Reductions accumulate in Double so they do not lose digits on long vectors.
+/// Vector operations on parameter vectors (Double). Each is one O(n) loop that the compiler
+/// vectorises; they run once or a few times per epoch, against a pass over all the data.
 enum VectorOperations {
   /// result = x + alpha · direction
   static func step(
-    from x: [Float], along direction: [Float], by alpha: Float, into result: inout [Float]
+    from x: [Double], along direction: [Double], by alpha: Double, into result: inout [Double]
   ) {
     precondition(x.count == direction.count && x.count == result.count)
-    let count = x.count
     x.withUnsafeBufferPointer { x in
       direction.withUnsafeBufferPointer { direction in
         result.withUnsafeMutableBufferPointer { result in
-          let scale = Vector8(repeating: alpha)
-          var index = 0
-          while index + 8 <= count {
-            let value = multiplyAdd(
-              loadVector(direction.baseAddress! + index), scale,
-              loadVector(x.baseAddress! + index))
-            storeVector(value, result.baseAddress! + index)
-            index += 8
-          }
-          while index < count {
-            result[index] = x[index] + alpha * direction[index]
-            index += 1
-          }
+          for index in 0..<x.count { result[index] = x[index] + alpha * direction[index] }
         }
       }
     }
   }
 
+  /// x += alpha · y, in place.
+  static func addScaled(_ y: [Double], by alpha: Double, to x: inout [Double]) {
+    precondition(x.count == y.count)
+    y.withUnsafeBufferPointer { y in
+      x.withUnsafeMutableBufferPointer { x in
+        for index in 0..<x.count { x[index] += alpha * y[index] }
+      }
+    }
+  }
+
+  /// x *= alpha, in place.
+  static func scale(_ x: inout [Double], by alpha: Double) {
+    x.withUnsafeMutableBufferPointer { x in
+      for index in 0..<x.count { x[index] *= alpha }
+    }
+  }
+
+  /// result = x − y
+  static func difference(_ x: [Double], _ y: [Double], into result: inout [Double]) {
+    step(from: x, along: y, by: -1, into: &result)
+  }
+
   /// max_i |x_i|, or 0 for an empty vector; NaN if any entry is NaN.
-  static func maximumMagnitude(_ x: [Float]) -> Float {
-    var maximum: Float = 0
+  static func maximumMagnitude(_ x: [Double]) -> Double {
+    var maximum = 0.0
     for value in x {
       if value.isNaN { return .nan }
       maximum = Swift.max(maximum, value.magnitude)
@@ -38,53 +47,14 @@ enum VectorOperations {
     return maximum
   }
 
-  /// Σ x_i y_i in Double.
-  static func dot(_ x: [Float], _ y: [Float]) -> Double {
+  /// Σ x_i y_i.
+  static func dot(_ x: [Double], _ y: [Double]) -> Double {
     precondition(x.count == y.count)
-    var sum = 0.0
-    for index in x.indices { sum += Double(x[index]) * Double(y[index]) }
-    return sum
-  }
-
-  /// result = x − y
-  static func difference(_ x: [Float], _ y: [Float], into result: inout [Float]) {
-    step(from: x, along: y, by: -1, into: &result)
-  }
-
-  /// x += alpha · y, in place.
-  static func addScaled(_ y: [Float], by alpha: Float, to x: inout [Float]) {
-    precondition(x.count == y.count)
-    let count = x.count
-    let factor = Vector8(repeating: alpha)
-    y.withUnsafeBufferPointer { y in
-      x.withUnsafeMutableBufferPointer { x in
-        var index = 0
-        while index + 8 <= count {
-          let value = multiplyAdd(loadVector(y.baseAddress! + index), factor, loadVector(x.baseAddress! + index))
-          storeVector(value, x.baseAddress! + index)
-          index += 8
-        }
-        while index < count {
-          x[index] += alpha * y[index]
-          index += 1
-        }
-      }
-    }
-  }
-
-  /// x *= alpha, in place.
-  static func scale(_ x: inout [Float], by alpha: Float) {
-    let count = x.count
-    let factor = Vector8(repeating: alpha)
-    x.withUnsafeMutableBufferPointer { x in
-      var index = 0
-      while index + 8 <= count {
-        storeVector(loadVector(x.baseAddress! + index) * factor, x.baseAddress! + index)
-        index += 8
-      }
-      while index < count {
-        x[index] *= alpha
-        index += 1
+    return x.withUnsafeBufferPointer { x in
+      y.withUnsafeBufferPointer { y in
+        var sum = 0.0
+        for index in 0..<x.count { sum += x[index] * y[index] }
+        return sum
       }
     }
   }

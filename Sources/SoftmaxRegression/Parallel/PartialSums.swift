@@ -5,8 +5,9 @@
 /// nothing. Slots are padded to 64 bytes so two shards never share a cache line (measured
 /// here: hot per-thread counters on one line ran 3.4x slower). `reduce` adds the slots in
 /// shard order, in Double, so the result does not depend on which thread filled which slot.
-/// Memory: shardCount × (parameterCount + scratchCount, each rounded up to 16) floats.
-final class PartialSums: @unchecked Sendable {
+/// `Element` is Float for the fast kernel and Double for the precise one.
+/// Memory: shardCount × (parameterCount + scratchCount, each rounded up to 16) elements.
+final class PartialSums<Element: BinaryFloatingPoint>: @unchecked Sendable {
   // @unchecked: during a parallel pass each shard index is handed to exactly one worker
   // (ShardedExecutor), which writes only that shard's slot; the reduction runs after the
   // pass, and its workers write disjoint ranges of the output.
@@ -14,14 +15,14 @@ final class PartialSums: @unchecked Sendable {
   let parameterCount: Int
   let scratchCount: Int
   private let slotStride: Int
-  private let slots: UnsafeMutablePointer<Float>
+  private let slots: UnsafeMutablePointer<Element>
   private let losses: UnsafeMutablePointer<Double>
   private let weightSums: UnsafeMutablePointer<Double>
   private let correctCounts: UnsafeMutablePointer<Int>
-  private static let valuesPerCacheLine = 8
+  private static var valuesPerCacheLine: Int { 8 }
   /// Parameters per reduction task: big enough to amortise scheduling, small enough that
   /// a 16–128-core machine gets several tasks at D·K in the thousands.
-  static let reductionChunk = 512
+  static var reductionChunk: Int { 512 }
 
   init(shardCount: Int, parameterCount: Int, scratchCount: Int) {
     self.shardCount = shardCount
@@ -30,8 +31,8 @@ final class PartialSums: @unchecked Sendable {
     slotStride = (parameterCount + 15) / 16 * 16 + (scratchCount + 15) / 16 * 16
     let floatCount = max(1, shardCount * slotStride)
     slots = UnsafeMutableRawPointer.allocate(
-      byteCount: floatCount * MemoryLayout<Float>.stride, alignment: 64
-    ).initializeMemory(as: Float.self, repeating: 0, count: floatCount)
+      byteCount: floatCount * MemoryLayout<Element>.stride, alignment: 64
+    ).initializeMemory(as: Element.self, repeating: 0, count: floatCount)
     let scalarCount = max(1, shardCount * Self.valuesPerCacheLine)
     losses = .allocate(capacity: scalarCount)
     losses.initialize(repeating: 0, count: scalarCount)
@@ -48,21 +49,33 @@ final class PartialSums: @unchecked Sendable {
     correctCounts.deallocate()
   }
 
+  /// Where one shard's sums go: K × rowStride gradient entries then K bias entries, and
+  /// the scalar sums.
+  struct Accumulator {
+    var gradient: UnsafeMutablePointer<Element>
+    /// Σ v_i · (−log p_iy).
+    var loss: Double = 0
+    /// Σ v_i.
+    var weightSum: Double = 0
+    /// Rows whose most probable class is their label (unweighted).
+    var correctCount: Int = 0
+  }
+
   /// Zeroes shard `shard`'s sums and returns a kernel accumulator writing into them.
-  func startShard(_ shard: Int) -> GradientKernel.Accumulator {
+  func startShard(_ shard: Int) -> Accumulator {
     let slot = slots + shard * slotStride
     slot.update(repeating: 0, count: parameterCount)
-    return GradientKernel.Accumulator(gradient: slot)
+    return Accumulator(gradient: slot)
   }
 
   /// Shard `shard`'s scratch space for the kernel (`scratchCount` floats, 64-byte aligned).
-  func scratch(_ shard: Int) -> UnsafeMutableBufferPointer<Float> {
+  func scratch(_ shard: Int) -> UnsafeMutableBufferPointer<Element> {
     UnsafeMutableBufferPointer(
       start: slots + shard * slotStride + (parameterCount + 15) / 16 * 16, count: scratchCount)
   }
 
   /// Stores the scalar results of shard `shard`.
-  func finishShard(_ shard: Int, _ accumulator: GradientKernel.Accumulator) {
+  func finishShard(_ shard: Int, _ accumulator: Accumulator) {
     losses[shard * Self.valuesPerCacheLine] = accumulator.loss
     weightSums[shard * Self.valuesPerCacheLine] = accumulator.weightSum
     correctCounts[shard * Self.valuesPerCacheLine] = accumulator.correctCount
@@ -94,7 +107,7 @@ final class PartialSums: @unchecked Sendable {
       for index in start..<end { sums[index] = 0 }
       for shard in 0..<shardCount {
         let slot = self.slots + shard * self.slotStride
-        for index in start..<end { sums[index] += Double(slot[index]) }
+        for index in start..<end { sums[index] += Double(slot[index]) }  // exact for Float
       }
     }
     var totals = Totals(loss: 0, weightSum: 0, correct: 0)

@@ -59,9 +59,9 @@ public struct Trainer: Sendable {
     var history: [TrainingReport.Epoch] = []
     history.reserveCapacity(min(options.maxEpochs, 100_000) + 1)
     var lastElapsed = 0.0
-    var best: (loss: Double, epoch: Int, parameters: [Float])? = nil
+    var best: (loss: Double, epoch: Int, parameters: [Double])? = nil
     var stoppedEarly = false
-    var validationGradient = [Float](repeating: 0, count: layout.parameterCount)
+    var validationGradient = [Double](repeating: 0, count: layout.parameterCount)
     let result = minimize(objective, from: startingPoint) { progress in
       let elapsed = (clock.now - start).seconds
       let seconds = max(elapsed - lastElapsed, 1e-9)
@@ -100,9 +100,9 @@ public struct Trainer: Sendable {
     if let best, options.earlyStoppingPatience != nil {
       if stoppedEarly { stopReason = .earlyStopping }
       if best.epoch != result.epochs {
-        var gradient = [Float](repeating: 0, count: layout.parameterCount)
+        var gradient = [Double](repeating: 0, count: layout.parameterCount)
         let value = evaluate(objective, best.parameters, &gradient)
-        final = (best.parameters, value, Double(VectorOperations.maximumMagnitude(gradient)),
+        final = (best.parameters, value, VectorOperations.maximumMagnitude(gradient),
           best.epoch, objective.lastEvaluation.accuracy)
       }
     }
@@ -125,25 +125,53 @@ public struct Trainer: Sendable {
     return Result(model: model, report: report)
   }
 
+  /// Runs the solver; when L-BFGS or gd stops because Float32 can no longer tell nearby
+  /// points apart (line search failed, or the objective stalled) before reaching the
+  /// tolerance, it continues from there with the Double kernel ("polish"). Epochs and passes
+  /// of both phases are counted together.
   private func minimize(
-    _ objective: SoftmaxObjective, from start: [Float], observe: (OptimizationProgress) -> Bool
+    _ objective: SoftmaxObjective, from start: [Double], observe: (OptimizationProgress) -> Bool
+  ) -> OptimizationResult {
+    let first = run(objective, from: start, maxEpochs: options.maxEpochs, observe: observe)
+    let stalled = first.stopReason == .lineSearchFailed || first.stopReason == .objectiveConverged
+    guard options.solver != .sgd, stalled, first.gradientMax > options.tolerance,
+      first.epochs < options.maxEpochs
+    else { return first }
+    objective.precision = .double
+    let polished = run(
+      objective, from: first.parameters, maxEpochs: options.maxEpochs - first.epochs
+    ) { progress in
+      guard progress.epoch > 0 else { return true }  // the point where the first phase ended
+      var shifted = progress
+      shifted.epoch += first.epochs
+      shifted.passes += first.passes
+      return observe(shifted)
+    }
+    return OptimizationResult(
+      parameters: polished.parameters, value: polished.value, gradientMax: polished.gradientMax,
+      epochs: first.epochs + polished.epochs, passes: first.passes + polished.passes,
+      stopReason: polished.stopReason)
+  }
+
+  private func run(
+    _ objective: SoftmaxObjective, from start: [Double], maxEpochs: Int,
+    observe: (OptimizationProgress) -> Bool
   ) -> OptimizationResult {
     switch options.solver {
     case .lbfgs:
       return LBFGS(
         memory: options.memory, tolerance: options.tolerance,
-        objectiveTolerance: options.objectiveTolerance, maxEpochs: options.maxEpochs
+        objectiveTolerance: options.objectiveTolerance, maxEpochs: maxEpochs
       ).minimize(objective, from: start, observe: observe)
     case .gd:
       return GradientDescent(
-        learningRate: options.learningRate, tolerance: options.tolerance,
-        maxEpochs: options.maxEpochs
+        learningRate: options.learningRate, tolerance: options.tolerance, maxEpochs: maxEpochs
       ).minimize(objective, from: start, observe: observe)
     case .sgd:
       return StochasticGradientDescent(
         batchSize: options.batchSize, learningRate: options.learningRate ?? 0.1,
         decay: options.decay, momentum: options.momentum, tolerance: options.tolerance,
-        maxEpochs: options.maxEpochs, seed: options.seed
+        maxEpochs: maxEpochs, seed: options.seed
       ).minimize(objective, from: start, observe: observe)
     }
   }
@@ -202,9 +230,9 @@ public struct Trainer: Sendable {
   /// (μ = 0, σ = 1 where there is no standardisation), computed in Double.
   private func initialParameters(
     _ layout: ParameterLayout, standardization: Standardization?, data: Dataset
-  ) throws(TrainingError) -> [Float] {
+  ) throws(TrainingError) -> [Double] {
     guard let initial = options.initialModel else {
-      return [Float](repeating: 0, count: layout.parameterCount)
+      return [Double](repeating: 0, count: layout.parameterCount)
     }
     guard initial.classNames == data.classNames else {
       throw .incompatibleInitialModel(
@@ -221,17 +249,16 @@ public struct Trainer: Sendable {
     let oldScale = initial.standardization?.scale ?? [Double](repeating: 1, count: featureCount)
     let newMean = standardization?.mean ?? [Double](repeating: 0, count: featureCount)
     let newScale = standardization?.scale ?? [Double](repeating: 1, count: featureCount)
-    var weights = [Float](repeating: 0, count: layout.classCount * featureCount)
-    var bias = [Float](repeating: 0, count: layout.classCount)
+    var weights = [Double](repeating: 0, count: layout.classCount * featureCount)
+    var bias = [Double](repeating: 0, count: layout.classCount)
     for classIndex in 0..<layout.classCount {
       var shift = Double(initial.bias[classIndex])
       for feature in 0..<featureCount {
         let weight = Double(initial.weights[classIndex * featureCount + feature])
-        weights[classIndex * featureCount + feature] =
-          Float(weight * newScale[feature] / oldScale[feature])
+        weights[classIndex * featureCount + feature] = weight * newScale[feature] / oldScale[feature]
         shift += weight * (newMean[feature] - oldMean[feature]) / oldScale[feature]
       }
-      bias[classIndex] = Float(shift)
+      bias[classIndex] = shift
     }
     return layout.pack(weights: weights, bias: bias)
   }

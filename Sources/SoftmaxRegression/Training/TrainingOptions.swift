@@ -24,9 +24,10 @@ public struct TrainingOptions: Sendable, Equatable {
   public var lambda: Double = 1e-4
   /// Stop when max|∇J| ≤ tolerance. Default 1e-5; finite, > 0.
   public var tolerance: Double = 1e-5
-  /// L-BFGS: stop when an epoch lowers J by less than this times max(|J|, 1). Default 1e-10;
+  /// L-BFGS: stop when an epoch lowers J by less than this times max(|J|, 1). Default
+  /// 1.4e-14 (64 ε, as scikit-learn passes to SciPy);
   /// finite, ≥ 0.
-  public var objectiveTolerance: Double = 1e-10
+  public var objectiveTolerance: Double = 1.4e-14
   /// Stop after this many epochs. Default 1000; ≥ 0.
   public var maxEpochs: Int = 1000
   /// L-BFGS history length. Default 10; ≥ 1.
