@@ -13,6 +13,7 @@ enum EvaluateCommand {
     options: [
       .init(name: "json", help: "Print the results as one JSON object on stdout."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
+      .init(name: "plot", valueName: "CONFUSION.svg", help: "Write the confusion matrix as an SVG heatmap."),
     ])
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
@@ -20,6 +21,15 @@ enum EvaluateCommand {
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(arguments.positionals[1], for: model, requiresLabels: true)
     let metrics = ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
+    if let plotPath = arguments.string("plot") {
+      let name = arguments.positionals[1].split(separator: "/").last.map(String.init) ?? ""
+      let chart = ConfusionMatrixChart(metrics: metrics, title: "Confusion matrix on \(name)")
+      do {
+        try AtomicFile.write(Array(chart.svg.utf8), to: plotPath)
+      } catch {
+        throw .failure(error.description)
+      }
+    }
     if arguments.flag("json") {
       Console.output(json(metrics).text)
     } else {

@@ -30,6 +30,7 @@ enum TrainCommand {
       .init(name: "seed", valueName: "N", help: "Seed for the validation split and sgd shuffles, ≥ 0 (default: 0)."),
       .init(name: "quiet", short: "q", help: "Print no progress."),
       .init(name: "json", help: "Print a JSON summary on stdout at the end."),
+      .init(name: "plot", valueName: "CURVE.svg", help: "Write the objective and accuracy per epoch as an SVG chart."),
     ])
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
@@ -40,6 +41,7 @@ enum TrainCommand {
 
     do {
       try AtomicFile.checkWritable(modelPath)
+      if let plotPath = arguments.string("plot") { try AtomicFile.checkWritable(plotPath) }
     } catch {
       throw .failure(error.description)
     }
@@ -76,6 +78,16 @@ enum TrainCommand {
       try result.model.save(to: modelPath)
     } catch {
       throw .failure(error.description)
+    }
+    if let plotPath = arguments.string("plot") {
+      let name = dataPath.split(separator: "/").last.map(String.init) ?? dataPath
+      let chart = TrainingCurveChart(
+        report: result.report, title: "Training \(result.report.solver.rawValue) on \(name)")
+      do {
+        try AtomicFile.write(Array(chart.svg.utf8), to: plotPath)
+      } catch {
+        throw .failure(error.description)
+      }
     }
 
     let report = result.report

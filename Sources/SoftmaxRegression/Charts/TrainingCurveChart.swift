@@ -15,8 +15,8 @@ public struct TrainingCurveChart: Sendable {
 
   /// The SVG document. Cost: O(epochs).
   public var svg: String {
-    var document = SVGDocument(width: 760, height: 440)
-    let left = 80.0, right = 200.0, top = 55.0, bottom = 60.0
+    var document = SVGDocument(width: 860, height: 440)
+    let left = 80.0, right = 290.0, top = 55.0, bottom = 60.0
     let plotWidth = document.width - left - right
     let plotHeight = document.height - top - bottom
     document.text(title, x: left + plotWidth / 2, y: 25, anchor: "middle", size: 16, weight: "bold")

@@ -46,6 +46,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
   /// What is wrong.
   public var reason: Reason
 
+  /// An error at the given place; only `file` and `reason` are required.
   public init(
     file: String, line: Int? = nil, column: Int? = nil, columnName: String? = nil,
     value: String? = nil, reason: Reason
@@ -58,6 +59,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     self.reason = reason
   }
 
+  /// The message: `FILE, line L, column C (NAME): REASON: "VALUE"`.
   public var description: String {
     var location = file
     if let line { location += ", line \(line)" }
@@ -72,6 +74,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     return message
   }
 
+  /// The same message as `description`, for `LocalizedError`.
   public var errorDescription: String? { description }
 
   private var reasonText: String {

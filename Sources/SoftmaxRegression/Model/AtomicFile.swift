@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
   import Glibc
 #elseif canImport(Darwin)
@@ -9,12 +11,15 @@
 /// disk (`fsync`) and then renamed over the destination (atomic on POSIX file systems).
 public enum AtomicFile {
   /// Why a write failed.
-  public struct WriteError: Error, CustomStringConvertible, Sendable {
+  public struct WriteError: Error, CustomStringConvertible, LocalizedError, Sendable {
     /// The destination path.
     public let path: String
     /// The failing step and the system's reason.
     public let reason: String
+    /// `cannot write PATH: REASON`.
     public var description: String { "cannot write \(path): \(reason)" }
+    /// The same message, for `LocalizedError`.
+    public var errorDescription: String? { description }
   }
 
   /// Writes `bytes` to `path` atomically. Cost: O(bytes) plus one fsync.

@@ -1,5 +1,7 @@
+import Foundation
+
 /// Why a model could not be built, read or written.
-public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
   /// The parts do not make a valid model (shapes, non-finite values, repeated names).
   case invalid(file: String?, String)
   /// The file could not be read.
@@ -11,6 +13,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
   /// Writing failed; no partial file was left.
   case writeFailed(String)
 
+  /// A one-line message naming the file and what is wrong.
   public var description: String {
     switch self {
     case .invalid(let file, let why): return (file.map { "\($0): " } ?? "") + "invalid model: \(why)"
@@ -21,4 +24,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     case .writeFailed(let why): return why
     }
   }
+
+  /// The same message as `description`, for `LocalizedError`.
+  public var errorDescription: String? { description }
 }

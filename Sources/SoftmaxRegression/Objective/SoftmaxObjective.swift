@@ -112,6 +112,7 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
     rowOrder?.deallocate()
   }
 
+  /// K · rowStride + K: the length of θ (see `ParameterLayout`).
   public var parameterCount: Int { layout.parameterCount }
 
   /// J and ∇J over all the objective's rows: one full pass.

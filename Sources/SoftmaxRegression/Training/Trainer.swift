@@ -15,7 +15,9 @@ public struct Trainer: Sendable {
 
   /// The trained model and the report of the run.
   public struct Result: Sendable {
+    /// The trained model, ready to save or predict with.
     public var model: SoftmaxModel
+    /// What happened: epochs, passes, final objective, history.
     public var report: TrainingReport
   }
 

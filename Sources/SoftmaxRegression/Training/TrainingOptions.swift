@@ -1,3 +1,5 @@
+import Foundation
+
 /// Everything that configures training, with the CLI's defaults. Validated by `validate()`.
 public struct TrainingOptions: Sendable, Equatable {
   /// The optimization algorithm.
@@ -104,7 +106,7 @@ public struct TrainingOptions: Sendable, Equatable {
 }
 
 /// Why training could not produce a model.
-public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, LocalizedError {
   /// An option breaks its rule.
   case invalidOption(name: String, value: String, rule: String)
   /// The data cannot be trained on.
@@ -115,6 +117,7 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
   /// model exists to return.
   case nonFinite(String)
 
+  /// A one-line message saying what is wrong.
   public var description: String {
     switch self {
     case .invalidOption(let name, let value, let rule): return "--\(name) \(value): must be \(rule)"
@@ -123,4 +126,7 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible {
     case .nonFinite(let why): return "training stopped: \(why)"
     }
   }
+
+  /// The same message as `description`, for `LocalizedError`.
+  public var errorDescription: String? { description }
 }
