@@ -14,6 +14,10 @@ enum Console {
     writeAll(text + "\n", to: STDERR_FILENO)
   }
 
+  static func errorWithoutNewline(_ text: String) {
+    writeAll(text, to: STDERR_FILENO)
+  }
+
   /// Writes go straight to the file descriptors (unbuffered), so there is nothing to flush.
   static func flush() {}
 
@@ -107,6 +111,16 @@ enum Format {
       exponent += 1
     }
     return fixed(mantissa, digits) + "e" + (exponent < 0 ? "-" : "+") + String(abs(exponent))
+  }
+
+  /// A duration like `0.42 s`, `12.3 s`, `4 min 05 s`.
+  static func duration(_ seconds: Double) -> String {
+    guard seconds.isFinite else { return "?" }
+    if seconds < 10 { return fixed(seconds, 2) + " s" }
+    if seconds < 60 { return fixed(seconds, 1) + " s" }
+    let whole = Int(seconds.rounded())
+    let remainder = whole % 60
+    return "\(whole / 60) min \(remainder < 10 ? "0" : "")\(remainder) s"
   }
 
   /// A rate like `1.23 M` rows/s.

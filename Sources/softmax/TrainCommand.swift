@@ -37,7 +37,7 @@ enum TrainCommand {
     let options = try trainingOptions(arguments)
     let dataPath = arguments.positionals[0]
     let modelPath = arguments.string("output") ?? "model.json"
-    let quiet = arguments.flag("quiet")
+    var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: options.maxEpochs)
 
     do {
       try AtomicFile.checkWritable(modelPath)
@@ -52,27 +52,35 @@ enum TrainCommand {
     do {
       dataset = try Dataset(
         csvAt: dataPath,
-        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")))
+        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight"))
+      ) { bytesDone, totalBytes in
+        display.loading(
+          dataPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - loadStart).seconds)
+      }
     } catch {
+      display.finish()
       throw .failure(error.description)
     }
+    display.finish()
     let loadSeconds = (clock.now - loadStart).seconds
     let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
-    if !quiet {
+    if display.mode != .silent {
       Console.error(
         "loaded \(dataPath): \(shape.rows) rows × \(shape.features) features, "
-          + "\(shape.classes) classes in \(Format.fixed(loadSeconds, 2)) s")
+          + "\(shape.classes) classes in \(Format.duration(loadSeconds))")
     }
 
     let result: Trainer.Result
     do {
       result = try Trainer(options: options).fit(dataset) { epoch in
-        if !quiet { Console.error(progressLine(epoch)) }
+        display.epoch(epoch)
         return true
       }
     } catch {
+      display.finish()
       throw .failure(error.description)
     }
+    display.finish()
 
     do {
       try result.model.save(to: modelPath)
@@ -90,17 +98,35 @@ enum TrainCommand {
       }
     }
 
-    let report = result.report
-    if !quiet {
-      Console.error(
-        "stopped: \(report.stopReason.rawValue) after \(report.epochs) epochs (\(report.passes) passes) "
-          + "in \(Format.fixed(report.trainSeconds, 2)) s; objective \(Format.fixed(report.objective, 6)), "
-          + "train accuracy \(Format.fixed(report.trainAccuracy, 4)); model written to \(modelPath)")
+    if display.mode != .silent {
+      Console.error(summary(result.report, loadSeconds: loadSeconds, modelPath: modelPath, plotPath: arguments.string("plot")))
     }
     if arguments.flag("json") {
       Console.output(
-        summaryJSON(report: report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath).text)
+        summaryJSON(report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath).text)
     }
+  }
+
+  /// The end-of-run summary for people.
+  static func summary(_ report: TrainingReport, loadSeconds: Double, modelPath: String, plotPath: String?) -> String {
+    var lines = [
+      "done: \(report.stopReason.rawValue.replacingOccurrences(of: "_", with: " ")) after "
+        + "\(report.epochs) epochs (\(report.passes) passes over \(report.rowCount) rows, "
+        + "\(report.threadCount) threads)",
+      "  time       load \(Format.duration(loadSeconds)), train \(Format.duration(report.trainSeconds))",
+      "  objective  \(Format.fixed(report.objective, 6))  (max|∇J| \(Format.scientific(report.gradientMax)))",
+    ]
+    var accuracy = "  accuracy   \(Format.fixed(report.trainAccuracy, 4)) on the training rows"
+    if let validation = report.history.first(where: { $0.epoch == report.returnedEpoch })?.validationAccuracy {
+      accuracy += ", \(Format.fixed(validation, 4)) on \(report.validationRowCount) validation rows"
+    }
+    lines.append(accuracy)
+    if report.returnedEpoch != report.epochs {
+      lines.append("  weights    from epoch \(report.returnedEpoch) (best validation loss)")
+    }
+    lines.append("  model      \(modelPath)")
+    if let plotPath { lines.append("  chart      \(plotPath)") }
+    return lines.joined(separator: "\n")
   }
 
   static func trainingOptions(_ arguments: ParsedArguments) throws(CLIError) -> TrainingOptions {
@@ -152,15 +178,6 @@ enum TrainCommand {
       options.initialModel = try ModelInput.loadModel(initPath)
     }
     return options
-  }
-
-  static func progressLine(_ epoch: TrainingReport.Epoch) -> String {
-    var line = "epoch \(String(epoch.epoch).padding(5)) objective \(Format.fixed(epoch.objective, 6))  "
-      + "max|∇J| \(Format.scientific(epoch.gradientMax))  accuracy \(Format.fixed(epoch.accuracy, 4))  "
-    if let loss = epoch.validationLoss, let accuracy = epoch.validationAccuracy {
-      line += "validation loss \(Format.fixed(loss, 6)) accuracy \(Format.fixed(accuracy, 4))  "
-    }
-    return line + "\(Format.rate(epoch.rowsPerSecond))rows/s"
   }
 
   static func summaryJSON(

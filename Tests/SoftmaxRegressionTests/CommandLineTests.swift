@@ -18,8 +18,12 @@ struct SoftmaxTool {
   }
 
   static func run(_ arguments: [String], in directory: String? = nil) throws -> Output {
+    try runProgram(executable, arguments, in: directory)
+  }
+
+  static func runProgram(_ program: String, _ arguments: [String], in directory: String? = nil) throws -> Output {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
+    process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe(), err = Pipe()
@@ -208,5 +212,22 @@ struct CommandLineTests {
     let badData = write("badweight.csv", "x,w,label\n1,1,a\n2,-3,b\n")
     let bad = try SoftmaxTool.run(["train", badData, "--weight", "w", "--quiet"], in: directory)
     #expect(bad.status == 1 && bad.stderr.contains("line 3, column 2 (w)"), "\(bad.stderr)")
+  }
+
+  @Test("on a terminal, progress is one live status line with elapsed time and ETA",
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/script")))
+  func liveStatusLine() throws {
+    let model = directory + "/tty.json"
+    let data = directory + "/tty.csv"
+    #expect(try SoftmaxTool.run(["generate", data, "--rows", "20000", "--features", "30", "--classes", "5"]).status == 0)
+    let command = "\(SoftmaxTool.executable) train \(data) -o \(model) --solver gd --max-epochs 40 --tolerance 1e-12"
+    let output = try SoftmaxTool.runProgram("/usr/bin/script", ["-qec", command, "/dev/null"])
+    #expect(output.status == 0, "\(output.stdout)")
+    #expect(output.stdout.contains("\r\u{1B}[2K"), "the status line is rewritten in place")
+    #expect(output.stdout.contains("elapsed") && output.stdout.contains("ETA"))
+    #expect(output.stdout.contains("epoch 40"), "the last epoch is always shown")
+    #expect(output.stdout.contains("model      \(model)"))
+    let newlines = output.stdout.filter { $0 == "\n" || $0 == "\r\n" }.count
+    #expect(newlines < 15, "no line per epoch on a terminal (\(newlines) lines)")
   }
 }

@@ -43,8 +43,13 @@ extension Dataset {
   /// - Parameters:
   ///   - path: the file to read.
   ///   - schema: which column is the label, and what a model expects.
+  ///   - progress: called now and then while rows are parsed, with the bytes done and the
+  ///     file's size, and once at the end.
   /// - Throws: `DatasetError` naming the file, physical line, column and value.
-  public init(csvAt path: String, schema: CSVSchema = .training()) throws(DatasetError) {
+  public init(
+    csvAt path: String, schema: CSVSchema = .training(),
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
+  ) throws(DatasetError) {
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
@@ -54,6 +59,7 @@ extension Dataset {
     let result = data.withUnsafeBytes { bytes in
       Result { () throws(DatasetError) -> Dataset in
         var loader = CSVLoader(bytes: bytes, file: path, schema: schema)
+        loader.progress = progress
         return try loader.load()
       }
     }
@@ -98,6 +104,9 @@ struct CSVLoader {
   let bytes: UnsafeRawBufferPointer
   let file: String
   let schema: Dataset.CSVSchema
+  /// Called every `progressInterval` rows with (bytes parsed, total bytes), and at the end.
+  var progress: ((Int, Int) -> Void)? = nil
+  private let progressInterval = 1 << 14
   private var fields: [CSVField] = []
 
   init(bytes: UnsafeRawBufferPointer, file: String, schema: Dataset.CSVSchema) {
@@ -270,6 +279,7 @@ struct CSVLoader {
 
     var scanner = start
     for row in 0..<rowCount {
+      if let progress, row % progressInterval == 0 { progress(scanner.position, bytes.count) }
       guard let line = try nextRow(&scanner, header: header) else { break }
       guard fields.count == header.count else {
         throw DatasetError(
@@ -306,6 +316,7 @@ struct CSVLoader {
       }
     }
 
+    progress?(bytes.count, bytes.count)
     let labelName = layout.labelColumn.map { header[$0] } ?? schema.labelColumn ?? "label"
     let rowWeights = readsWeights ? weights : nil
     if let classNames = schema.classNames {
