@@ -144,20 +144,13 @@ struct GradientKernel: @unchecked Sendable {
         sum31 = multiplyAdd(x3, w1, sum31)
         offset += 8
       }
-      // Lanes: [row0·k, row0·k+1, row1·k, row1·k+1, row2·k, row2·k+1, row3·k, row3·k+1].
-      let dots = Self.reduceEight(sum00, sum01, sum10, sum11, sum20, sum21, sum30, sum31)
-      let bias0 = bias[classIndex]
-      let bias1 = bias[classIndex + 1]
+      // Lanes: rows 0–3 of class k, then rows 0–3 of class k+1: two 4-lane stores.
+      let dots = Self.reduceEight(sum00, sum10, sum20, sum30, sum01, sum11, sum21, sum31)
+      let biases = SIMD4<Float>(repeating: bias[classIndex])
+      let nextBiases = SIMD4<Float>(repeating: bias[classIndex + 1])
       let logits0 = logits + classIndex * 8 + laneOffset
-      let logits1 = logits0 + 8
-      logits0[0] = dots[0] + bias0
-      logits1[0] = dots[1] + bias1
-      logits0[1] = dots[2] + bias0
-      logits1[1] = dots[3] + bias1
-      logits0[2] = dots[4] + bias0
-      logits1[2] = dots[5] + bias1
-      logits0[3] = dots[6] + bias0
-      logits1[3] = dots[7] + bias1
+      UnsafeMutableRawPointer(logits0).storeBytes(of: dots.lowHalf + biases, as: SIMD4<Float>.self)
+      UnsafeMutableRawPointer(logits0 + 8).storeBytes(of: dots.highHalf + nextBiases, as: SIMD4<Float>.self)
       classIndex += 2
     }
     if classIndex < classCount {
@@ -172,13 +165,8 @@ struct GradientKernel: @unchecked Sendable {
         sum3 = multiplyAdd(loadVector(row3 + offset), w0, sum3)
         offset += 8
       }
-      let dots = Self.reduceFour(sum0, sum1, sum2, sum3)
-      let bias0 = bias[classIndex]
-      let logits0 = logits + classIndex * 8 + laneOffset
-      logits0[0] = dots[0] + bias0
-      logits0[1] = dots[1] + bias0
-      logits0[2] = dots[2] + bias0
-      logits0[3] = dots[3] + bias0
+      let dots = Self.reduceFour(sum0, sum1, sum2, sum3) + SIMD4<Float>(repeating: bias[classIndex])
+      UnsafeMutableRawPointer(logits + classIndex * 8 + laneOffset).storeBytes(of: dots, as: SIMD4<Float>.self)
     }
   }
 

@@ -102,8 +102,13 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
         classCount: layout.classCount, rowStride: layout.rowStride))
     gradientSums = .allocate(capacity: layout.parameterCount)
     gradientSums.initialize(repeating: 0)
-    singleParameters = .allocate(capacity: layout.parameterCount)
-    singleParameters.initialize(repeating: 0)
+    // 64-byte aligned, like the feature rows: the kernel's 32-byte weight loads must not
+    // straddle cache lines.
+    singleParameters = UnsafeMutableBufferPointer(
+      start: UnsafeMutableRawPointer.allocate(
+        byteCount: layout.parameterCount * MemoryLayout<Float>.stride, alignment: 64
+      ).initializeMemory(as: Float.self, repeating: 0, count: layout.parameterCount),
+      count: layout.parameterCount)
   }
 
   deinit {
