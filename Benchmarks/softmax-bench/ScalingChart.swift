@@ -6,14 +6,16 @@ struct ScalingChart {
   let title: String
 
   var svg: String {
-    let width = 640.0, height = 420.0
-    let left = 70.0, right = 170.0, top = 50.0, bottom = 60.0
+    let width = 720.0, height = 420.0
+    let left = 70.0, right = 230.0, top = 50.0, bottom = 60.0
     let plotWidth = width - left - right, plotHeight = height - top - bottom
     let maxThreads = Double(rows.map(\.threads).max() ?? 1)
     let kernel = rows.map { (Double($0.threads), $0.speedup) }
     let ceiling = ceilings.map { (Double($0.threads), $0.fmaGflops / ceilings[0].fmaGflops) }
     let ideal = rows.map { (Double($0.threads), Double($0.threads)) }
-    let maxSpeedup = max(1, (kernel + ceiling + ideal).map(\.1).max() ?? 1) * 1.05
+    let largest = max(1, (kernel + ceiling + ideal).map(\.1).max() ?? 1)
+    let tickStep = [0.5, 1, 2, 4, 8, 16, 32, 64].first { largest / $0 <= 8 } ?? 128
+    let maxSpeedup = (largest / tickStep).rounded(.up) * tickStep
     func x(_ threads: Double) -> Double {
       maxThreads <= 1 ? left + plotWidth / 2 : left + (threads - 1) / (maxThreads - 1) * plotWidth
     }
@@ -38,9 +40,7 @@ struct ScalingChart {
       parts.append("<line x1=\"\(position)\" y1=\"\(top + plotHeight)\" x2=\"\(position)\" y2=\"\(top + plotHeight + 5)\" stroke=\"black\"/>")
       parts.append("<text x=\"\(position)\" y=\"\(top + plotHeight + 18)\" text-anchor=\"middle\">\(threads)</text>")
     }
-    let tickCount = 5
-    for tick in 0...tickCount {
-      let value = maxSpeedup * Double(tick) / Double(tickCount)
+    for value in stride(from: 0.0, through: maxSpeedup + 1e-9, by: tickStep) {
       let position = fixed(y(value), 1)
       parts.append("<line x1=\"\(left - 5)\" y1=\"\(position)\" x2=\"\(left + plotWidth)\" y2=\"\(position)\" stroke=\"#ddd\"/>")
       parts.append("<text x=\"\(left - 8)\" y=\"\(position)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(fixed(value, 1))×</text>")

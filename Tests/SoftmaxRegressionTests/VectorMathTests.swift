@@ -24,6 +24,24 @@ struct VectorMathTests {
     #expect(worst <= 2)
   }
 
+  @Test("the Double exp is within 4 ulp of Foundation's on [-708, 0] and exactly 0 below")
+  func doubleExp() {
+    var random = SplitMix64(seed: 6)
+    var worst: UInt64 = 0
+    for _ in 0..<20_000 {
+      let inputs = SIMD4<Double>((0..<4).map { _ in -708 * random.nextUniform() * random.nextUniform() })
+      let outputs = VectorMath.exp(inputs)
+      for lane in 0..<4 {
+        let exact = Foundation.exp(inputs[lane])
+        let distance = max(outputs[lane].bitPattern, exact.bitPattern) - min(outputs[lane].bitPattern, exact.bitPattern)
+        worst = max(worst, distance)
+      }
+    }
+    #expect(worst <= 4, "worst \(worst) ulp")
+    let edges = VectorMath.exp(SIMD4<Double>(-.infinity, -800, 0, -1e-300))
+    #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 1 && edges[3] == 1)
+  }
+
   @Test("exp gives exactly 0 for -infinity and underflowing inputs, and 1 for 0")
   func expEdges() {
     let outputs = VectorMath.exp(Vector8(-.infinity, -1000, -88, 0, -0.0, 1e-30, -1e-30, 1))

@@ -22,16 +22,22 @@ struct PreciseGradientKernel: @unchecked Sendable {
 
   /// Scratch doubles `accumulate` needs: the row in Double, logits and exponentials.
   static func scratchCount(classCount: Int, rowStride: Int) -> Int {
-    rowStride + 2 * classCount
+    rowStride + 2 * paddedClassCount(classCount)
   }
+
+  /// K rounded up to 4, the Double vector width.
+  static func paddedClassCount(_ classCount: Int) -> Int { (classCount + 3) / 4 * 4 }
 
   func accumulate(
     rows: Range<Int>, into accumulator: inout PartialSums<Double>.Accumulator,
     scratch: UnsafeMutableBufferPointer<Double>
   ) {
     let row = scratch.baseAddress!
+    let paddedClasses = Self.paddedClassCount(classCount)
     let logits = row + rowStride
-    let exponentials = logits + classCount
+    let exponentials = logits + paddedClasses
+    // Padding lanes hold −∞, whose exponential is exactly 0.
+    for lane in classCount..<paddedClasses { logits[lane] = -.infinity }
     let biasGradient = accumulator.gradient + classCount * rowStride
     for position in rows {
       let index = Int(rowIndices?[position] ?? Int32(position))
@@ -53,12 +59,17 @@ struct PreciseGradientKernel: @unchecked Sendable {
         }
       }
       let label = Int(labels[index])
+      var lane = 0
+      while lane < paddedClasses {
+        let shifted = UnsafeRawPointer(logits + lane).loadUnaligned(as: Vector4.self) - Vector4(repeating: maximum)
+        UnsafeMutableRawPointer(exponentials + lane).storeBytes(of: VectorMath.exp(shifted), as: Vector4.self)
+        lane += 4
+      }
       var normaliser = 0.0
       var othersThanMaximum = 0.0
       var othersThanTrue = 0.0
       for classIndex in 0..<classCount {
-        let exponential = exp(logits[classIndex] - maximum)
-        exponentials[classIndex] = exponential
+        let exponential = exponentials[classIndex]
         normaliser += exponential
         if classIndex != argmax { othersThanMaximum += exponential }
         if classIndex != label { othersThanTrue += exponential }

@@ -110,4 +110,35 @@ enum VectorMath {
     let corrected = log(u) * (t / denominator)
     return corrected.replacing(with: t, where: denominator .== 0)
   }
+
+  /// 1/12!, 1/11!, …, 1/1!, 1/0!: the Taylor coefficients of e^r, highest degree first.
+  private static let inverseFactorials: [Double] = (0...12).reversed().map { degree in
+    1 / (1...max(degree, 1)).reduce(1.0) { $0 * Double($1) }
+  }
+
+  /// e^x for four Double lanes: x = n·ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor
+  /// polynomial to degree 12 (truncation below 1e-16 relative), and 2^n from the exponent
+  /// bits. Within a few ulp of Foundation's `exp` (VectorMathTests); lanes below −708 (where
+  /// e^x is subnormal) and −∞ give exactly 0. Inputs here are ≤ 0 (logits minus their max).
+  @inline(__always)
+  static func exp(_ input: SIMD4<Double>) -> SIMD4<Double> {
+    typealias Vector4 = SIMD4<Double>
+    let underflows = input .< Vector4(repeating: -708)
+    var x = input.replacing(with: 0, where: underflows)
+    x.replace(with: 709, where: x .> Vector4(repeating: 709))
+    let n = (x * 1.442_695_040_888_963_4).rounded(.toNearestOrEven)
+    // ln 2 split so that n · ln2High is exact for |n| < 2^21.
+    var r = x - n * 0.693_147_180_369_123_816_49
+    r = r - n * 1.908_214_929_270_587_700_02e-10
+    var p = Vector4(repeating: Self.inverseFactorials[0])
+    for index in 1..<Self.inverseFactorials.count {
+      p = p * r + Vector4(repeating: Self.inverseFactorials[index])
+    }
+    // 2^n from the bits of n + 1.5·2^52: the low bits hold n.
+    let magic = 6_755_399_441_055_744.0
+    let nBits = unsafeBitCast(n + magic, to: SIMD4<UInt64>.self)
+    let scaleBits = (nBits &- SIMD4(repeating: magic.bitPattern &- 1023)) &<< 52
+    let result = p * unsafeBitCast(scaleBits, to: Vector4.self)
+    return result.replacing(with: 0, where: underflows)
+  }
 }
