@@ -7,7 +7,7 @@
 /// shard order, in Double, so the result does not depend on which thread filled which slot.
 /// `Element` is Float for the fast kernel and Double for the precise one.
 /// Memory: shardCount × (parameterCount + scratchCount, each rounded up to 16) elements.
-final class PartialSums<Element: BinaryFloatingPoint>: @unchecked Sendable {
+final class PartialSums<Element: BinaryFloatingPoint & Sendable>: @unchecked Sendable {
   // @unchecked: during a parallel pass each shard index is handed to exactly one worker
   // (ShardedExecutor), which writes only that shard's slot; the reduction runs after the
   // pass, and its workers write disjoint ranges of the output.
