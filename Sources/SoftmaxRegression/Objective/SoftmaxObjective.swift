@@ -182,28 +182,15 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
 
   /// One pass of the Float32 kernel at `singleParameters`; sums land in `gradientSums`.
   private func runSingle(positions: Range<Int>, shards: Shards) -> PartialSums<Float>.Totals {
-    dataset.labels.withUnsafeBufferPointer { labels in
-      rowWeights.withUnsafeOptionalBufferPointer { weights in
-        var kernel = GradientKernel(
-          features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
-          labels: labels.baseAddress!, classCount: layout.classCount,
-          weights: UnsafePointer(singleParameters.baseAddress!),
-          bias: UnsafePointer(singleParameters.baseAddress! + layout.biasOffset))
-        kernel.rowIndices = rowOrder.map { UnsafePointer($0.baseAddress!) }
-        kernel.rowWeights = weights?.baseAddress
-        let shardKernel = kernel
-        let partialSums = self.partialSums
-        let offset = positions.lowerBound
-        executor.forEachShard(shards.count) { shard in
-          var accumulator = partialSums.startShard(shard)
-          let range = shards[shard]
-          shardKernel.accumulate(
-            rows: (range.lowerBound + offset)..<(range.upperBound + offset),
-            into: &accumulator, scratch: partialSums.scratch(shard))
-          partialSums.finishShard(shard, accumulator)
-        }
-        return partialSums.reduce(into: gradientSums, shardCount: shards.count, on: executor)
-      }
+    withKernelInputs { labels, weights, rowIndices in
+      var kernel = GradientKernel(
+        features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
+        labels: labels, classCount: layout.classCount,
+        weights: UnsafePointer(singleParameters.baseAddress!),
+        bias: UnsafePointer(singleParameters.baseAddress! + layout.biasOffset))
+      kernel.rowIndices = rowIndices
+      kernel.rowWeights = weights
+      return runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
     }
   }
 
@@ -215,35 +202,64 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
     let partialSums =
       precisePartialSums
       ?? PartialSums<Double>(
-        shardCount: partialSums.shardCount, parameterCount: layout.parameterCount,
+        shardCount: self.partialSums.shardCount, parameterCount: layout.parameterCount,
         scratchCount: PreciseGradientKernel.scratchCount(
           classCount: layout.classCount, rowStride: layout.rowStride))
     precisePartialSums = partialSums
-    let totals = dataset.labels.withUnsafeBufferPointer { labels in
-      rowWeights.withUnsafeOptionalBufferPointer { weights in
-        var kernel = PreciseGradientKernel(
-          features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
-          labels: labels.baseAddress!, classCount: layout.classCount,
-          weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
-        kernel.rowIndices = rowOrder.map { UnsafePointer($0.baseAddress!) }
-        kernel.rowWeights = weights?.baseAddress
-        let shardKernel = kernel
-        let offset = positions.lowerBound
-        executor.forEachShard(shards.count) { shard in
-          var accumulator = partialSums.startShard(shard)
-          let range = shards[shard]
-          shardKernel.accumulate(
-            rows: (range.lowerBound + offset)..<(range.upperBound + offset),
-            into: &accumulator, scratch: partialSums.scratch(shard))
-          partialSums.finishShard(shard, accumulator)
-        }
-        return partialSums.reduce(into: gradientSums, shardCount: shards.count, on: executor)
-      }
+    let totals = withKernelInputs { labels, weights, rowIndices in
+      var kernel = PreciseGradientKernel(
+        features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
+        labels: labels, classCount: layout.classCount,
+        weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
+      kernel.rowIndices = rowIndices
+      kernel.rowWeights = weights
+      return runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
     }
     return PartialSums<Float>.Totals(
       loss: totals.loss, weightSum: totals.weightSum, correct: totals.correct)
   }
+
+  /// Calls `body` with the labels, the row weights and the row order as pointers.
+  private func withKernelInputs<Result>(
+    _ body: (UnsafePointer<Int32>, UnsafePointer<Float>?, UnsafePointer<Int32>?) -> Result
+  ) -> Result {
+    dataset.labels.withUnsafeBufferPointer { labels in
+      rowWeights.withUnsafeOptionalBufferPointer { weights in
+        body(labels.baseAddress!, weights?.baseAddress, rowOrder.map { UnsafePointer($0.baseAddress!) })
+      }
+    }
+  }
+
+  /// Runs `kernel` over every shard of `positions` on the executor, each into its own slot,
+  /// and reduces the slots in shard order into `gradientSums`.
+  private func runPass<Kernel: ShardKernel>(
+    _ kernel: Kernel, partialSums: PartialSums<Kernel.Element>, positions: Range<Int>,
+    shards: Shards
+  ) -> PartialSums<Kernel.Element>.Totals {
+    let offset = positions.lowerBound
+    executor.forEachShard(shards.count) { shard in
+      var accumulator = partialSums.startShard(shard)
+      let range = shards[shard]
+      kernel.accumulate(
+        rows: (range.lowerBound + offset)..<(range.upperBound + offset), into: &accumulator,
+        scratch: partialSums.scratch(shard))
+      partialSums.finishShard(shard, accumulator)
+    }
+    return partialSums.reduce(into: gradientSums, shardCount: shards.count, on: executor)
+  }
 }
+
+/// A fused pass over a range of rows into one shard's accumulator: what `SoftmaxObjective`
+/// runs on each shard, in Float32 (`GradientKernel`) or Double (`PreciseGradientKernel`).
+protocol ShardKernel: Sendable {
+  associatedtype Element: BinaryFloatingPoint & Sendable
+  func accumulate(
+    rows: Range<Int>, into accumulator: inout PartialSums<Element>.Accumulator,
+    scratch: UnsafeMutableBufferPointer<Element>)
+}
+
+extension GradientKernel: ShardKernel {}
+extension PreciseGradientKernel: ShardKernel {}
 
 extension Optional where Wrapped == [Float] {
   fileprivate func withUnsafeOptionalBufferPointer<Result>(

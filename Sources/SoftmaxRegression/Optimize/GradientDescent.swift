@@ -34,59 +34,43 @@ public struct GradientDescent: Sendable {
     _ function: some DifferentiableFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
-    precondition(start.count == function.parameterCount)
-    var parameters = start
-    var gradient = [Double](repeating: 0, count: start.count)
+    var state = OptimizationState(evaluating: function, at: start)
+    if let stop = state.checkStart(observe) { return stop }
     var trial = start
-    var trialGradient = gradient
-    var value = evaluate(function, parameters, &gradient)
-    var passes = 1
-    var gradientMax = VectorOperations.maximumMagnitude(gradient)
+    var trialGradient = state.gradient
     var step = learningRate ?? 1
-    var epoch = 0
-
-    func finish(_ reason: StopReason) -> OptimizationResult {
-      OptimizationResult(
-        parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
-        passes: passes, stopReason: reason)
-    }
-
-    guard value.isFinite && gradientMax.isFinite else { return finish(.nonFinite) }
-    guard observe(OptimizationProgress(epoch: 0, value: value, gradientMax: gradientMax,
-      passes: 1, passesThisEpoch: 1, parameters: parameters)) else { return finish(.stoppedByObserver) }
 
     while true {
-      if gradientMax <= tolerance { return finish(.converged) }
-      if epoch >= maxEpochs { return finish(.maxEpochs) }
-      let gradientNormSquared = VectorOperations.dot(gradient, gradient)
+      if state.gradientMax <= tolerance { return state.result(.converged) }
+      if state.epoch >= maxEpochs { return state.result(.maxEpochs) }
+      let gradientNormSquared = VectorOperations.dot(state.gradient, state.gradient)
       var trials = 0
       var trialValue = Double.nan
       while true {
-        VectorOperations.step(from: parameters, along: gradient, by: -step, into: &trial)
+        VectorOperations.step(from: state.parameters, along: state.gradient, by: -step, into: &trial)
         trialValue = evaluate(function, trial, &trialGradient)
         trials += 1
         if learningRate != nil { break }
-        let sufficientDecrease = value - Self.armijoConstant * step * gradientNormSquared
+        let sufficientDecrease = state.value - Self.armijoConstant * step * gradientNormSquared
         if trialValue.isFinite && trialValue <= sufficientDecrease { break }
         step *= 0.5
         if step < Self.smallestStep {
-          passes += trials
-          return finish(.lineSearchFailed)
+          state.passes += trials
+          return state.result(.lineSearchFailed)
         }
       }
-      passes += trials
+      state.passes += trials
       let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
       // A non-finite point is never adopted: the result keeps the last finite one.
-      guard trialValue.isFinite && trialGradientMax.isFinite else { return finish(.nonFinite) }
-      epoch += 1
-      swap(&parameters, &trial)
-      swap(&gradient, &trialGradient)
-      value = trialValue
-      gradientMax = trialGradientMax
+      guard trialValue.isFinite && trialGradientMax.isFinite else { return state.result(.nonFinite) }
+      state.epoch += 1
+      swap(&state.parameters, &trial)
+      swap(&state.gradient, &trialGradient)
+      state.value = trialValue
+      state.gradientMax = trialGradientMax
       if learningRate == nil && trials == 1 { step *= 2 }
-      guard observe(OptimizationProgress(epoch: epoch, value: value, gradientMax: gradientMax,
-        passes: passes, passesThisEpoch: trials, parameters: parameters)) else {
-        return finish(.stoppedByObserver)
+      guard observe(state.progress(passesThisEpoch: trials)) else {
+        return state.result(.stoppedByObserver)
       }
     }
   }

@@ -36,71 +36,58 @@ public struct LBFGS: Sendable {
     _ function: some DifferentiableFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
-    precondition(start.count == function.parameterCount)
-    let count = start.count
-    var parameters = start
-    var gradient = [Double](repeating: 0, count: count)
+    var state = OptimizationState(evaluating: function, at: start)
+    if let stop = state.checkStart(observe) { return stop }
     var trial = start
-    var trialGradient = gradient
-    var direction = gradient
-    var history = History(capacity: memory, count: count)
-    var value = evaluate(function, parameters, &gradient)
-    var passes = 1
-    var gradientMax = VectorOperations.maximumMagnitude(gradient)
-    var epoch = 0
-
-    func finish(_ reason: StopReason) -> OptimizationResult {
-      OptimizationResult(
-        parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
-        passes: passes, stopReason: reason)
-    }
-
-    guard value.isFinite && gradientMax.isFinite else { return finish(.nonFinite) }
-    guard observe(OptimizationProgress(epoch: 0, value: value, gradientMax: gradientMax,
-      passes: 1, passesThisEpoch: 1, parameters: parameters)) else { return finish(.stoppedByObserver) }
+    var trialGradient = state.gradient
+    var direction = state.gradient
+    var history = History(capacity: memory, count: start.count)
 
     let lineSearch = StrongWolfeLineSearch()
     while true {
-      if gradientMax <= tolerance { return finish(.converged) }
-      if epoch >= maxEpochs { return finish(.maxEpochs) }
+      if state.gradientMax <= tolerance { return state.result(.converged) }
+      if state.epoch >= maxEpochs { return state.result(.maxEpochs) }
       var outcome: StrongWolfeLineSearch.Outcome
       var passesThisEpoch = 0
       repeat {
-        history.direction(for: gradient, into: &direction)
-        if VectorOperations.dot(direction, gradient) >= 0 {
+        history.direction(for: state.gradient, into: &direction)
+        if VectorOperations.dot(direction, state.gradient) >= 0 {
           history.removeAll()
-          history.direction(for: gradient, into: &direction)
+          history.direction(for: state.gradient, into: &direction)
         }
         let initialStep =
-          history.isEmpty ? 1 / max(VectorOperations.dot(gradient, gradient).squareRoot(), 1e-30) : 1
+          history.isEmpty
+          ? 1 / max(VectorOperations.dot(state.gradient, state.gradient).squareRoot(), 1e-30) : 1
         outcome = lineSearch.search(
-          function, from: parameters, value: value, gradient: gradient, direction: direction,
-          initialStep: initialStep, trial: &trial, trialGradient: &trialGradient)
+          function, from: state.parameters, value: state.value, gradient: state.gradient,
+          direction: direction, initialStep: initialStep, trial: &trial,
+          trialGradient: &trialGradient)
         passesThisEpoch += outcome.evaluations
         if outcome.step != nil || history.isEmpty { break }
         history.removeAll()
       } while true
-      passes += passesThisEpoch
-      guard outcome.step != nil else { return finish(.lineSearchFailed) }
+      state.passes += passesThisEpoch
+      guard outcome.step != nil else { return state.result(.lineSearchFailed) }
       let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
-      guard outcome.value.isFinite && trialGradientMax.isFinite else { return finish(.nonFinite) }
+      guard outcome.value.isFinite && trialGradientMax.isFinite else {
+        return state.result(.nonFinite)
+      }
 
       history.append(
-        from: parameters, to: trial, gradient: gradient, newGradient: trialGradient)
-      let decrease = value - outcome.value
-      epoch += 1
-      swap(&parameters, &trial)
-      swap(&gradient, &trialGradient)
-      let previousValue = value
-      value = outcome.value
-      gradientMax = trialGradientMax
-      guard observe(OptimizationProgress(epoch: epoch, value: value, gradientMax: gradientMax,
-        passes: passes, passesThisEpoch: passesThisEpoch, parameters: parameters)) else {
-        return finish(.stoppedByObserver)
+        from: state.parameters, to: trial, gradient: state.gradient, newGradient: trialGradient)
+      let previousValue = state.value
+      state.epoch += 1
+      swap(&state.parameters, &trial)
+      swap(&state.gradient, &trialGradient)
+      state.value = outcome.value
+      state.gradientMax = trialGradientMax
+      guard observe(state.progress(passesThisEpoch: passesThisEpoch)) else {
+        return state.result(.stoppedByObserver)
       }
-      if gradientMax <= tolerance { return finish(.converged) }
-      if decrease <= objectiveTolerance * max(abs(previousValue), abs(value), 1) {
-        return finish(.objectiveConverged)
+      if state.gradientMax <= tolerance { return state.result(.converged) }
+      let decrease = previousValue - state.value
+      if decrease <= objectiveTolerance * max(abs(previousValue), abs(state.value), 1) {
+        return state.result(.objectiveConverged)
       }
     }
   }

@@ -51,6 +51,47 @@ public struct OptimizationResult: Sendable {
   public var stopReason: StopReason
 }
 
+/// An optimizer's current point: θ, ∇f(θ), f(θ), and the epochs and passes so far.
+struct OptimizationState {
+  var parameters: [Double]
+  var gradient: [Double]
+  var value: Double
+  var gradientMax: Double
+  var epoch = 0
+  var passes = 1
+
+  /// Evaluates f and ∇f at `start` (the first pass).
+  init(evaluating function: some DifferentiableFunction, at start: [Double]) {
+    precondition(start.count == function.parameterCount)
+    parameters = start
+    gradient = [Double](repeating: 0, count: start.count)
+    value = evaluate(function, start, &gradient)
+    gradientMax = VectorOperations.maximumMagnitude(gradient)
+  }
+
+  /// The result, if the optimizer stops now for `reason`.
+  func result(_ reason: StopReason) -> OptimizationResult {
+    OptimizationResult(
+      parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
+      passes: passes, stopReason: reason)
+  }
+
+  /// What the observer sees after an epoch that took `passesThisEpoch` passes.
+  func progress(passesThisEpoch: Int) -> OptimizationProgress {
+    OptimizationProgress(
+      epoch: epoch, value: value, gradientMax: gradientMax, passes: passes,
+      passesThisEpoch: passesThisEpoch, parameters: parameters)
+  }
+
+  /// The checks every optimizer makes at the start: a non-finite start stops it, and so
+  /// does an observer that declines epoch 0. Returns nil to go on.
+  func checkStart(_ observe: (OptimizationProgress) -> Bool) -> OptimizationResult? {
+    guard value.isFinite && gradientMax.isFinite else { return result(.nonFinite) }
+    guard observe(progress(passesThisEpoch: 1)) else { return result(.stoppedByObserver) }
+    return nil
+  }
+}
+
 /// Calls `body` with θ and a gradient buffer as unsafe buffers; returns f(θ).
 func evaluate(
   _ function: some DifferentiableFunction, _ parameters: [Double], _ gradient: inout [Double]

@@ -46,60 +46,44 @@ public struct StochasticGradientDescent: Sendable {
     _ objective: SoftmaxObjective, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
-    let count = start.count
-    var parameters = start
-    var velocity = [Double](repeating: 0, count: count)
-    var gradient = [Double](repeating: 0, count: count)
+    var state = OptimizationState(evaluating: objective, at: start)
+    if let stop = state.checkStart(observe) { return stop }
+    var velocity = [Double](repeating: 0, count: start.count)
+    var batchGradient = state.gradient
     var generator = SplitMix64(seed: seed)
-    var value = evaluate(objective, parameters, &gradient)
-    var passes = 1
-    var gradientMax = VectorOperations.maximumMagnitude(gradient)
-    var epoch = 0
-    var lastFinite = parameters
-
-    func finish(_ reason: StopReason) -> OptimizationResult {
-      OptimizationResult(
-        parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
-        passes: passes, stopReason: reason)
-    }
-
-    guard value.isFinite && gradientMax.isFinite else { return finish(.nonFinite) }
-    guard observe(OptimizationProgress(epoch: 0, value: value, gradientMax: gradientMax,
-      passes: 1, passesThisEpoch: 1, parameters: parameters)) else { return finish(.stoppedByObserver) }
+    var lastFinite = state
 
     while true {
-      if gradientMax <= tolerance { return finish(.converged) }
-      if epoch >= maxEpochs { return finish(.maxEpochs) }
-      let stepSize = learningRate / (1 + decay * Double(epoch))
+      if state.gradientMax <= tolerance { return state.result(.converged) }
+      if state.epoch >= maxEpochs { return state.result(.maxEpochs) }
+      let stepSize = learningRate / (1 + decay * Double(state.epoch))
       objective.shuffleRows(using: &generator)
-      var start = 0
-      while start < objective.rowCount {
-        let end = min(start + batchSize, objective.rowCount)
-        _ = parameters.withUnsafeBufferPointer { p in
-          gradient.withUnsafeMutableBufferPointer { g in
-            objective.evaluate(at: p, gradient: g, positions: start..<end)
+      var batchStart = 0
+      while batchStart < objective.rowCount {
+        let batchEnd = min(batchStart + batchSize, objective.rowCount)
+        _ = state.parameters.withUnsafeBufferPointer { p in
+          batchGradient.withUnsafeMutableBufferPointer { g in
+            objective.evaluate(at: p, gradient: g, positions: batchStart..<batchEnd)
           }
         }
         VectorOperations.scale(&velocity, by: momentum)
-        VectorOperations.addScaled(gradient, by: -stepSize, to: &velocity)
-        VectorOperations.addScaled(velocity, by: 1, to: &parameters)
-        start = end
+        VectorOperations.addScaled(batchGradient, by: -stepSize, to: &velocity)
+        VectorOperations.addScaled(velocity, by: 1, to: &state.parameters)
+        batchStart = batchEnd
       }
-      epoch += 1
-      let epochValue = evaluate(objective, parameters, &gradient)
-      passes += 2
-      let epochGradientMax = VectorOperations.maximumMagnitude(gradient)
-      guard epochValue.isFinite && epochGradientMax.isFinite else {
-        parameters = lastFinite
-        epoch -= 1
-        return finish(.nonFinite)
+      state.epoch += 1
+      state.value = evaluate(objective, state.parameters, &state.gradient)
+      state.passes += 2
+      state.gradientMax = VectorOperations.maximumMagnitude(state.gradient)
+      guard state.value.isFinite && state.gradientMax.isFinite else {
+        // The result keeps the last finite point, with its counts of work done.
+        var result = lastFinite.result(.nonFinite)
+        result.passes = state.passes
+        return result
       }
-      value = epochValue
-      gradientMax = epochGradientMax
-      lastFinite = parameters
-      guard observe(OptimizationProgress(epoch: epoch, value: value, gradientMax: gradientMax,
-        passes: passes, passesThisEpoch: 2, parameters: parameters)) else {
-        return finish(.stoppedByObserver)
+      lastFinite = state
+      guard observe(state.progress(passesThisEpoch: 2)) else {
+        return state.result(.stoppedByObserver)
       }
     }
   }
