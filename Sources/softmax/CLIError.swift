@@ -6,12 +6,15 @@ enum CLIError: Error {
   case helpRequested(String)
   /// The data, a model or a file is wrong, or training failed: exit status 1.
   case failure(String)
+  /// SIGINT or SIGTERM stopped the command: exit status 128 + the signal number.
+  case interrupted(signal: Int32, String)
 
   var exitStatus: Int32 {
     switch self {
     case .usage: return 2
     case .helpRequested: return 0
     case .failure: return 1
+    case .interrupted(let signal, _): return 128 + signal
     }
   }
 }

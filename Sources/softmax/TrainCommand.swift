@@ -46,6 +46,7 @@ enum TrainCommand {
       throw .failure(error.description)
     }
 
+    Interruption.install()
     let clock = ContinuousClock()
     let loadStart = clock.now
     let dataset: Dataset
@@ -74,13 +75,20 @@ enum TrainCommand {
     do {
       result = try Trainer(options: options).fit(dataset) { epoch in
         display.epoch(epoch)
-        return true
+        return Interruption.received == nil
       }
     } catch {
       display.finish()
       throw .failure(error.description)
     }
     display.finish()
+    // Interrupted: leave the model path as it was (no model, or the previous complete one).
+    if let signal = Interruption.received {
+      throw .interrupted(
+        signal: signal,
+        "interrupted by \(Interruption.name(signal)) after epoch \(result.report.epochs); "
+          + "no model written, \(modelPath) left as it was")
+    }
 
     do {
       try result.model.save(to: modelPath)

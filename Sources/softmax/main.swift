@@ -52,6 +52,8 @@ func main() -> Int32 {
       Console.error("usage: \(usage ?? command.spec.usage)  (see 'softmax \(name) --help')")
     case .failure(let message):
       Console.error("softmax \(name): error: \(message)")
+    case .interrupted(_, let message):
+      Console.error("softmax \(name): \(message)")
     }
     Console.flush()
     return error.exitStatus

@@ -230,4 +230,38 @@ struct CommandLineTests {
     let newlines = output.stdout.filter { $0 == "\n" || $0 == "\r\n" }.count
     #expect(newlines < 15, "no line per epoch on a terminal (\(newlines) lines)")
   }
+
+  @Test("SIGINT and SIGTERM stop training cleanly: exit 128+signal, the old model untouched, no stray files",
+    arguments: [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] as [(Int32, String)])
+  func interruption(signalNumber: Int32, name: String) throws {
+    let data = directory + "/long.csv"
+    let model = directory + "/kept.json"
+    #expect(try SoftmaxTool.run(["generate", data, "--rows", "20000", "--features", "30", "--classes", "5"]).status == 0)
+    #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--quiet"]).status == 0)
+    let before = try Data(contentsOf: URL(fileURLWithPath: model))
+
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: SoftmaxTool.executable)
+    process.arguments = ["train", data, "-o", model, "--solver", "gd", "--tolerance", "1e-12", "--max-epochs", "1000000"]
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = Pipe()
+    try process.run()
+    // Wait until training has started (the first epoch line), then signal.
+    var seen = Data()
+    while !String(decoding: seen, as: UTF8.self).contains("epoch") {
+      let chunk = errors.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      seen += chunk
+    }
+    kill(process.processIdentifier, signalNumber)
+    let rest = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let message = String(decoding: seen + rest, as: UTF8.self)
+    #expect(process.terminationStatus == 128 + signalNumber, "\(message.suffix(300))")
+    #expect(message.contains("interrupted by \(name)"))
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before, "the previous model is untouched")
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }
+    #expect(leftovers.isEmpty, "\(leftovers)")
+  }
 }

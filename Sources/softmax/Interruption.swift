@@ -1,0 +1,42 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+import Synchronization
+
+/// The signal that asked the process to stop (SIGINT or SIGTERM), or 0.
+///
+/// A signal handler may only do async-signal-safe work: it stores the signal number in this
+/// lock-free atomic and restores the default action, so a second Ctrl-C ends the process at
+/// once. Training checks the flag after every epoch.
+let receivedSignal = Atomic<Int32>(0)
+
+enum Interruption {
+  /// Routes SIGINT and SIGTERM to `receivedSignal`, and unblocks them: a process started by
+  /// another program can inherit a mask that blocks them (seen with Foundation's `Process`
+  /// from a test runner's thread), and then no handler would ever run.
+  static func install() {
+    var unblocked = sigset_t()
+    sigemptyset(&unblocked)
+    sigaddset(&unblocked, SIGINT)
+    sigaddset(&unblocked, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &unblocked, nil)
+    for signalNumber in [SIGINT, SIGTERM] {
+      signal(signalNumber) { number in
+        receivedSignal.store(number, ordering: .relaxed)
+        signal(number, SIG_DFL)
+      }
+    }
+  }
+
+  /// The signal received so far, if any.
+  static var received: Int32? {
+    let number = receivedSignal.load(ordering: .relaxed)
+    return number == 0 ? nil : number
+  }
+
+  static func name(_ signalNumber: Int32) -> String {
+    signalNumber == SIGINT ? "SIGINT" : signalNumber == SIGTERM ? "SIGTERM" : "signal \(signalNumber)"
+  }
+}
