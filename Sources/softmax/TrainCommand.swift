@@ -16,7 +16,7 @@ enum TrainCommand {
       .init(name: "objective-tolerance", valueName: "X", help: "lbfgs: stop when an epoch lowers J by less than X·max(|J|,1) (default: 1.4e-14)."),
       .init(name: "max-epochs", valueName: "N", help: "Stop after N epochs, ≥ 0 (default: 1000)."),
       .init(name: "epochs", valueName: "N", help: "Same as --max-epochs (the usual name for sgd)."),
-      .init(name: "memory", valueName: "N", help: "lbfgs: history length, ≥ 1 (default: 10)."),
+      .init(name: "memory", valueName: "N", help: "lbfgs: history length, 1 to 1000 (default: 10)."),
       .init(name: "learning-rate", valueName: "X", help: "gd: fixed step (default: line search); sgd: initial step (default: 0.1)."),
       .init(name: "batch-size", valueName: "N", help: "sgd: rows per mini-batch, ≥ 1 (default: 256)."),
       .init(name: "decay", valueName: "X", help: "sgd: step = learning-rate / (1 + X·epoch), ≥ 0 (default: 0.01)."),
@@ -162,7 +162,7 @@ enum TrainCommand {
     }
     let epochsOption = arguments.string("epochs") != nil ? "epochs" : "max-epochs"
     options.maxEpochs = try arguments.integer(epochsOption, default: options.maxEpochs, rule: "an integer ≥ 0") { $0 >= 0 }!
-    options.memory = try arguments.integer("memory", default: options.memory, rule: "an integer ≥ 1") { $0 >= 1 }!
+    options.memory = try arguments.integer("memory", default: options.memory, rule: "an integer from 1 to 1000") { (1...1000).contains($0) }!
     options.learningRate = try arguments.double("learning-rate", rule: "a finite number > 0") { $0 > 0 }
     options.batchSize = try arguments.integer("batch-size", default: options.batchSize, rule: "an integer ≥ 1") { $0 >= 1 }!
     options.decay = try arguments.double("decay", default: options.decay, rule: finiteAtLeastZero) { $0 >= 0 }!

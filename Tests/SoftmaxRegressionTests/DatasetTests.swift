@@ -137,6 +137,29 @@ struct DatasetTests {
     }
   }
 
+  @Test("a directory or a device is not read as data")
+  func notRegularFiles() {
+    for path in ["/tmp", "/dev/null"] {
+      do {
+        _ = try Dataset(csvAt: path)
+        Issue.record("\(path) accepted")
+      } catch {
+        #expect(error.reason == .notARegularFile, "\(path): \(error)")
+      }
+    }
+    #expect(throws: ModelError.self) { try SoftmaxModel(contentsOf: "/tmp") }
+  }
+
+  @Test("the weight column cannot be the label column")
+  func weightIsLabel() {
+    do {
+      _ = try Dataset(csvText: "x,l\n1,a\n2,b\n", schema: .training(weightColumn: "l"))
+      Issue.record("accepted")
+    } catch {
+      #expect(error.reason == .weightColumnIsLabel)
+    }
+  }
+
   @Test("an unreadable path is a clear error")
   func missingFile() {
     #expect {

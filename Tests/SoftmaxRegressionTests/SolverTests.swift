@@ -268,7 +268,7 @@ struct SolverTests {
 
   @Test("solver options are validated",
     arguments: [
-      { (o: inout TrainingOptions) in o.memory = 0 }, { $0.batchSize = 0 }, { $0.momentum = 1 }, { $0.decay = -1 },
+      { (o: inout TrainingOptions) in o.memory = 0 }, { $0.memory = 1_000_000_000_000 }, { $0.batchSize = 0 }, { $0.momentum = 1 }, { $0.decay = -1 },
       { $0.validationFraction = 1 }, { $0.validationFraction = 0 }, { $0.earlyStoppingPatience = 2 },
       { $0.objectiveTolerance = -1 },
     ] as [@Sendable (inout TrainingOptions) -> Void])

@@ -50,6 +50,10 @@ extension Dataset {
     csvAt path: String, schema: CSVSchema = .training(),
     progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
   ) throws(DatasetError) {
+    var status = stat()
+    if stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG {
+      throw DatasetError(file: path, reason: .notARegularFile)
+    }
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
@@ -183,7 +187,10 @@ struct CSVLoader {
     var weightColumn: Int? = nil
     if let name = schema.weightColumn {
       weightColumn = header.firstIndex(of: name)
-      guard weightColumn != nil, weightColumn != labelColumn else {
+      if weightColumn != nil && weightColumn == labelColumn {
+        throw DatasetError(file: file, line: 1, columnName: name, reason: .weightColumnIsLabel)
+      }
+      guard weightColumn != nil else {
         throw DatasetError(
           file: file, line: 1, columnName: name, reason: .unknownWeightColumn(available: header))
       }

@@ -22,6 +22,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case quoteInUnquotedField
     case emptyLabel
     case invalidWeight
+    case weightColumnIsLabel
+    case notARegularFile
     case unknownWeightColumn(available: [String])
     case tooFewClasses(Int)
     case unknownLabelColumn(available: [String])
@@ -93,6 +95,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .quoteInUnquotedField: return "quote inside an unquoted field"
     case .emptyLabel: return "empty label"
     case .invalidWeight: return "a row weight must be a finite number ≥ 0"
+    case .weightColumnIsLabel: return "the weight column cannot also be the label column"
+    case .notARegularFile: return "not a regular file (a directory or a device?)"
     case .unknownWeightColumn(let available):
       return "no column named as the weight column; columns are \(available.joined(separator: ", "))"
     case .tooFewClasses(let count):

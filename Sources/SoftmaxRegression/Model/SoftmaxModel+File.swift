@@ -69,6 +69,10 @@ extension SoftmaxModel {
   /// - Throws: `ModelError` for unreadable, malformed or truncated files, other formats
   ///   or versions, and content that is not a valid model.
   public init(contentsOf path: String) throws(ModelError) {
+    var status = stat()
+    if stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG {
+      throw .unreadable(file: path, "not a regular file")
+    }
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path))

@@ -32,7 +32,8 @@ public struct TrainingOptions: Sendable, Equatable {
   public var objectiveTolerance: Double = 1.4e-14
   /// Stop after this many epochs. Default 1000; ≥ 0.
   public var maxEpochs: Int = 1000
-  /// L-BFGS history length. Default 10; ≥ 1.
+  /// L-BFGS history length. Default 10; from 1 to 1,000 (each pair keeps two parameter
+  /// vectors).
   public var memory: Int = 10
   /// gd: a fixed step size instead of the line search (default nil). sgd: the initial step
   /// size η₀ (default 0.1 when nil). When set, finite and > 0.
@@ -79,7 +80,7 @@ public struct TrainingOptions: Sendable, Equatable {
       objectiveTolerance.isFinite && objectiveTolerance >= 0, "objective-tolerance",
       "\(objectiveTolerance)", "a finite number ≥ 0")
     try check(maxEpochs >= 0, "max-epochs", "\(maxEpochs)", "an integer ≥ 0")
-    try check(memory >= 1, "memory", "\(memory)", "an integer ≥ 1")
+    try check((1...1000).contains(memory), "memory", "\(memory)", "an integer from 1 to 1000")
     if let learningRate {
       try check(
         learningRate.isFinite && learningRate > 0, "learning-rate", "\(learningRate)",
