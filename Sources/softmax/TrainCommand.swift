@@ -25,6 +25,7 @@ enum TrainCommand {
       .init(name: "early-stopping", valueName: "N", help: "Stop when the validation loss has not improved for N epochs; keep the best weights."),
       .init(name: "class-weight", valueName: "MODE", help: "none or balanced: weight n/(K·n_k) per row of class k (default: none)."),
       .init(name: "init", valueName: "MODEL.json", help: "Continue from a saved model with the same classes and features."),
+      .init(name: "checkpoint", valueName: "N", help: "Write the model (atomically) every N epochs, ≥ 1 (default: only at the end)."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
       .init(name: "no-standardize", help: "Do not standardise features (default: standardise)."),
       .init(name: "seed", valueName: "N", help: "Seed for the validation split and sgd shuffles, ≥ 0 (default: 0)."),
@@ -71,9 +72,22 @@ enum TrainCommand {
           + "\(shape.classes) classes in \(Format.duration(loadSeconds))")
     }
 
+    let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
+    var lastCheckpoint: Int? = nil
     let result: Trainer.Result
     do {
-      result = try Trainer(options: options).fit(dataset) { epoch in
+      result = try Trainer(options: options).fit(
+        dataset, checkpointEvery: checkpointInterval,
+        onCheckpoint: { model, epoch in
+          do {
+            try model.save(to: modelPath)
+            lastCheckpoint = epoch
+          } catch {
+            display.finish()
+            Console.error("softmax train: warning: checkpoint at epoch \(epoch) not written: \(error)")
+          }
+        }
+      ) { epoch in
         display.epoch(epoch)
         return Interruption.received == nil
       }
@@ -84,10 +98,12 @@ enum TrainCommand {
     display.finish()
     // Interrupted: leave the model path as it was (no model, or the previous complete one).
     if let signal = Interruption.received {
+      let kept =
+        lastCheckpoint.map { "\(modelPath) holds the checkpoint of epoch \($0)" }
+        ?? "no model written, \(modelPath) left as it was"
       throw .interrupted(
         signal: signal,
-        "interrupted by \(Interruption.name(signal)) after epoch \(result.report.epochs); "
-          + "no model written, \(modelPath) left as it was")
+        "interrupted by \(Interruption.name(signal)) after epoch \(result.report.epochs); \(kept)")
     }
 
     do {

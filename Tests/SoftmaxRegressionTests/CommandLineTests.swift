@@ -264,4 +264,35 @@ struct CommandLineTests {
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }
     #expect(leftovers.isEmpty, "\(leftovers)")
   }
+
+  @Test("with --checkpoint, an interrupted run leaves the last complete checkpoint")
+  func interruptedWithCheckpoints() throws {
+    let data = directory + "/long.csv"
+    let model = directory + "/checkpointed.json"
+    #expect(try SoftmaxTool.run(["generate", data, "--rows", "20000", "--features", "30", "--classes", "5"]).status == 0)
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: SoftmaxTool.executable)
+    process.arguments = ["train", data, "-o", model, "--solver", "gd", "--tolerance", "1e-12",
+                         "--max-epochs", "1000000", "--checkpoint", "2"]
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = Pipe()
+    try process.run()
+    var seen = Data()
+    while !String(decoding: seen, as: UTF8.self).contains("epoch 3 ") {
+      let chunk = errors.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      seen += chunk
+    }
+    kill(process.processIdentifier, SIGINT)
+    let rest = errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let message = String(decoding: seen + rest, as: UTF8.self)
+    #expect(process.terminationStatus == 130, "\(message.suffix(300))")
+    #expect(message.contains("holds the checkpoint of epoch"), "\(message.suffix(300))")
+    let saved = try SoftmaxModel(contentsOf: model)
+    #expect(saved.classCount == 5 && saved.featureCount == 30)
+    let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }
+    #expect(leftovers.isEmpty, "\(leftovers)")
+  }
 }

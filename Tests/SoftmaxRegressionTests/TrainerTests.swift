@@ -95,6 +95,22 @@ struct TrainerTests {
     #expect(throws: TrainingError.self) { try Trainer(options: options).fit(randomDataset(rows: 4, features: 1, classes: 2, seed: 0)) }
   }
 
+  @Test("checkpoints arrive every N epochs with that epoch's model")
+  func checkpoints() throws {
+    var options = TrainingOptions()
+    options.solver = .gd
+    options.maxEpochs = 12
+    var received: [(Int, SoftmaxModel)] = []
+    let result = try Trainer(options: options).fit(
+      randomDataset(rows: 50, features: 3, classes: 3, seed: 2), checkpointEvery: 5,
+      onCheckpoint: { model, epoch in received.append((epoch, model)) })
+    #expect(received.map(\.0) == [5, 10])
+    #expect(received[0].1 != received[1].1 && received[1].1 != result.model)
+    options.maxEpochs = 10
+    let tenEpochs = try Trainer(options: options).fit(randomDataset(rows: 50, features: 3, classes: 3, seed: 2))
+    #expect(received[1].1 == tenEpochs.model, "the epoch-10 checkpoint is the model of a 10-epoch run")
+  }
+
   @Test("the observer can stop training, and the model is the last completed epoch's")
   func observerStops() throws {
     let result = try Trainer().fit(randomDataset(rows: 30, features: 2, classes: 2, seed: 6)) { $0.epoch < 3 }

@@ -32,6 +32,16 @@ public struct Trainer: Sendable {
   public func fit(
     _ dataset: consuming Dataset, onEpoch: (TrainingReport.Epoch) -> Bool = { _ in true }
   ) throws(TrainingError) -> Result {
+    try fit(dataset, checkpointEvery: nil, onCheckpoint: { _, _ in }, onEpoch: onEpoch)
+  }
+
+  /// Trains as `fit(_:onEpoch:)`, and hands `onCheckpoint` the model of every epoch that is
+  /// a multiple of `checkpointEvery` (≥ 1; nil for none), for example to save it.
+  public func fit(
+    _ dataset: consuming Dataset, checkpointEvery: Int?,
+    onCheckpoint: (SoftmaxModel, _ epoch: Int) -> Void,
+    onEpoch: (TrainingReport.Epoch) -> Bool = { _ in true }
+  ) throws(TrainingError) -> Result {
     try options.validate()
     guard dataset.isLabeled else { throw .unusableData("the rows have no labels") }
     guard dataset.classCount >= 2 else {
@@ -88,6 +98,17 @@ public struct Trainer: Sendable {
         }
       }
       history.append(record)
+      if let interval = checkpointEvery, interval > 0, progress.epoch > 0,
+        progress.epoch % interval == 0
+      {
+        let (weights, bias) = layout.unpack(progress.parameters)
+        if let model = try? SoftmaxModel(
+          classNames: data.classNames, featureNames: data.featureNames, labelName: data.labelName,
+          weights: weights, bias: bias, standardization: standardization)
+        {
+          onCheckpoint(model, progress.epoch)
+        }
+      }
       return onEpoch(record) && !stoppedEarly
     }
     if result.stopReason == .nonFinite && result.epochs == 0 {
