@@ -21,6 +21,28 @@ struct SoftmaxTool {
     try runProgram(executable, arguments, in: directory)
   }
 
+  /// Starts `softmax` with `arguments`, waits until stderr contains `marker`, sends
+  /// `signalNumber`, and returns the exit status and everything written on stderr.
+  static func interrupt(_ arguments: [String], after marker: String, with signalNumber: Int32) throws -> Output {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable)
+    process.arguments = arguments
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = Pipe()
+    try process.run()
+    var seen = Data()
+    while !String(decoding: seen, as: UTF8.self).contains(marker) {
+      let chunk = errors.fileHandleForReading.availableData
+      if chunk.isEmpty { break }
+      seen += chunk
+    }
+    kill(process.processIdentifier, signalNumber)
+    seen += errors.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Output(status: process.terminationStatus, stdout: "", stderr: String(decoding: seen, as: UTF8.self))
+  }
+
   static func runProgram(_ program: String, _ arguments: [String], in directory: String? = nil) throws -> Output {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
@@ -240,25 +262,11 @@ struct CommandLineTests {
     #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--quiet"]).status == 0)
     let before = try Data(contentsOf: URL(fileURLWithPath: model))
 
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: SoftmaxTool.executable)
-    process.arguments = ["train", data, "-o", model, "--solver", "gd", "--tolerance", "1e-12", "--max-epochs", "1000000"]
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = Pipe()
-    try process.run()
-    // Wait until training has started (the first epoch line), then signal.
-    var seen = Data()
-    while !String(decoding: seen, as: UTF8.self).contains("epoch") {
-      let chunk = errors.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      seen += chunk
-    }
-    kill(process.processIdentifier, signalNumber)
-    let rest = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let message = String(decoding: seen + rest, as: UTF8.self)
-    #expect(process.terminationStatus == 128 + signalNumber, "\(message.suffix(300))")
+    let output = try SoftmaxTool.interrupt(
+      ["train", data, "-o", model, "--solver", "gd", "--tolerance", "1e-12", "--max-epochs", "1000000"],
+      after: "epoch", with: signalNumber)
+    let message = output.stderr
+    #expect(output.status == 128 + signalNumber, "\(message.suffix(300))")
     #expect(message.contains("interrupted by \(name)"))
     #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before, "the previous model is untouched")
     let leftovers = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }
@@ -270,25 +278,12 @@ struct CommandLineTests {
     let data = directory + "/long.csv"
     let model = directory + "/checkpointed.json"
     #expect(try SoftmaxTool.run(["generate", data, "--rows", "20000", "--features", "30", "--classes", "5"]).status == 0)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: SoftmaxTool.executable)
-    process.arguments = ["train", data, "-o", model, "--solver", "gd", "--tolerance", "1e-12",
-                         "--max-epochs", "1000000", "--checkpoint", "2"]
-    let errors = Pipe()
-    process.standardError = errors
-    process.standardOutput = Pipe()
-    try process.run()
-    var seen = Data()
-    while !String(decoding: seen, as: UTF8.self).contains("epoch 3 ") {
-      let chunk = errors.fileHandleForReading.availableData
-      if chunk.isEmpty { break }
-      seen += chunk
-    }
-    kill(process.processIdentifier, SIGINT)
-    let rest = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    let message = String(decoding: seen + rest, as: UTF8.self)
-    #expect(process.terminationStatus == 130, "\(message.suffix(300))")
+    let output = try SoftmaxTool.interrupt(
+      ["train", data, "-o", model, "--solver", "gd", "--tolerance", "1e-12", "--max-epochs", "1000000",
+       "--checkpoint", "2"],
+      after: "epoch 3 ", with: SIGINT)
+    let message = output.stderr
+    #expect(output.status == 130, "\(message.suffix(300))")
     #expect(message.contains("holds the checkpoint of epoch"), "\(message.suffix(300))")
     let saved = try SoftmaxModel(contentsOf: model)
     #expect(saved.classCount == 5 && saved.featureCount == 30)
