@@ -1,0 +1,293 @@
+import Foundation
+
+/// The single-threaded CSV → Dataset conversion behind `Dataset.init(csvAt:schema:)`.
+struct CSVLoader {
+  /// What each CSV column becomes.
+  enum ColumnRole: Equatable {
+    case feature(Int)
+    case label
+    case weight
+    case skipped
+  }
+
+  let bytes: UnsafeRawBufferPointer
+  let file: String
+  let schema: Dataset.CSVSchema
+  /// Called every `progressInterval` rows with (bytes parsed, total bytes), and at the end.
+  var progress: ((Int, Int) -> Void)? = nil
+  private let progressInterval = 1 << 14
+  private var fields: [CSVField] = []
+
+  init(bytes: UnsafeRawBufferPointer, file: String, schema: Dataset.CSVSchema) {
+    self.bytes = bytes
+    self.file = file
+    self.schema = schema
+  }
+
+  mutating func load() throws(DatasetError) -> Dataset {
+    let bodyStart = Self.byteOrderMarkLength(bytes)
+    var scanner = CSVScanner(bytes: bytes, startingAt: bodyStart)
+    guard try nextRow(&scanner, header: []) != nil else {
+      throw DatasetError(file: file, reason: .emptyFile)
+    }
+    let header = try headerNames()
+    let layout = try columnLayout(header)
+    let (rowCount, syntaxError) = countRows(from: scanner, header: header)
+    guard rowCount > 0 else {
+      throw syntaxError ?? DatasetError(file: file, reason: .noDataRows)
+    }
+    // A syntax error found while counting is thrown only after the rows before it were
+    // read, so the error reported is always the first one in the file.
+    let dataset = try readRows(from: scanner, rowCount: rowCount, header: header, layout: layout)
+    if let syntaxError { throw syntaxError }
+    if schema.requiresLabels && schema.classNames == nil && dataset.classCount < 2 {
+      throw DatasetError(
+        file: file, columnName: dataset.labelName, value: dataset.classNames.first,
+        reason: .tooFewClasses(dataset.classCount))
+    }
+    return dataset
+  }
+
+  private static func byteOrderMarkLength(_ bytes: UnsafeRawBufferPointer) -> Int {
+    bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+  }
+
+  // MARK: - Header
+
+  private func headerNames() throws(DatasetError) -> [String] {
+    var names: [String] = []
+    var firstColumn: [String: Int] = [:]
+    for (index, field) in fields.enumerated() {
+      guard let name = text(of: field) else {
+        throw DatasetError(
+          file: file, line: field.line, column: index + 1, value: lossyText(of: field),
+          reason: .invalidUTF8)
+      }
+      if let first = firstColumn[name] {
+        throw DatasetError(
+          file: file, line: field.line, column: index + 1, columnName: name,
+          reason: .duplicateColumnName(firstColumn: first))
+      }
+      firstColumn[name] = index + 1
+      names.append(name)
+    }
+    return names
+  }
+
+  /// The feature names (in storage order) and each column's role.
+  private func columnLayout(_ header: [String]) throws(DatasetError)
+    -> (featureNames: [String], roles: [CSVLoader.ColumnRole], labelColumn: Int?)
+  {
+    let labelColumn: Int?
+    if let name = schema.labelColumn {
+      labelColumn = header.firstIndex(of: name)
+      if labelColumn == nil && (schema.requiresLabels || schema.featureNames == nil) {
+        let reason: DatasetError.Reason =
+          schema.featureNames == nil ? .unknownLabelColumn(available: header) : .missingLabelColumn
+        throw DatasetError(file: file, line: 1, columnName: name, reason: reason)
+      }
+    } else {
+      labelColumn = header.count - 1
+    }
+    var weightColumn: Int? = nil
+    if let name = schema.weightColumn {
+      weightColumn = header.firstIndex(of: name)
+      if weightColumn != nil && weightColumn == labelColumn {
+        throw DatasetError(file: file, line: 1, columnName: name, reason: .weightColumnIsLabel)
+      }
+      guard weightColumn != nil else {
+        throw DatasetError(
+          file: file, line: 1, columnName: name, reason: .unknownWeightColumn(available: header))
+      }
+    }
+    guard let expected = schema.featureNames else {
+      var roles: [ColumnRole] = []
+      var names: [String] = []
+      for (column, name) in header.enumerated() {
+        if column == labelColumn {
+          roles.append(.label)
+        } else if column == weightColumn {
+          roles.append(.weight)
+        } else {
+          roles.append(.feature(names.count))
+          names.append(name)
+        }
+      }
+      return (names, roles, labelColumn)
+    }
+    var featureIndexByName: [String: Int] = [:]
+    for (index, name) in expected.enumerated() { featureIndexByName[name] = index }
+    var roles: [ColumnRole] = []
+    for (column, name) in header.enumerated() {
+      if column == labelColumn {
+        roles.append(schema.requiresLabels ? .label : .skipped)
+      } else if let featureIndex = featureIndexByName[name] {
+        roles.append(.feature(featureIndex))
+      } else {
+        throw DatasetError(
+          file: file, line: 1, column: column + 1, columnName: name, reason: .unexpectedColumn)
+      }
+    }
+    let present = Set(header)
+    if let missing = expected.first(where: { !present.contains($0) }) {
+      throw DatasetError(file: file, line: 1, columnName: missing, reason: .missingFeatureColumn)
+    }
+    return (expected, roles, labelColumn)
+  }
+
+  // MARK: - Rows
+
+  /// Scans the next row into `fields`, turning scanner errors into located `DatasetError`s.
+  private mutating func nextRow(_ scanner: inout CSVScanner, header: [String]) throws(DatasetError)
+    -> Int?
+  {
+    do {
+      return try scanner.nextRow(into: &fields)
+    } catch {
+      let reason: DatasetError.Reason
+      switch error.reason {
+      case .unterminatedQuote: reason = .unterminatedQuote
+      case .textAfterClosingQuote: reason = .textAfterClosingQuote
+      case .quoteInUnquotedField: reason = .quoteInUnquotedField
+      case .nulByte: reason = .nulByte
+      }
+      let raw = UnsafeRawBufferPointer(rebasing: bytes[error.start..<error.end])
+      throw DatasetError(
+        file: file, line: error.line, column: error.fieldIndex,
+        columnName: header.indices.contains(error.fieldIndex - 1)
+          ? header[error.fieldIndex - 1] : nil,
+        value: String(decoding: raw, as: UTF8.self), reason: reason)
+    }
+  }
+
+  /// Counts the rows that scan cleanly, and returns the syntax error that stopped the count.
+  private mutating func countRows(from start: CSVScanner, header: [String])
+    -> (count: Int, error: DatasetError?)
+  {
+    var scanner = start
+    var count = 0
+    do {
+      while try nextRow(&scanner, header: header) != nil { count += 1 }
+    } catch {
+      return (count, error)
+    }
+    return (count, nil)
+  }
+
+  private mutating func readRows(
+    from start: CSVScanner, rowCount: Int, header: [String],
+    layout: (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
+  ) throws(DatasetError) -> Dataset {
+    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: layout.featureNames.count)
+    var interner = LabelInterner()
+    var knownClass: [String: Int32] = [:]
+    for (index, name) in (schema.classNames ?? []).enumerated() { knownClass[name] = Int32(index) }
+    let readsLabels = layout.roles.contains(.label)
+    var labels: [Int32] = []
+    if readsLabels { labels.reserveCapacity(rowCount) }
+    var weights: [Float] = []
+    let readsWeights = layout.roles.contains(.weight)
+    if readsWeights { weights.reserveCapacity(rowCount) }
+
+    var scanner = start
+    for row in 0..<rowCount {
+      if let progress, row % progressInterval == 0 { progress(scanner.position, bytes.count) }
+      guard let line = try nextRow(&scanner, header: header) else { break }
+      guard fields.count == header.count else {
+        throw DatasetError(
+          file: file, line: line, reason: .raggedRow(expected: header.count, found: fields.count))
+      }
+      let rowStart = matrix.rowPointer(row)
+      for (column, field) in fields.enumerated() {
+        switch layout.roles[column] {
+        case .feature(let featureIndex):
+          rowStart[featureIndex] = try number(in: field, column: column, header: header)
+        case .label:
+          let name = try label(in: field, column: column, header: header)
+          if schema.classNames != nil {
+            guard let index = knownClass[name] else {
+              throw DatasetError(
+                file: file, line: field.line, column: column + 1, columnName: header[column],
+                value: name, reason: .unknownClass(known: schema.classNames ?? []))
+            }
+            labels.append(index)
+          } else {
+            labels.append(interner.index(of: name))
+          }
+        case .weight:
+          let weight = try number(in: field, column: column, header: header)
+          guard weight >= 0 else {
+            throw DatasetError(
+              file: file, line: field.line, column: column + 1, columnName: header[column],
+              value: lossyText(of: field), reason: .invalidWeight)
+          }
+          weights.append(weight)
+        case .skipped:
+          break
+        }
+      }
+    }
+
+    progress?(bytes.count, bytes.count)
+    let labelName = layout.labelColumn.map { header[$0] } ?? schema.labelColumn ?? "label"
+    let rowWeights = readsWeights ? weights : nil
+    if let classNames = schema.classNames {
+      return Dataset(
+        features: matrix, labels: labels, classNames: classNames,
+        featureNames: layout.featureNames, labelName: labelName, rowWeights: rowWeights)
+    }
+    let (classNames, remap) = interner.sortedClasses()
+    return Dataset(
+      features: matrix, labels: labels.map { remap[Int($0)] }, classNames: classNames,
+      featureNames: layout.featureNames, labelName: labelName, rowWeights: rowWeights)
+  }
+
+  // MARK: - Fields
+
+  private func number(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
+    -> Float
+  {
+    var start = field.start
+    var end = field.end
+    while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+    while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+    func failure(_ reason: DatasetError.Reason) -> DatasetError {
+      DatasetError(
+        file: file, line: field.line, column: column + 1, columnName: header[column],
+        value: reason == .emptyCell ? nil : lossyText(of: field), reason: reason)
+    }
+    guard start < end else { throw failure(.emptyCell) }
+    switch DecimalParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
+    case .value(let value): return value
+    case .outOfRange: throw failure(.outOfFloat32Range)
+    case .invalid: throw failure(text(of: field) == nil ? .invalidUTF8 : .notANumber)
+    }
+  }
+
+  private func label(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
+    -> String
+  {
+    guard let name = text(of: field) else {
+      throw DatasetError(
+        file: file, line: field.line, column: column + 1, columnName: header[column],
+        value: lossyText(of: field), reason: .invalidUTF8)
+    }
+    guard !name.isEmpty else {
+      throw DatasetError(
+        file: file, line: field.line, column: column + 1, columnName: header[column],
+        reason: .emptyLabel)
+    }
+    return name
+  }
+
+  /// The field's text with `""` collapsed, or nil if it is not valid UTF-8.
+  private func text(of field: CSVField) -> String? {
+    let raw = UnsafeRawBufferPointer(rebasing: bytes[field.start..<field.end])
+    guard let text = String(validating: raw, as: UTF8.self) else { return nil }
+    return field.hasEscapedQuotes ? text.replacingOccurrences(of: "\"\"", with: "\"") : text
+  }
+
+  private func lossyText(of field: CSVField) -> String {
+    String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.start..<field.end]), as: UTF8.self)
+  }
+}

@@ -1,0 +1,65 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// A whole file mapped read-only into memory, unmapped when the value is released.
+///
+/// Readers that have finished with a range call `release(_:)`, which tells the kernel to
+/// drop those pages from this process (they stay in the page cache, and reading them again
+/// maps them again), so a file parsed front to back never holds all of its pages resident.
+/// Cost: one `open`, `fstat` and `mmap`; pages are read on first touch.
+final class MappedFile: @unchecked Sendable {
+  // @unchecked: the mapping is read-only for its whole life; `release` only affects
+  // residency, never contents.
+
+  /// The file's bytes; empty for an empty file.
+  let bytes: UnsafeRawBufferPointer
+  private let pageSize: Int
+
+  /// Why a file could not be mapped.
+  enum Failure: Error {
+    case notARegularFile
+    case system(String)
+  }
+
+  /// Maps the regular file at `path`.
+  init(path: String) throws(Failure) {
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw .system(Self.lastError()) }
+    defer { close(descriptor) }
+    var status = stat()
+    guard fstat(descriptor, &status) == 0 else { throw .system(Self.lastError()) }
+    guard (status.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile }
+    pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+    let size = Int(status.st_size)
+    guard size > 0 else {
+      bytes = UnsafeRawBufferPointer(start: nil, count: 0)
+      return
+    }
+    guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0),
+      address != MAP_FAILED
+    else { throw .system(Self.lastError()) }
+    _ = madvise(address, size, MADV_SEQUENTIAL)
+    bytes = UnsafeRawBufferPointer(start: address, count: size)
+  }
+
+  deinit {
+    if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+  }
+
+  /// Drops the whole pages inside `range` (byte offsets) from this process's memory.
+  /// Contents are unaffected: a later read faults the pages in again from the page cache.
+  func release(_ range: Range<Int>) {
+    guard let base = bytes.baseAddress else { return }
+    let start = (range.lowerBound + pageSize - 1) / pageSize * pageSize
+    let end = range.upperBound == bytes.count ? range.upperBound : range.upperBound / pageSize * pageSize
+    guard start < end else { return }
+    _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+  }
+
+  private static func lastError() -> String {
+    String(cString: strerror(errno))
+  }
+}
