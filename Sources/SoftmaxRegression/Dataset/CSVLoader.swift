@@ -24,22 +24,50 @@ struct CSVLoader {
     self.schema = schema
   }
 
-  mutating func load() throws(DatasetError) -> Dataset {
+  /// The header's names, what each column becomes, and where the data rows begin.
+  struct Layout {
+    var header: [String]
+    /// The feature names in storage order.
+    var featureNames: [String]
+    var roles: [ColumnRole]
+    var labelColumn: Int?
+    /// The byte offset just past the header row's line break.
+    var bodyStart: Int
+    /// The physical line number at `bodyStart`.
+    var bodyLine: Int
+  }
+
+  /// Reads and checks the header row. Cost: O(header bytes).
+  mutating func readLayout() throws(DatasetError) -> Layout {
     let bodyStart = Self.byteOrderMarkLength(bytes)
     var scanner = CSVScanner(bytes: bytes, startingAt: bodyStart)
     guard try nextRow(&scanner, header: []) != nil else {
       throw DatasetError(file: file, reason: .emptyFile)
     }
     let header = try headerNames()
-    let layout = try columnLayout(header)
-    let (rowCount, syntaxError) = countRows(from: scanner, header: header)
+    let columns = try columnLayout(header)
+    return Layout(
+      header: header, featureNames: columns.featureNames, roles: columns.roles,
+      labelColumn: columns.labelColumn, bodyStart: scanner.position, bodyLine: scanner.line)
+  }
+
+  /// Loads the whole file on the calling thread: the reference behaviour, and the source of
+  /// every error message (the parallel loader re-reads a file here when a chunk fails).
+  mutating func load() throws(DatasetError) -> Dataset {
+    let layout = try readLayout()
+    let scanner = CSVScanner(bytes: bytes, startingAt: layout.bodyStart, line: layout.bodyLine)
+    let (rowCount, syntaxError) = countRows(from: scanner, header: layout.header)
     guard rowCount > 0 else {
       throw syntaxError ?? DatasetError(file: file, reason: .noDataRows)
     }
     // A syntax error found while counting is thrown only after the rows before it were
     // read, so the error reported is always the first one in the file.
-    let dataset = try readRows(from: scanner, rowCount: rowCount, header: header, layout: layout)
+    let dataset = try readRows(from: scanner, rowCount: rowCount, layout: layout)
     if let syntaxError { throw syntaxError }
+    return try checkClassCount(dataset)
+  }
+
+  func checkClassCount(_ dataset: Dataset) throws(DatasetError) -> Dataset {
     if schema.requiresLabels && schema.classNames == nil && dataset.classCount < 2 {
       throw DatasetError(
         file: file, columnName: dataset.labelName, value: dataset.classNames.first,
@@ -76,7 +104,7 @@ struct CSVLoader {
 
   /// The feature names (in storage order) and each column's role.
   private func columnLayout(_ header: [String]) throws(DatasetError)
-    -> (featureNames: [String], roles: [CSVLoader.ColumnRole], labelColumn: Int?)
+    -> (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
   {
     let labelColumn: Int?
     if let name = schema.labelColumn {
@@ -174,20 +202,19 @@ struct CSVLoader {
     return (count, nil)
   }
 
-  private mutating func readRows(
-    from start: CSVScanner, rowCount: Int, header: [String],
-    layout: (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
-  ) throws(DatasetError) -> Dataset {
+  private mutating func readRows(from start: CSVScanner, rowCount: Int, layout: Layout)
+    throws(DatasetError) -> Dataset
+  {
+    let header = layout.header
     let matrix = FeatureMatrix(rowCount: rowCount, featureCount: layout.featureNames.count)
     var interner = LabelInterner()
-    var knownClass: [String: Int32] = [:]
-    for (index, name) in (schema.classNames ?? []).enumerated() { knownClass[name] = Int32(index) }
     let readsLabels = layout.roles.contains(.label)
     var labels: [Int32] = []
     if readsLabels { labels.reserveCapacity(rowCount) }
     var weights: [Float] = []
     let readsWeights = layout.roles.contains(.weight)
     if readsWeights { weights.reserveCapacity(rowCount) }
+    let knownClasses = Set(schema.classNames ?? [])
 
     var scanner = start
     for row in 0..<rowCount {
@@ -204,39 +231,53 @@ struct CSVLoader {
           rowStart[featureIndex] = try number(in: field, column: column, header: header)
         case .label:
           let name = try label(in: field, column: column, header: header)
-          if schema.classNames != nil {
-            guard let index = knownClass[name] else {
-              throw DatasetError(
-                file: file, line: field.line, column: column + 1, columnName: header[column],
-                value: name, reason: .unknownClass(known: schema.classNames ?? []))
-            }
-            labels.append(index)
-          } else {
-            labels.append(interner.index(of: name))
-          }
-        case .weight:
-          let weight = try number(in: field, column: column, header: header)
-          guard weight >= 0 else {
+          if let known = schema.classNames, !knownClasses.contains(name) {
             throw DatasetError(
               file: file, line: field.line, column: column + 1, columnName: header[column],
-              value: lossyText(of: field), reason: .invalidWeight)
+              value: name, reason: .unknownClass(known: known))
           }
-          weights.append(weight)
+          labels.append(interner.index(of: name))
+        case .weight:
+          weights.append(try weight(in: field, column: column, header: header))
         case .skipped:
           break
         }
       }
     }
-
     progress?(bytes.count, bytes.count)
-    let labelName = layout.labelColumn.map { header[$0] } ?? schema.labelColumn ?? "label"
-    let rowWeights = readsWeights ? weights : nil
-    if let classNames = schema.classNames {
-      return Dataset(
-        features: matrix, labels: labels, classNames: classNames,
-        featureNames: layout.featureNames, labelName: labelName, rowWeights: rowWeights)
+    guard
+      let dataset = makeDataset(
+        matrix: matrix, labels: labels, labelNames: interner.names,
+        rowWeights: readsWeights ? weights : nil, layout: layout)
+    else { preconditionFailure("every label was checked against the schema's classes") }
+    return dataset
+  }
+
+  /// Assembles the dataset from rows already read: `labels` index `labelNames` (in order of
+  /// first appearance). With a schema's class list the classes are that list, and nil is
+  /// returned if a name is not among them; otherwise classes are sorted by `ClassOrder`.
+  /// Cost: O(rows).
+  func makeDataset(
+    matrix: FeatureMatrix, labels: [Int32], labelNames: [String], rowWeights: [Float]?,
+    layout: Layout
+  ) -> Dataset? {
+    let labelName = layout.labelColumn.map { layout.header[$0] } ?? schema.labelColumn ?? "label"
+    let classNames: [String]
+    let remap: [Int32]
+    if let known = schema.classNames {
+      var knownClass: [String: Int32] = [:]
+      for (index, name) in known.enumerated() { knownClass[name] = Int32(index) }
+      var indices: [Int32] = []
+      for name in labelNames {
+        guard let index = knownClass[name] else { return nil }
+        indices.append(index)
+      }
+      (classNames, remap) = (known, indices)
+    } else {
+      var interner = LabelInterner()
+      for name in labelNames { _ = interner.index(of: name) }
+      (classNames, remap) = interner.sortedClasses()
     }
-    let (classNames, remap) = interner.sortedClasses()
     return Dataset(
       features: matrix, labels: labels.map { remap[Int($0)] }, classNames: classNames,
       featureNames: layout.featureNames, labelName: labelName, rowWeights: rowWeights)
@@ -244,7 +285,19 @@ struct CSVLoader {
 
   // MARK: - Fields
 
-  private func number(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
+  /// The field as a weight: a number ≥ 0.
+  func weight(in field: CSVField, column: Int, header: [String]) throws(DatasetError) -> Float {
+    let weight = try number(in: field, column: column, header: header)
+    guard weight >= 0 else {
+      throw DatasetError(
+        file: file, line: field.line, column: column + 1, columnName: header[column],
+        value: lossyText(of: field), reason: .invalidWeight)
+    }
+    return weight
+  }
+
+  /// The field as a Float32, trimmed of spaces and tabs.
+  func number(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
     -> Float
   {
     var start = field.start
@@ -264,7 +317,8 @@ struct CSVLoader {
     }
   }
 
-  private func label(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
+  /// The field as a label: valid UTF-8, not empty, `""` collapsed.
+  func label(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
     -> String
   {
     guard let name = text(of: field) else {

@@ -93,15 +93,124 @@ public enum DecimalParser {
     guard index == count else { return .invalid }
 
     if significand == 0 { return .value(negative ? -0.0 : 0.0) }
-    if !droppedNonzeroDigit && significand <= 1 << 24 && abs(decimalExponent) <= 10 {
-      let exact = Float(significand)
-      let scaled =
-        decimalExponent >= 0
-        ? exact * exactPowersOfTen[decimalExponent]
-        : exact / exactPowersOfTen[-decimalExponent]
-      return .value(negative ? -scaled : scaled)
+    if !droppedNonzeroDigit,
+      let value = exactProduct(significand, decimalExponent, negative: negative)
+    {
+      return .value(value)
     }
     return parseWithStrtof(bytes)
+  }
+
+  /// Clinger's fast path: ±significand · 10^exponent when one IEEE operation on exact Float32
+  /// operands rounds it correctly (significand ≤ 2^24, |exponent| ≤ 10), else nil.
+  @inline(__always)
+  static func exactProduct(_ significand: UInt64, _ exponent: Int, negative: Bool) -> Float? {
+    guard significand <= 1 << 24 && exponent >= -10 && exponent <= 10 else { return nil }
+    let exact = Float(significand)
+    let scaled =
+      exponent >= 0 ? exact * exactPowersOfTen[exponent] : exact / exactPowersOfTen[-exponent]
+    return negative ? -scaled : scaled
+  }
+
+  /// Parses the number starting at `position`, stopping at the first byte that cannot
+  /// continue it, and advances `position` there; the caller checks what follows.
+  ///
+  /// Returns exactly what `parse` returns for the same bytes, or nil where `parse` would not
+  /// return a value, or where more than 19 digits make the shortcut unsafe (the caller then
+  /// takes the general path). This is the row parser's one-pass inner loop: no trimming, no
+  /// copy. Cost: O(digits).
+  @inline(__always)
+  static func parseField(
+    _ base: UnsafePointer<UInt8>, _ position: inout Int, end: Int
+  ) -> Float? {
+    let start = position
+    var index = position
+    guard index < end else { return nil }
+    // Signs are random in real data: branch-free, so they cost no mispredictions.
+    let first = base[index]
+    let negative = first == UInt8(ascii: "-")
+    index &+= negative || first == UInt8(ascii: "+") ? 1 : 0
+    var significand: UInt64 = 0
+    var digitCount = readDigits(base, &index, end: end, into: &significand)
+    var exponent = 0
+    if index < end && base[index] == UInt8(ascii: ".") {
+      index += 1
+      let fractionDigits = readDigits(base, &index, end: end, into: &significand)
+      exponent = -fractionDigits
+      digitCount += fractionDigits
+    }
+    guard digitCount > 0 && digitCount <= 19 else { return nil }
+    if index < end && base[index] | 0x20 == UInt8(ascii: "e") {
+      index += 1
+      var exponentNegative = false
+      if index < end && (base[index] == UInt8(ascii: "-") || base[index] == UInt8(ascii: "+")) {
+        exponentNegative = base[index] == UInt8(ascii: "-")
+        index += 1
+      }
+      let digitsStart = index
+      var written = 0
+      while index < end, case let digit = base[index] &- 48, digit < 10 {
+        written = min(written * 10 + Int(digit), 1_000_000)
+        index += 1
+      }
+      guard index > digitsStart else { return nil }
+      exponent += exponentNegative ? -written : written
+    }
+    position = index
+    if significand == 0 { return negative ? -0.0 : 0.0 }
+    if let magnitude = exactProduct(significand, exponent, negative: false) {
+      return Float(bitPattern: magnitude.bitPattern | UInt32(negative ? 1 : 0) << 31)
+    }
+    guard case .value(let value) = parse(UnsafeRawBufferPointer(start: base + start, count: index - start))
+    else { return nil }
+    return value
+  }
+
+  /// Appends the run of ASCII digits at `position` to `significand` (wrapping past 19
+  /// digits; callers reject those) and returns how many there were. Reads eight bytes at a
+  /// time where eight are left before `end`.
+  @inline(__always)
+  private static func readDigits(
+    _ base: UnsafePointer<UInt8>, _ position: inout Int, end: Int, into significand: inout UInt64
+  ) -> Int {
+    let start = position
+    while position + 8 <= end {
+      let (value, count) = eightDigitPrefix(UnsafeRawPointer(base + position))
+      guard count > 0 else { return position - start }
+      significand = significand &* powersOfTen[count] &+ value
+      position += count
+      if count < 8 { return position - start }
+    }
+    while position < end, case let digit = base[position] &- 48, digit < 10 {
+      significand = significand &* 10 &+ UInt64(digit)
+      position += 1
+    }
+    return position - start
+  }
+
+  private static let powersOfTen: [UInt64] = [
+    1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000,
+  ]
+
+  /// The value and length of the run of ASCII digits that begins the eight bytes at `bytes`,
+  /// computed eight bytes at once (SWAR).
+  @inline(__always)
+  static func eightDigitPrefix(_ bytes: UnsafeRawPointer) -> (value: UInt64, count: Int) {
+    let chunk = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
+    let offsets = chunk &- 0x3030_3030_3030_3030
+    // A byte's high bit ends up set when it is below "0" (the subtraction wraps) or above
+    // "9" (adding 0x76 carries into the high bit). Borrows and carries only move towards
+    // later bytes, so every byte before the first non-digit is judged correctly.
+    let nonDigits = ((offsets &+ 0x7676_7676_7676_7676) | offsets) & 0x8080_8080_8080_8080
+    let count = nonDigits == 0 ? 8 : nonDigits.trailingZeroBitCount >> 3
+    guard count > 0 else { return (0, 0) }
+    // The digits move to the high bytes behind zero digits; then pairs, quads and the two
+    // halves are combined with one multiply each.
+    var value = (offsets << (64 - 8 * UInt64(count))) & 0x0F0F_0F0F_0F0F_0F0F
+    value = (value &* 2561) >> 8 & 0x00FF_00FF_00FF_00FF
+    value = (value &* 6_553_601) >> 16 & 0x0000_FFFF_0000_FFFF
+    value = (value &* 42_949_672_960_001) >> 32
+    return (value, count)
   }
 
   /// The exact fallback: `strtof` on a NUL-terminated copy of already validated text.

@@ -1,0 +1,125 @@
+/// Loads CSV bytes on several threads: plans the chunks (`CSVChunkPlan`), parses them in
+/// parallel (`CSVChunkParser`) into one preallocated matrix, then merges the chunks' labels in
+/// chunk order, so the dataset is the one `CSVLoader` builds, bit for bit, whatever the
+/// thread count or chunk size.
+///
+/// When any chunk meets an error, the file is read again by the serial `CSVLoader`, which
+/// reports the first error in file order with its physical line and column; the parallel
+/// pass never needs line numbers. Mapped pages a pass has finished with are released, so
+/// the peak memory is about the matrix plus a few chunks in flight.
+/// Cost: two reads of the bytes (planning is memory-bound, parsing compute-bound), each
+/// spread over `executor.threadCount` workers.
+struct ParallelCSVLoader {
+  var loader: CSVLoader
+  let executor: ShardedExecutor
+  /// The bytes per chunk; a multiple of the page size keeps released ranges whole.
+  let chunkSize: Int
+  /// Drops the mapped pages of a byte range that has been read (nil for text in memory).
+  var release: (@Sendable (Range<Int>) -> Void)?
+  /// Called between waves of chunks with (bytes done, total bytes), and at the end.
+  var progress: ((Int, Int) -> Void)?
+
+  /// The default chunk size: 4 MiB, large next to a row and small next to a large file.
+  static let defaultChunkSize = 1 << 22
+
+  mutating func load() throws(DatasetError) -> Dataset {
+    let layout = try loader.readLayout()
+    let bytes = loader.bytes
+    let release = self.release ?? { _ in }
+    let plan = CSVChunkPlan(
+      bytes: bytes, bodyStart: layout.bodyStart, chunkSize: chunkSize, executor: executor,
+      afterScanning: release)
+    guard plan.rowCount > 0 && !plan.endsInsideQuotes,
+      let dataset = parse(plan, layout: layout, release: release)
+    else {
+      return try readSerially()
+    }
+    return try loader.checkClassCount(dataset)
+  }
+
+  /// The serial reader's verdict: its first error, or (were the plan ever wrong about a
+  /// valid file) its dataset.
+  private mutating func readSerially() throws(DatasetError) -> Dataset {
+    loader.progress = progress
+    return try loader.load()
+  }
+
+  private func parse(
+    _ plan: CSVChunkPlan, layout: CSVLoader.Layout, release: @Sendable (Range<Int>) -> Void
+  ) -> Dataset? {
+    let matrix = FeatureMatrix(
+      uninitializedRowCount: plan.rowCount, featureCount: layout.featureNames.count)
+    let readsLabels = layout.roles.contains(.label)
+    let readsWeights = layout.roles.contains(.weight)
+    let labelBuffer = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, plan.rowCount))
+    let weightBuffer = UnsafeMutableBufferPointer<Float>.allocate(
+      capacity: readsWeights ? plan.rowCount : 1)
+    let outcomes = UnsafeMutableBufferPointer<ChunkOutcome>.allocate(capacity: plan.chunks.count)
+    outcomes.initialize(repeating: ChunkOutcome())
+    defer {
+      labelBuffer.deallocate()
+      weightBuffer.deallocate()
+      outcomes.deinitialize()
+      outcomes.deallocate()
+    }
+    let target = CSVChunkParser.Target(
+      bytes: loader.bytes, loader: loader, layout: layout, matrix: matrix,
+      labels: labelBuffer.baseAddress!, weights: weightBuffer.baseAddress!)
+    guard parseChunks(plan, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
+    else { return nil }
+    var labels = readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : []
+    let labelNames = mergeLabels(plan, outcomes: outcomes, into: &labels)
+    return loader.makeDataset(
+      matrix: matrix, labels: labels, labelNames: labelNames,
+      rowWeights: readsWeights ? Array(weightBuffer.prefix(plan.rowCount)) : nil, layout: layout)
+  }
+
+  /// Parses every chunk, in waves between which progress is reported; true if all succeeded.
+  private func parseChunks(
+    _ plan: CSVChunkPlan, target: CSVChunkParser.Target,
+    outcomes: UnsafeSendableBuffer<ChunkOutcome>, release: @Sendable (Range<Int>) -> Void
+  ) -> Bool {
+    let chunks = plan.chunks
+    let totalBytes = loader.bytes.count
+    let waveSize = progress == nil ? chunks.count : max(4 * executor.threadCount, 8)
+    var waveStart = 0
+    while waveStart < chunks.count {
+      let wave = waveStart..<min(chunks.count, waveStart + waveSize)
+      executor.forEachShard(wave.count) { offset in
+        let index = wave.lowerBound + offset
+        var parser = CSVChunkParser(target: target)
+        let nextRowsStart = index + 1 < chunks.count ? chunks[index + 1].rowsStart : totalBytes
+        let parsed = parser.parse(chunks[index], nextRowsStart: nextRowsStart)
+        outcomes.buffer[index] = ChunkOutcome(parsed: parsed, labelNames: parser.labelNames)
+        release(chunks[index].bytes)
+      }
+      guard wave.allSatisfy({ outcomes.buffer[$0].parsed }) else { return false }
+      progress?(chunks[wave.upperBound - 1].bytes.upperBound, totalBytes)
+      waveStart = wave.upperBound
+    }
+    return true
+  }
+
+  /// Rewrites chunk-local label indices as indices into the returned names, which are in
+  /// order of first appearance in the file (as the serial reader interns them).
+  private func mergeLabels(
+    _ plan: CSVChunkPlan, outcomes: UnsafeMutableBufferPointer<ChunkOutcome>,
+    into labels: inout [Int32]
+  ) -> [String] {
+    guard !labels.isEmpty else { return [] }
+    var interner = LabelInterner()
+    for (index, chunk) in plan.chunks.enumerated() {
+      let global = outcomes[index].labelNames.map { interner.index(of: $0) }
+      let rows = chunk.firstRow..<chunk.firstRow + chunk.rowCount
+      if global.indices.allSatisfy({ global[$0] == Int32($0) }) { continue }
+      for row in rows { labels[row] = global[Int(labels[row])] }
+    }
+    return interner.names
+  }
+}
+
+/// What one chunk's worker reports.
+struct ChunkOutcome {
+  var parsed = false
+  var labelNames: [String] = []
+}
