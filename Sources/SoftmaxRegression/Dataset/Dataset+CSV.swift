@@ -88,13 +88,23 @@ extension Dataset {
     csvText: String, name: String, schema: CSVSchema, threadCount: Int,
     chunkSize: Int = ParallelCSVLoader.defaultChunkSize
   ) throws(DatasetError) -> Dataset {
+    try parseReportingFallback(
+      csvText: csvText, name: name, schema: schema, threadCount: threadCount, chunkSize: chunkSize
+    ).dataset
+  }
+
+  /// `parse`, also telling whether the serial reader had to take over.
+  static func parseReportingFallback(
+    csvText: String, name: String, schema: CSVSchema, threadCount: Int, chunkSize: Int
+  ) throws(DatasetError) -> (dataset: Dataset, fellBackToSerial: Bool) {
     var text = csvText
     let result = text.withUTF8 { buffer in
-      Result { () throws(DatasetError) -> Dataset in
+      Result { () throws(DatasetError) -> (Dataset, Bool) in
         var loader = ParallelCSVLoader(
           loader: CSVLoader(bytes: UnsafeRawBufferPointer(buffer), file: name, schema: schema),
           executor: ShardedExecutor(threadCount: threadCount), chunkSize: chunkSize)
-        return try loader.load()
+        let dataset = try loader.load()
+        return (dataset, loader.fellBackToSerial)
       }
     }
     return try result.get()

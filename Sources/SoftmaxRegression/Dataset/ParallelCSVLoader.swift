@@ -18,6 +18,9 @@ struct ParallelCSVLoader {
   var release: (@Sendable (Range<Int>) -> Void)?
   /// Called between waves of chunks with (bytes done, total bytes), and at the end.
   var progress: ((Int, Int) -> Void)?
+  /// Whether the last `load` handed the file to the serial reader (tests check that valid
+  /// files never need to).
+  private(set) var fellBackToSerial = false
 
   /// The default chunk size: 4 MiB, large next to a row and small next to a large file.
   static let defaultChunkSize = 1 << 22
@@ -40,6 +43,7 @@ struct ParallelCSVLoader {
   /// The serial reader's verdict: its first error, or (were the plan ever wrong about a
   /// valid file) its dataset.
   private mutating func readSerially() throws(DatasetError) -> Dataset {
+    fellBackToSerial = true
     loader.progress = progress
     return try loader.load()
   }
