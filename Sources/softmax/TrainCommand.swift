@@ -76,8 +76,10 @@ enum TrainCommand {
     var lastCheckpoint: Int? = nil
     let result: Trainer.Result
     do {
+      // Consumed, so that standardising in place finds the matrix uniquely referenced
+      // instead of copying it.
       result = try Trainer(options: options).fit(
-        dataset, checkpointEvery: checkpointInterval,
+        consume dataset, checkpointEvery: checkpointInterval,
         onCheckpoint: { model, epoch in
           do {
             try model.save(to: modelPath)
