@@ -8,7 +8,7 @@ enum EvaluateCommand {
     summary: "Measure a saved model on labelled data.",
     positionals: [
       .init(name: "MODEL.json", help: "A model written by 'softmax train'."),
-      .init(name: "DATA.csv", help: "Rows with the model's feature columns and its label column."),
+      .init(name: "DATA.csv", help: "Rows with the model's feature columns and its label column; or a .smx cache."),
     ],
     options: [
       .init(name: "json", help: "Print the results as one JSON object on stdout."),
@@ -19,7 +19,8 @@ enum EvaluateCommand {
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
-    let dataset = try ModelInput.loadData(arguments.positionals[1], for: model, requiresLabels: true)
+    let dataset = try ModelInput.loadData(
+      arguments.positionals[1], for: model, requiresLabels: true, threadCount: threads)
     let metrics = ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
     if let plotPath = arguments.string("plot") {
       let name = arguments.positionals[1].split(separator: "/").last.map(String.init) ?? ""

@@ -12,15 +12,16 @@ enum ModelInput {
 
   /// Reads `path` with the model's feature columns (by name, any order); the label column
   /// is required when `requiresLabels`, otherwise skipped if present.
-  static func loadData(_ path: String, for model: SoftmaxModel, requiresLabels: Bool)
+  static func loadData(_ path: String, for model: SoftmaxModel, requiresLabels: Bool, threadCount: Int)
     throws(CLIError) -> Dataset
   {
     do {
       return try Dataset(
-        csvAt: path,
+        contentsOf: path,
         schema: .matching(
           featureNames: model.featureNames, classNames: model.classNames,
-          labelColumn: model.labelName, requiresLabels: requiresLabels))
+          labelColumn: model.labelName, requiresLabels: requiresLabels),
+        threadCount: threadCount)
     } catch {
       throw .failure(error.description)
     }

@@ -7,7 +7,7 @@ enum PredictCommand {
     summary: "Predict the class of every row of a CSV file with a saved model.",
     positionals: [
       .init(name: "MODEL.json", help: "A model written by 'softmax train'."),
-      .init(name: "DATA.csv", help: "Rows with the model's feature columns (a label column is ignored)."),
+      .init(name: "DATA.csv", help: "Rows with the model's feature columns (a label column is ignored); or a .smx cache."),
     ],
     options: [
       .init(name: "probabilities", help: "Also write each class's probability."),
@@ -22,7 +22,8 @@ enum PredictCommand {
     if let outputPath {
       do { try AtomicFile.checkWritable(outputPath) } catch { throw .failure(error.description) }
     }
-    let dataset = try ModelInput.loadData(arguments.positionals[1], for: model, requiresLabels: false)
+    let dataset = try ModelInput.loadData(
+      arguments.positionals[1], for: model, requiresLabels: false, threadCount: threads)
     let scores = model.scores(for: dataset, threadCount: threads)
     let withProbabilities = arguments.flag("probabilities")
 

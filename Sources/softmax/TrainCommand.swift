@@ -4,8 +4,8 @@ import SoftmaxRegression
 enum TrainCommand {
   static let spec = CommandSpec(
     name: "train",
-    summary: "Train a softmax regression model on a CSV file and save it as JSON.",
-    positionals: [.init(name: "DATA.csv", help: "Training data: a header row, numeric features, one label column.")],
+    summary: "Train a softmax regression model on a CSV file (or a .smx cache) and save it as JSON.",
+    positionals: [.init(name: "DATA.csv", help: "Training data: a header row, numeric features, one label column; or a cache from 'softmax convert'.")],
     options: [
       .init(name: "label", valueName: "NAME", help: "Label column (default: the last column)."),
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 (default: none)."),
@@ -53,8 +53,9 @@ enum TrainCommand {
     let dataset: Dataset
     do {
       dataset = try Dataset(
-        csvAt: dataPath,
-        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight"))
+        contentsOf: dataPath,
+        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")),
+        threadCount: options.effectiveThreadCount
       ) { bytesDone, totalBytes in
         display.loading(
           dataPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - loadStart).seconds)

@@ -4,12 +4,13 @@
   import Darwin
 #endif
 
-/// The `softmax` command: train, predict, evaluate, generate.
+/// The `softmax` command: train, predict, evaluate, generate, convert.
 let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CLIError) -> Void)] = [
   (TrainCommand.spec, TrainCommand.run),
   (PredictCommand.spec, PredictCommand.run),
   (EvaluateCommand.spec, EvaluateCommand.run),
   (GenerateCommand.spec, GenerateCommand.run),
+  (ConvertCommand.spec, ConvertCommand.run),
 ]
 
 let overview = """

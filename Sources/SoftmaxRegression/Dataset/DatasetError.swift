@@ -33,6 +33,10 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case missingLabelColumn
     case unknownClass(known: [String])
     case inconsistentShape(String)
+    /// A binary cache that is not one, is truncated, damaged or of another version.
+    case invalidCache(String)
+    /// A valid binary cache that does not fit what was asked of it (label, weights, model).
+    case cacheMismatch(String)
   }
 
   /// The file (its path as given), or "<memory>" for in-memory data.
@@ -110,6 +114,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .unknownClass(let known):
       return "label is not a class of the model (classes: \(known.joined(separator: ", ")))"
     case .inconsistentShape(let what): return what
+    case .invalidCache(let why): return "not a usable dataset cache: \(why)"
+    case .cacheMismatch(let why): return why
     }
   }
 

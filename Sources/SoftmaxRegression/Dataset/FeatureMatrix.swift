@@ -17,6 +17,9 @@ public final class FeatureMatrix: @unchecked Sendable {
   /// The distance in floats between consecutive rows: `featureCount` rounded up to 8.
   public let rowStride: Int
   let storage: UnsafeMutablePointer<Float>
+  /// The mapped file that holds `storage`, for a matrix read from a binary cache; nil when
+  /// the matrix owns an allocation.
+  private let mapping: MappedFile?
 
   /// The padded row length for `featureCount` features: the next multiple of 8.
   public static func paddedStride(forFeatureCount featureCount: Int) -> Int {
@@ -33,6 +36,7 @@ public final class FeatureMatrix: @unchecked Sendable {
     let raw = UnsafeMutableRawPointer.allocate(
       byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
     storage = raw.initializeMemory(as: Float.self, repeating: 0, count: count)
+    mapping = nil
   }
 
   /// Allocates a matrix whose every element, padding included, the caller will write
@@ -47,10 +51,23 @@ public final class FeatureMatrix: @unchecked Sendable {
     let raw = UnsafeMutableRawPointer.allocate(
       byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
     storage = raw.bindMemory(to: Float.self, capacity: count)
+    mapping = nil
+  }
+
+  /// A matrix stored inside a writable private mapping, at a 64-byte aligned `offset`
+  /// (writes, such as standardising in place, copy the touched pages, never the file).
+  /// The caller has checked that the range holds `rowCount` padded rows. Cost: O(1).
+  init(mapping: MappedFile, offset: Int, rowCount: Int, featureCount: Int) {
+    self.rowCount = rowCount
+    self.featureCount = featureCount
+    self.rowStride = Self.paddedStride(forFeatureCount: featureCount)
+    self.mapping = mapping
+    let base = UnsafeMutableRawPointer(mutating: mapping.bytes.baseAddress!) + offset
+    storage = base.bindMemory(to: Float.self, capacity: max(1, rowCount * rowStride))
   }
 
   deinit {
-    storage.deallocate()
+    if mapping == nil { storage.deallocate() }
   }
 
   /// A copy with its own storage. Cost: O(rowCount · rowStride).

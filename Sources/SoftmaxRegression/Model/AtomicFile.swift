@@ -41,6 +41,21 @@ public enum AtomicFile {
     writer.abandon()
   }
 
+  /// Fails early when the file system holding `path` has fewer than `byteCount` bytes free
+  /// for this user (a full disk found before hours of work, not after). Cost: one `statvfs`.
+  public static func checkSpace(_ path: String, byteCount: Int) throws(WriteError) {
+    let slash = path.lastIndex(of: "/")
+    let directory = slash.map { String(path[...$0]) } ?? "."
+    var info = statvfs()
+    guard statvfs(directory, &info) == 0 else { return }
+    let available = Int(info.f_bavail) &* Int(info.f_frsize)
+    guard available >= byteCount else {
+      throw WriteError(
+        path: path,
+        reason: "not enough free space: it needs \(byteCount) bytes and \(available) are free")
+    }
+  }
+
   /// A file being written: `append` as often as needed, then `commit` (or `abandon`).
   public final class Writer {
     /// The destination path.
@@ -77,6 +92,17 @@ public enum AtomicFile {
     public func append(_ bytes: [UInt8]) throws(WriteError) {
       buffer += bytes
       if buffer.count >= Self.bufferLimit { try flush() }
+    }
+
+    /// Appends raw bytes (buffered, flushed in 1 MiB pieces).
+    public func append(_ bytes: UnsafeRawBufferPointer) throws(WriteError) {
+      var offset = 0
+      while offset < bytes.count {
+        let take = min(bytes.count - offset, Self.bufferLimit - buffer.count)
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + take]))
+        offset += take
+        if buffer.count >= Self.bufferLimit { try flush() }
+      }
     }
 
     /// Appends the UTF-8 of `text` (buffered).

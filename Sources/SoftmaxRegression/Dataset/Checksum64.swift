@@ -1,0 +1,59 @@
+/// A fast 64-bit checksum for the binary dataset cache: four independent lanes of 64-bit
+/// words, each mixed by multiply and rotate (the round and constants of xxHash64), then
+/// combined and avalanched with the total length.
+///
+/// Inputs are whole 32-byte blocks (the cache pads every section to 64 bytes), so there is
+/// no tail handling; the values are therefore not those of xxHash64. It detects corruption,
+/// not tampering. Cost: about one multiply per 8 bytes, several GB/s.
+struct Checksum64 {
+  private static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
+  private static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
+  private static let prime3: UInt64 = 0x1656_67B1_9E37_79F9
+
+  private var lanes: (UInt64, UInt64, UInt64, UInt64) = (
+    prime1 &+ prime2, prime2, 0, 0 &- prime1
+  )
+  private var length: UInt64 = 0
+
+  /// Mixes in `bytes`, whose count must be a multiple of 32.
+  mutating func update(_ bytes: UnsafeRawBufferPointer) {
+    precondition(bytes.count % 32 == 0, "checksummed sections are padded to 32 bytes")
+    guard let base = bytes.baseAddress else { return }
+    var (a, b, c, d) = lanes
+    var offset = 0
+    while offset < bytes.count {
+      a = Self.round(a, base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+      b = Self.round(b, base.loadUnaligned(fromByteOffset: offset + 8, as: UInt64.self))
+      c = Self.round(c, base.loadUnaligned(fromByteOffset: offset + 16, as: UInt64.self))
+      d = Self.round(d, base.loadUnaligned(fromByteOffset: offset + 24, as: UInt64.self))
+      offset += 32
+    }
+    lanes = (a, b, c, d)
+    length &+= UInt64(bytes.count)
+  }
+
+  /// The checksum of everything mixed in so far.
+  var value: UInt64 {
+    let (a, b, c, d) = lanes
+    var hash = a.rotated(1) &+ b.rotated(7) &+ c.rotated(12) &+ d.rotated(18)
+    hash ^= length
+    hash ^= hash >> 33
+    hash &*= Self.prime2
+    hash ^= hash >> 29
+    hash &*= Self.prime3
+    hash ^= hash >> 32
+    return hash
+  }
+
+  @inline(__always)
+  private static func round(_ lane: UInt64, _ word: UInt64) -> UInt64 {
+    (lane &+ UInt64(littleEndian: word) &* prime2).rotated(31) &* prime1
+  }
+}
+
+extension UInt64 {
+  @inline(__always)
+  fileprivate func rotated(_ count: UInt64) -> UInt64 {
+    (self << count) | (self >> (64 - count))
+  }
+}

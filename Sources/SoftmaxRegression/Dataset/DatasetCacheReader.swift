@@ -1,0 +1,258 @@
+import Foundation
+
+extension Dataset {
+  /// Loads a binary dataset cache (`DatasetCache`) by memory-mapping it: no parsing, and the
+  /// matrix is used where it lies in the mapping.
+  ///
+  /// The schema is applied as for CSV: a named label or weight column must be the one the
+  /// cache was made with (without `weightColumn`, stored weights are not used); for a model's
+  /// schema, features are matched by name (reordered if needed) and labels mapped to the
+  /// model's classes. Cost: one checksum pass and one validation pass over the file.
+  /// - Throws: `DatasetError` with reason `.invalidCache` (truncated, damaged, another
+  ///   version, inconsistent) or `.cacheMismatch`, naming the file.
+  public init(cacheAt path: String, schema: CSVSchema = .training()) throws(DatasetError) {
+    let file: MappedFile
+    do {
+      file = try MappedFile(path: path, writable: true)
+    } catch {
+      switch error {
+      case .notARegularFile: throw DatasetError(file: path, reason: .notARegularFile)
+      case .system(let why): throw DatasetError(file: path, reason: .unreadableFile(why))
+      }
+    }
+    let (stored, weightName) = try CacheReader(file: file, path: path).read()
+    self = try stored.applying(schema, path: path, storedWeightName: weightName)
+  }
+
+  /// Loads `path` as a binary cache when it starts with the cache's magic bytes, and as CSV
+  /// otherwise (see `init(csvAt:schema:threadCount:progress:)` and `init(cacheAt:schema:)`).
+  public init(
+    contentsOf path: String, schema: CSVSchema = .training(),
+    threadCount: Int = ShardedExecutor.availableCoreCount,
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
+  ) throws(DatasetError) {
+    if DatasetCache.isCache(path: path) {
+      try self.init(cacheAt: path, schema: schema)
+    } else {
+      try self.init(csvAt: path, schema: schema, threadCount: threadCount, progress: progress)
+    }
+  }
+
+  /// This cached dataset shaped as `schema` asks.
+  fileprivate func applying(_ schema: CSVSchema, path: String, storedWeightName: String?)
+    throws(DatasetError) -> Dataset
+  {
+    func mismatch(_ why: String) -> DatasetError { DatasetError(file: path, reason: .cacheMismatch(why)) }
+    if let label = schema.labelColumn, schema.featureNames == nil, label != labelName {
+      throw mismatch("the cache was made with label column \"\(labelName)\", not \"\(label)\"; convert the CSV again with --label \(label)")
+    }
+    if let weight = schema.weightColumn, weight != storedWeightName {
+      throw mismatch(
+        storedWeightName.map { "the cache's weight column is \"\($0)\", not \"\(weight)\"" }
+          ?? "the cache has no weight column; convert the CSV again with --weight \(weight)")
+    }
+    if schema.requiresLabels && !isLabeled {
+      throw mismatch("the cache has no labels")
+    }
+    guard let modelFeatures = schema.featureNames, let modelClasses = schema.classNames else {
+      return Dataset(
+        features: features, labels: labels, classNames: classNames, featureNames: featureNames,
+        labelName: labelName, rowWeights: schema.weightColumn == nil ? nil : rowWeights)
+    }
+    guard Set(modelFeatures) == Set(featureNames) && modelFeatures.count == featureNames.count else {
+      let missing = modelFeatures.filter { !featureNames.contains($0) }
+      let extra = featureNames.filter { !modelFeatures.contains($0) }
+      throw mismatch(
+        "the cache's features differ from the model's (missing: \(missing.joined(separator: ", ")); "
+          + "not in the model: \(extra.joined(separator: ", ")))")
+    }
+    let matrix = modelFeatures == featureNames ? features : reordered(to: modelFeatures)
+    guard schema.requiresLabels else {
+      return Dataset(features: matrix, labels: [], classNames: modelClasses, featureNames: modelFeatures, labelName: labelName)
+    }
+    var classIndex: [String: Int32] = [:]
+    for (index, name) in modelClasses.enumerated() { classIndex[name] = Int32(index) }
+    var remap: [Int32] = []
+    for name in classNames {
+      guard let index = classIndex[name] else {
+        throw DatasetError(
+          file: path, columnName: labelName, value: name, reason: .unknownClass(known: modelClasses))
+      }
+      remap.append(index)
+    }
+    return Dataset(
+      features: matrix, labels: labels.map { remap[Int($0)] }, classNames: modelClasses,
+      featureNames: modelFeatures, labelName: labelName)
+  }
+
+  private func reordered(to names: [String]) -> FeatureMatrix {
+    let source = names.map { name in featureNames.firstIndex(of: name) ?? 0 }
+    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
+    for row in 0..<rowCount {
+      let from = features.rowPointer(row)
+      let to = matrix.rowPointer(row)
+      for (column, sourceColumn) in source.enumerated() { to[column] = from[sourceColumn] }
+    }
+    return matrix
+  }
+}
+
+/// Validates a mapped cache file and builds the dataset it stores.
+private struct CacheReader {
+  let file: MappedFile
+  let path: String
+  var bytes: UnsafeRawBufferPointer { file.bytes }
+
+  func invalid(_ why: String) -> DatasetError {
+    DatasetError(file: path, reason: .invalidCache(why))
+  }
+
+  /// The stored dataset and the name of its weight column, if it has weights.
+  func read() throws(DatasetError) -> (Dataset, String?) {
+    guard bytes.count >= DatasetCache.headerSize else {
+      throw invalid(
+        Array(bytes.prefix(8)) == Array(DatasetCache.magic.prefix(bytes.count)) && !bytes.isEmpty
+          ? "truncated: \(bytes.count) bytes, shorter than the 128-byte header"
+          : "the file does not start with the cache's magic bytes")
+    }
+    guard Array(bytes.prefix(8)) == DatasetCache.magic else {
+      throw invalid("the file does not start with the cache's magic bytes")
+    }
+    let version = load(UInt32.self, at: 8)
+    guard version == DatasetCache.version else {
+      throw invalid("format version \(version); this build reads version \(DatasetCache.version)")
+    }
+    guard Dataset.headerChecksum(Array(bytes.prefix(DatasetCache.headerSize))) == load(UInt64.self, at: 96) else {
+      throw invalid("the header is damaged (checksum mismatch)")
+    }
+    guard bytes[104..<DatasetCache.headerSize].allSatisfy({ $0 == 0 }) else {
+      throw invalid("the header's reserved bytes are not zero")
+    }
+    let flags = load(UInt32.self, at: 12)
+    let fields = (0..<9).map { load(UInt64.self, at: 16 + 8 * $0) }
+    guard let fileLength = Int(exactly: fields[8]), fileLength == bytes.count else {
+      throw invalid("truncated or extended: the header says \(fields[8]) bytes, the file has \(bytes.count)")
+    }
+    let shape = try checkLayout(fields, flags: flags)
+    var checksum = Checksum64()
+    checksum.update(UnsafeRawBufferPointer(rebasing: bytes[DatasetCache.headerSize...]))
+    guard checksum.value == load(UInt64.self, at: 88) else {
+      throw invalid("the data is damaged (checksum mismatch)")
+    }
+    let metadata = try decodeMetadata(shape.metadata)
+    guard metadata.featureNames.count == shape.featureCount else {
+      throw invalid("the metadata names \(metadata.featureNames.count) features, the header \(shape.featureCount)")
+    }
+    let matrix = FeatureMatrix(
+      mapping: file, offset: shape.matrixOffset, rowCount: shape.rowCount, featureCount: shape.featureCount)
+    try checkValues(matrix)
+    let labels = try readLabels(shape, classCount: metadata.classNames.count)
+    let weights = try readWeights(shape)
+    let dataset = Dataset(
+      features: matrix, labels: labels, classNames: metadata.classNames,
+      featureNames: metadata.featureNames, labelName: metadata.labelName, rowWeights: weights)
+    return (dataset, weights == nil ? nil : metadata.weightName)
+  }
+
+  struct Shape {
+    var rowCount: Int
+    var featureCount: Int
+    var metadata: Range<Int>
+    var matrixOffset: Int
+    var labelsOffset: Int?
+    var weightsOffset: Int?
+  }
+
+  /// Checks every size and offset against the file, with overflow-checked arithmetic.
+  private func checkLayout(_ fields: [UInt64], flags: UInt32) throws(DatasetError) -> Shape {
+    guard
+      let rows = Int(exactly: fields[0]), let featureCount = Int(exactly: fields[1]),
+      let stride = Int(exactly: fields[2]), let metadataOffset = Int(exactly: fields[3]),
+      let metadataLength = Int(exactly: fields[4]), let matrixOffset = Int(exactly: fields[5]),
+      let labelsOffset = Int(exactly: fields[6]), let weightsOffset = Int(exactly: fields[7])
+    else { throw invalid("a size or offset in the header is out of range") }
+    guard rows >= 1, featureCount >= 1, stride == FeatureMatrix.paddedStride(forFeatureCount: featureCount)
+    else { throw invalid("inconsistent shape: \(rows) rows, \(featureCount) features, stride \(stride)") }
+    guard flags & ~3 == 0 else { throw invalid("unknown flags \(flags)") }
+    let (rowBytes, overflow1) = stride.multipliedReportingOverflow(by: 4)
+    let (matrixBytes, overflow2) = rowBytes.multipliedReportingOverflow(by: rows)
+    guard !overflow1 && !overflow2, metadataOffset == DatasetCache.headerSize,
+      metadataLength <= bytes.count, matrixOffset % 4096 == 0,
+      matrixOffset >= metadataOffset + metadataLength, matrixBytes <= bytes.count - min(matrixOffset, bytes.count),
+      matrixOffset <= bytes.count
+    else { throw invalid("the matrix or metadata does not fit in the file") }
+    var end = matrixOffset + matrixBytes
+    func section(_ present: Bool, _ offset: Int) throws(DatasetError) -> Int? {
+      guard present else {
+        guard offset == 0 else { throw invalid("an offset is set for an absent section") }
+        return nil
+      }
+      guard offset % 64 == 0, offset >= end, offset <= bytes.count, rows <= (bytes.count - offset) / 4 else {
+        throw invalid("the labels or weights do not fit in the file")
+      }
+      end = offset + rows * 4
+      return offset
+    }
+    let labels = try section(flags & 1 != 0, labelsOffset)
+    let weights = try section(flags & 2 != 0, weightsOffset)
+    return Shape(
+      rowCount: rows, featureCount: featureCount, metadata: metadataOffset..<metadataOffset + metadataLength,
+      matrixOffset: matrixOffset, labelsOffset: labels, weightsOffset: weights)
+  }
+
+  private func decodeMetadata(_ range: Range<Int>) throws(DatasetError) -> DatasetCache.Metadata {
+    let data = Data(bytes[range])
+    guard let metadata = try? JSONDecoder().decode(DatasetCache.Metadata.self, from: data) else {
+      throw invalid("the metadata is not the expected JSON")
+    }
+    guard !metadata.classNames.isEmpty, Set(metadata.classNames).count == metadata.classNames.count,
+      Set(metadata.featureNames).count == metadata.featureNames.count
+    else { throw invalid("the metadata's class or feature names are empty or repeat") }
+    return metadata
+  }
+
+  /// Features finite, padding zero.
+  private func checkValues(_ matrix: FeatureMatrix) throws(DatasetError) {
+    for row in 0..<matrix.rowCount {
+      let values = matrix.rowPointer(row)
+      for column in 0..<matrix.featureCount where !values[column].isFinite {
+        throw invalid("row \(row + 1), feature \(column + 1) is \(values[column])")
+      }
+      for column in matrix.featureCount..<matrix.rowStride where values[column] != 0 {
+        throw invalid("row \(row + 1) has nonzero padding")
+      }
+    }
+  }
+
+  private func readLabels(_ shape: Shape, classCount: Int) throws(DatasetError) -> [Int32] {
+    guard let offset = shape.labelsOffset else { return [] }
+    var labels: [Int32] = []
+    labels.reserveCapacity(shape.rowCount)
+    for row in 0..<shape.rowCount {
+      let label = load(Int32.self, at: offset + 4 * row)
+      guard label >= 0 && Int(label) < classCount else {
+        throw invalid("row \(row + 1) has class index \(label), outside 0..<\(classCount)")
+      }
+      labels.append(label)
+    }
+    return labels
+  }
+
+  private func readWeights(_ shape: Shape) throws(DatasetError) -> [Float]? {
+    guard let offset = shape.weightsOffset else { return nil }
+    var weights: [Float] = []
+    weights.reserveCapacity(shape.rowCount)
+    for row in 0..<shape.rowCount {
+      let weight = Float(bitPattern: load(UInt32.self, at: offset + 4 * row))
+      guard weight.isFinite && weight >= 0 else {
+        throw invalid("row \(row + 1) has weight \(weight)")
+      }
+      weights.append(weight)
+    }
+    return weights
+  }
+
+  private func load<Value: FixedWidthInteger>(_ type: Value.Type, at offset: Int) -> Value {
+    Value(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Value.self))
+  }
+}

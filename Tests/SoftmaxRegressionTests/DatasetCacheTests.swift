@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+@Suite("Binary dataset cache")
+struct DatasetCacheTests {
+  static let csv = "a,w,b,kind\n1.5,1,-2,x\n3,0.5,4e-3,y\n-0.25,2,7,z\n8,0,9,x\n"
+
+  func source(weights: Bool = true) throws -> Dataset {
+    try Dataset(csvText: Self.csv, name: "t.csv", schema: .training(weightColumn: weights ? "w" : nil))
+  }
+
+  func writeCache(_ dataset: Dataset, weightName: String? = "w") throws -> String {
+    let path = makeTemporaryDirectory() + "/data.smx"
+    try dataset.writeCache(to: path, weightName: weightName)
+    return path
+  }
+
+  func expectInvalid(_ path: String, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    do {
+      _ = try Dataset(cacheAt: path)
+      Issue.record("accepted a bad cache (\(fragment))", sourceLocation: sourceLocation)
+    } catch {
+      guard case .invalidCache(let why) = error.reason else {
+        Issue.record("\(error)", sourceLocation: sourceLocation)
+        return
+      }
+      #expect(fragment.isEmpty || why.contains(fragment), "\(why)", sourceLocation: sourceLocation)
+      #expect(error.description.hasPrefix(path), sourceLocation: sourceLocation)
+    }
+  }
+
+  @Test("round trip: features, padding, labels, classes, names and weights bit for bit")
+  func roundTrip() throws {
+    let original = try source()
+    let path = try writeCache(original)
+    #expect(DatasetCache.isCache(path: path))
+    let loaded = try Dataset(cacheAt: path, schema: .training(weightColumn: "w"))
+    #expect(ParallelLoaderTests.fingerprint(loaded) == ParallelLoaderTests.fingerprint(original))
+    let viaContents = try Dataset(contentsOf: path, schema: .training(weightColumn: "w"))
+    #expect(ParallelLoaderTests.fingerprint(viaContents) == ParallelLoaderTests.fingerprint(original))
+    #expect(try Dataset(cacheAt: path).rowWeights == nil, "weights are used only when asked for")
+    let size = try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int
+    #expect(size == DatasetCache.fileSize(of: original, weightName: "w"))
+  }
+
+  @Test("a cache standardised in place leaves the file unchanged")
+  func privateMapping() throws {
+    let path = try writeCache(try source())
+    let before = try Data(contentsOf: URL(fileURLWithPath: path))
+    var loaded = try Dataset(cacheAt: path)
+    loaded.standardize(with: Standardization(fitting: loaded.features))
+    #expect(loaded.features[0, 0] != 1.5)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
+    #expect(try Dataset(cacheAt: path).features[0, 0] == 1.5)
+  }
+
+  @Test("every truncation is rejected")
+  func truncated() throws {
+    let path = try writeCache(try source())
+    let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    for length in stride(from: 0, to: bytes.count, by: 7) {
+      try bytes.prefix(length).write(to: URL(fileURLWithPath: path))
+      expectInvalid(path, length < 8 ? "" : "truncated")
+    }
+  }
+
+  @Test("a changed byte anywhere is caught by a checksum or a check")
+  func corrupted() throws {
+    let path = try writeCache(try source())
+    let original = try Data(contentsOf: URL(fileURLWithPath: path))
+    var random = SplitMix64(seed: 5)
+    for _ in 0..<300 {
+      var bytes = original
+      let position = Int(random.next() % UInt64(bytes.count))
+      bytes[position] ^= UInt8(1 + random.next() % 255)
+      try bytes.write(to: URL(fileURLWithPath: path))
+      expectInvalid(path, "")
+    }
+  }
+
+  @Test("another version, a foreign file and an inconsistent header are refused clearly")
+  func foreignFiles() throws {
+    let path = try writeCache(try source())
+    var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+    bytes[8] = 2
+    try bytes.write(to: URL(fileURLWithPath: path))
+    expectInvalid(path, "format version 2")
+    try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: path))
+    expectInvalid(path, "magic")
+    // A header whose checksum is right but whose row count points past the file.
+    var header = Array(try Data(contentsOf: URL(fileURLWithPath: try writeCache(try source()))))
+    Dataset.store(UInt64(1 << 40), at: 16, in: &header)
+    Dataset.store(Dataset.headerChecksum(header), at: 96, in: &header)
+    try Data(header).write(to: URL(fileURLWithPath: path))
+    expectInvalid(path, "does not fit")
+  }
+
+  @Test("a cache used with another label or weight column, or without labels, says so")
+  func schemaMismatch() throws {
+    let path = try writeCache(try source())
+    let cases: [(Dataset.CSVSchema, String)] = [
+      (.training(labelColumn: "b"), "label column \"kind\""),
+      (.training(weightColumn: "v"), "weight column is \"w\""),
+      (.matching(featureNames: ["a", "c"], classNames: ["x", "y", "z"], labelColumn: "kind", requiresLabels: false), "missing: c"),
+      (.matching(featureNames: ["a", "b"], classNames: ["x", "y"], labelColumn: "kind", requiresLabels: true), "not a class of the model"),
+    ]
+    for (schema, fragment) in cases {
+      #expect {
+        try Dataset(cacheAt: path, schema: schema)
+      } throws: { error in
+        (error as? DatasetError)?.description.contains(fragment) == true
+      }
+    }
+    let unweighted = try writeCache(try source(weights: false), weightName: nil)
+    #expect(throws: DatasetError.self) { try Dataset(cacheAt: unweighted, schema: .training(weightColumn: "w")) }
+  }
+
+  @Test("for a model: features matched by name in the model's order, labels mapped to its classes")
+  func modelSchema() throws {
+    let path = try writeCache(try source(weights: false), weightName: nil)
+    let loaded = try Dataset(
+      cacheAt: path,
+      schema: .matching(featureNames: ["b", "a", "w"], classNames: ["z", "y", "x", "v"], labelColumn: "kind", requiresLabels: true))
+    #expect(loaded.featureNames == ["b", "a", "w"])
+    #expect((0..<3).map { loaded.features[0, $0] } == [-2, 1.5, 1])
+    #expect(loaded.classNames == ["z", "y", "x", "v"])
+    #expect(loaded.labels == [2, 1, 0, 2])
+    let unlabeled = try Dataset(
+      cacheAt: path,
+      schema: .matching(featureNames: ["a", "w", "b"], classNames: ["x"], labelColumn: "kind", requiresLabels: false))
+    #expect(!unlabeled.isLabeled)
+  }
+}
