@@ -27,16 +27,9 @@ public final class FeatureMatrix: @unchecked Sendable {
   }
 
   /// Allocates a zero-filled matrix. Cost: O(rowCount · rowStride).
-  public init(rowCount: Int, featureCount: Int) {
-    precondition(rowCount >= 0 && featureCount >= 0)
-    self.rowCount = rowCount
-    self.featureCount = featureCount
-    self.rowStride = Self.paddedStride(forFeatureCount: featureCount)
-    let count = max(1, rowCount * rowStride)
-    let raw = UnsafeMutableRawPointer.allocate(
-      byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
-    storage = raw.initializeMemory(as: Float.self, repeating: 0, count: count)
-    mapping = nil
+  public convenience init(rowCount: Int, featureCount: Int) {
+    self.init(uninitializedRowCount: rowCount, featureCount: featureCount)
+    storage.initialize(repeating: 0, count: max(1, rowCount * rowStride))
   }
 
   /// Allocates a matrix whose every element, padding included, the caller will write
