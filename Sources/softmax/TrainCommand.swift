@@ -73,6 +73,14 @@ enum TrainCommand {
           + "\(shape.classes) classes in \(Format.duration(loadSeconds))")
     }
 
+    do {
+      // A model file is about 25 bytes per parameter; a disk without room for it is known now,
+      // not after training.
+      let modelBytes = 25 * shape.classes * (shape.features + 1) + 4096
+      try AtomicFile.checkSpace(modelPath, byteCount: modelBytes)
+    } catch {
+      throw .failure(error.description)
+    }
     let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
     var lastCheckpoint: Int? = nil
     let result: Trainer.Result

@@ -72,6 +72,22 @@ struct ModelTests {
     #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
   }
 
+  @Test("a write that cannot fit on the disk is refused before it starts, naming the space")
+  func spaceCheck() throws {
+    let directory = makeTemporaryDirectory()
+    try AtomicFile.checkSpace(directory + "/small.json", byteCount: 1024)
+    #expect {
+      try AtomicFile.checkSpace(directory + "/huge.smx", byteCount: Int.max / 2)
+    } throws: { error in
+      (error as? AtomicFile.WriteError)?.description.contains("not enough free space") == true
+    }
+    let dataset = try Dataset(csvAt: dataFile("iris.csv"))
+    // The cache writer checks first, so nothing (not even a temporary file) is left behind.
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
+    try dataset.writeCache(to: directory + "/iris.smx")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory) == ["iris.smx"])
+  }
+
   @Test("models reject non-finite weights and mismatched shapes")
   func validation() {
     #expect(throws: ModelError.self) {
