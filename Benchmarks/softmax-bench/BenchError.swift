@@ -2,6 +2,8 @@
   import Glibc
 #endif
 
+import SoftmaxRegression
+
 enum BenchError: Error {
   case usage(String)
   case failure(String)
@@ -60,5 +62,21 @@ struct BenchArguments {
       throw .usage("--\(name) \(text): must be a comma-separated list of integers ≥ 1")
     }
     return values.map { $0! }
+  }
+}
+
+/// The thread counts benchmarks try by default: powers of two up to the core count, and
+/// the core count itself.
+func defaultThreadCounts() -> [Int] {
+  let cores = ShardedExecutor.availableCoreCount
+  return Array(Set([1, 2, 4, 8, 16, 32, 64, 128].filter { $0 <= cores } + [cores])).sorted()
+}
+
+/// Prints rows of cells right-aligned in columns, two spaces apart.
+func printTable(_ table: [[String]]) {
+  guard let first = table.first else { return }
+  let widths = first.indices.map { column in table.map { $0[column].count }.max() ?? 0 }
+  for line in table {
+    print(zip(line, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(separator: "  "))
   }
 }

@@ -24,9 +24,7 @@ struct IngestBenchmark {
     let parsed = try BenchArguments(arguments, known: ["threads", "reps", "json"])
     guard parsed.positionals.count == 1 else { throw .usage("ingest needs exactly one DATA.csv") }
     path = parsed.positionals[0]
-    let cores = ShardedExecutor.availableCoreCount
-    threadCounts = try parsed.integerList(
-      "threads", default: Array(Set([1, 2, 4, 8, 16, 32, 64, 128].filter { $0 <= cores } + [cores])).sorted())
+    threadCounts = try parsed.integerList("threads", default: defaultThreadCounts())
     repetitions = try parsed.integer("reps", default: 3)
     jsonPath = parsed.values["json"]
   }
@@ -109,13 +107,6 @@ struct IngestBenchmark {
       let checksum = UInt64(fields[3])
     else { throw .failure("the load with \(threads) threads failed (exit \(process.terminationStatus))") }
     return Run(seconds: seconds, peakRSSBytes: rss, rows: rows, checksum: checksum)
-  }
-
-  private func printTable(_ table: [[String]]) {
-    let widths = table[0].indices.map { column in table.map { $0[column].count }.max() ?? 0 }
-    for line in table {
-      print(zip(line, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(separator: "  "))
-    }
   }
 }
 

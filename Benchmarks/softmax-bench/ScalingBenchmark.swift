@@ -31,9 +31,7 @@ struct ScalingBenchmark {
     rowCount = try parsed.integer("rows", default: 1_000_000)
     featureCount = try parsed.integer("features", default: 100)
     classCount = try parsed.integer("classes", default: 10, minimum: 2)
-    let cores = ShardedExecutor.availableCoreCount
-    threadCounts = try parsed.integerList(
-      "threads", default: Array(Set([1, 2, 4, 8, 16, 32, 64, 128].filter { $0 <= cores } + [cores])).sorted())
+    threadCounts = try parsed.integerList("threads", default: defaultThreadCounts())
     epochs = try parsed.integer("epochs", default: 7)
     seed = UInt64(try parsed.integer("seed", default: 0, minimum: 0))
     jsonPath = parsed.values["json"]
@@ -93,7 +91,7 @@ struct ScalingBenchmark {
         gflops: gflops, speedup: speedup, efficiency: speedup / ceilingSpeedup,
         percentOfPeak: 100 * gflops / ceiling.fmaGflops))
     }
-    printTable(rows, ceilings, rowCount: dataset.rowCount)
+    printResults(rows, ceilings, rowCount: dataset.rowCount)
     print(identical
       ? "objective and gradient: bit-identical across thread counts \(threadCounts)"
       : "WARNING: objective or gradient differ across thread counts")
@@ -121,7 +119,7 @@ struct ScalingBenchmark {
     return layout.pack(weights: weights, bias: [Float](repeating: 0, count: layout.classCount))
   }
 
-  private func printTable(_ rows: [Row], _ ceilings: [MachineCeiling], rowCount: Int) {
+  private func printResults(_ rows: [Row], _ ceilings: [MachineCeiling], rowCount: Int) {
     let header = ["threads", "epoch ms (min–max)", "rows/s", "GFLOP/s", "% FMA peak", "speedup",
       "ceiling ×", "efficiency", "FMA GFLOP/s", "read GB/s"]
     var table = [header]
@@ -139,10 +137,7 @@ struct ScalingBenchmark {
         fixed(ceiling.readGBps, 1),
       ])
     }
-    let widths = header.indices.map { column in table.map { $0[column].count }.max()! }
-    for line in table {
-      print(zip(line, widths).map { String(repeating: " ", count: $1 - $0.count) + $0 }.joined(separator: "  "))
-    }
+    printTable(table)
   }
 
   private func chartTitle(_ dataset: Dataset) -> String {
