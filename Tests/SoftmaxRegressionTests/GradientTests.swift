@@ -144,6 +144,27 @@ struct GradientTests {
     }
   }
 
+  @Test("the kernel's horizontal sums equal scalar sums in the documented order")
+  func horizontalSums() {
+    var generator = SplitMix64(seed: 31)
+    func pairwiseSum(_ v: Vector8) -> Float { ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7])) }
+    for _ in 0..<200 {
+      // Mixed magnitudes, so that another summation order gives other bits.
+      let vectors = (0..<8).map { _ in
+        Vector8((0..<8).map { _ in Float(generator.nextUniform() - 0.5) * Float(1 << (generator.next() % 24)) })
+      }
+      let eight = GradientKernel.reduceEight(
+        vectors[0], vectors[1], vectors[2], vectors[3], vectors[4], vectors[5], vectors[6], vectors[7])
+      let four = GradientKernel.reduceFour(vectors[0], vectors[1], vectors[2], vectors[3])
+      for lane in 0..<8 {
+        #expect(eight[lane].bitPattern == pairwiseSum(vectors[lane]).bitPattern, "lane \(lane)")
+      }
+      for lane in 0..<4 {
+        #expect(four[lane].bitPattern == pairwiseSum(vectors[lane]).bitPattern, "lane \(lane)")
+      }
+    }
+  }
+
   @Test("does not overflow for logits near 1e4 (max subtracted)")
   func largeLogitsStayFinite() {
     let dataset = randomDataset(rows: 10, features: 2, classes: 3, seed: 8, scale: 1000)

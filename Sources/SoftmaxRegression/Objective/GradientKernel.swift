@@ -170,30 +170,52 @@ struct GradientKernel: @unchecked Sendable {
     }
   }
 
-  /// Adjacent-pair sums of two vectors, in the lane order of AVX `vhaddps`:
-  /// [a0+a1, a2+a3, b0+b1, b2+b3, a4+a5, a6+a7, b4+b5, b6+b7].
+  // The horizontal sums below move floats with 64-bit shifts, blends and 64-bit unpacks.
+  // Written with element-wise initialisers (`Vector8(a[0], a[2], …)`), LLVM scalarised the
+  // whole tree into ~90 inserts and shuffles per call; this form stays at ~30 vector ops.
+
+  /// [a0+a1, b0+b1, a2+a3, b2+b3, a4+a5, b4+b5, a6+a7, b6+b7]: shifts and a blend, no shuffles.
   @inline(__always)
-  static func pairSums(_ a: Vector8, _ b: Vector8) -> Vector8 {
-    let even = Vector8(a[0], a[2], b[0], b[2], a[4], a[6], b[4], b[6])
-    let odd = Vector8(a[1], a[3], b[1], b[3], a[5], a[7], b[5], b[7])
-    return even + odd
+  static func interleavedPairSums(_ a: Vector8, _ b: Vector8) -> Vector8 {
+    typealias Words = SIMD4<UInt64>
+    let aSums = a + unsafeBitCast(unsafeBitCast(a, to: Words.self) &>> 32, to: Vector8.self)
+    let bSums = b + unsafeBitCast(unsafeBitCast(b, to: Words.self) &<< 32, to: Vector8.self)
+    var oddLanes = SIMDMask<SIMD8<Int32>>()
+    oddLanes[1] = true
+    oddLanes[3] = true
+    oddLanes[5] = true
+    oddLanes[7] = true
+    return aSums.replacing(with: bSums, where: oddLanes)
   }
 
-  /// [Σa, Σb, Σc, Σd, Σe, Σf, Σg, Σh]: eight horizontal sums with one shuffle tree.
+  /// [Σa₀…₃, Σb₀…₃, Σc₀…₃, Σd₀…₃, Σa₄…₇, Σb₄…₇, Σc₄…₇, Σd₄…₇] from two `interleavedPairSums`
+  /// results x = (a, b) and y = (c, d): 64-bit unpacks within each 128-bit half.
+  @inline(__always)
+  static func quadSums(_ x: Vector8, _ y: Vector8) -> Vector8 {
+    typealias Pairs = SIMD4<Double>  // a pair of floats per lane; never used as numbers
+    let xPairs = unsafeBitCast(x, to: Pairs.self), yPairs = unsafeBitCast(y, to: Pairs.self)
+    let low = unsafeBitCast(Pairs(xPairs[0], yPairs[0], xPairs[2], yPairs[2]), to: Vector8.self)
+    let high = unsafeBitCast(Pairs(xPairs[1], yPairs[1], xPairs[3], yPairs[3]), to: Vector8.self)
+    return low + high
+  }
+
+  /// [Σa, Σb, Σc, Σd, Σe, Σf, Σg, Σh]: eight horizontal sums with one tree, each summed as
+  /// ((x0+x1)+(x2+x3)) + ((x4+x5)+(x6+x7)).
   @inline(__always)
   static func reduceEight(
     _ a: Vector8, _ b: Vector8, _ c: Vector8, _ d: Vector8,
     _ e: Vector8, _ f: Vector8, _ g: Vector8, _ h: Vector8
   ) -> Vector8 {
-    let abcd = pairSums(pairSums(a, b), pairSums(c, d))
-    let efgh = pairSums(pairSums(e, f), pairSums(g, h))
-    return Vector8(lowHalf: abcd.lowHalf + abcd.highHalf, highHalf: efgh.lowHalf + efgh.highHalf)
+    let abcd = quadSums(interleavedPairSums(a, b), interleavedPairSums(c, d))
+    let efgh = quadSums(interleavedPairSums(e, f), interleavedPairSums(g, h))
+    return Vector8(lowHalf: abcd.lowHalf, highHalf: efgh.lowHalf)
+      + Vector8(lowHalf: abcd.highHalf, highHalf: efgh.highHalf)
   }
 
   /// [Σa, Σb, Σc, Σd].
   @inline(__always)
   static func reduceFour(_ a: Vector8, _ b: Vector8, _ c: Vector8, _ d: Vector8) -> SIMD4<Float> {
-    let abcd = pairSums(pairSums(a, b), pairSums(c, d))
+    let abcd = quadSums(interleavedPairSums(a, b), interleavedPairSums(c, d))
     return abcd.lowHalf + abcd.highHalf
   }
 
