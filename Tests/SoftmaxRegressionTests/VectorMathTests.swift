@@ -42,6 +42,22 @@ struct VectorMathTests {
     #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 1 && edges[3] == 1)
   }
 
+  @Test("the softmax's exp of non-positive inputs equals exp bit for bit on [-100, 0]")
+  func expOfNonPositive() {
+    var random = SplitMix64(seed: 2)
+    for _ in 0..<20_000 {
+      let inputs = Vector8((0..<8).map { _ in Float(-100 * random.nextUniform() * random.nextUniform()) })
+      let fast = VectorMath.expOfNonPositive(inputs)
+      let reference = VectorMath.exp(inputs)
+      for lane in 0..<8 {
+        #expect(fast[lane].bitPattern == reference[lane].bitPattern, "exp(\(inputs[lane]))")
+      }
+    }
+    let edges = VectorMath.expOfNonPositive(Vector8(-.infinity, -1000, -88, 0, -0.0, -87.3, -1e-30, -1))
+    #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 0 && edges[3] == 1 && edges[4] == 1)
+    #expect(ulpDistance(edges[7], Float(exp(-1.0))) <= 1)
+  }
+
   @Test("exp gives exactly 0 for -infinity and underflowing inputs, and 1 for 0")
   func expEdges() {
     let outputs = VectorMath.exp(Vector8(-.infinity, -1000, -88, 0, -0.0, 1e-30, -1e-30, 1))

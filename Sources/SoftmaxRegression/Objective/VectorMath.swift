@@ -33,22 +33,27 @@ func storeVector(_ vector: Vector8, _ pointer: UnsafeMutablePointer<Float>) {
 /// manipulation only: `pointwiseMax`, `.clamped` and Float↔Int conversions compile to
 /// per-lane scalar code here (measured 3.4x slower in a softmax).
 enum VectorMath {
-  private static let expUpperBound: Float = 88.0
-  private static let expLowerBound: Float = -87.33654  // exp of this is 2^-126·(1+ε)
-  private static let log2e: Float = 1.442_695_0
-  private static let ln2High: Float = 0.693_359_375  // exact in 9 bits, so n·ln2High is exact
-  private static let ln2Low: Float = -2.121_944_4e-4
-  /// 1.5 · 2^23: adding it to an integral float puts the integer in the low mantissa bits.
-  private static let roundingMagic: Float = 12_582_912
-  private static let roundingMagicBits: UInt32 = 0x4B40_0000
+  // Constants are literals inside the functions, not static stored properties: a static
+  // `let` is a lazily initialised global, and the functions must inline into the kernels.
 
   /// e^x for each lane. Lanes above 88 give e^88; lanes below −87.34 (where e^x is
   /// subnormal) and −∞ give exactly 0. NaN lanes give an unspecified value.
   @inline(__always)
   static func exp(_ input: Vector8) -> Vector8 {
-    let underflows = input .< Vector8(repeating: expLowerBound)
-    var x = input.replacing(with: expUpperBound, where: input .> Vector8(repeating: expUpperBound))
-    x.replace(with: expLowerBound, where: underflows)
+    let upperBound: Float = 88
+    return expOfNonPositive(input.replacing(with: upperBound, where: input .> Vector8(repeating: upperBound)))
+  }
+
+  /// e^x for lanes x ≤ 88, as `exp`, without the upper clamp: the softmax's shifted logits
+  /// z − max are never positive. One compare fewer than `exp`; ~25 vector ops.
+  @inline(__always)
+  static func expOfNonPositive(_ input: Vector8) -> Vector8 {
+    let lowerBound: Float = -87.33654  // e^lowerBound is 2^-126·(1+ε), the least normal
+    let log2e: Float = 1.442_695_0
+    let ln2High: Float = 0.693_359_375  // exact in 9 bits, so n·ln2High is exact
+    let ln2Low: Float = -2.121_944_4e-4
+    let underflows = input .< Vector8(repeating: lowerBound)
+    let x = input.replacing(with: lowerBound, where: underflows)
     let n = (x * log2e).rounded(.toNearestOrEven)
     var r = multiplyAdd(n, Vector8(repeating: -ln2High), x)
     r = multiplyAdd(n, Vector8(repeating: -ln2Low), r)
@@ -60,9 +65,10 @@ enum VectorMath {
     p = multiplyAdd(p, r, Vector8(repeating: 5.000_000_12e-1))
     let polynomial = multiplyAdd(p, r * r, r + 1)
     // 2^n from the bits of n + 1.5·2^23: the low bits hold n, so (bits − magic + 127) << 23
-    // is the exponent field of 2^n (n ∈ [−126, 127] after the clamps above).
+    // is the exponent field of 2^n (n ∈ [−126, 127] after the clamps).
+    let roundingMagic: Float = 12_582_912  // 1.5 · 2^23
     let nBits = unsafeBitCast(n + roundingMagic, to: SIMD8<UInt32>.self)
-    let scaleBits = (nBits &- SIMD8(repeating: roundingMagicBits &- 127)) &<< 23
+    let scaleBits = (nBits &- SIMD8(repeating: roundingMagic.bitPattern &- 127)) &<< 23
     let result = polynomial * unsafeBitCast(scaleBits, to: Vector8.self)
     return result.replacing(with: 0, where: underflows)
   }
@@ -72,17 +78,20 @@ enum VectorMath {
   /// unspecified values.
   @inline(__always)
   static func log(_ input: Vector8) -> Vector8 {
+    let ln2High: Float = 0.693_359_375
+    let ln2Low: Float = -2.121_944_4e-4
+    let roundingMagic: Float = 12_582_912  // 1.5 · 2^23: adding it puts an integer in the low bits
     let bits = unsafeBitCast(input, to: SIMD8<UInt32>.self)
     // input = m · 2^e with m ∈ [0.5, 1).
     let exponentBits = (bits &>> 23) & 0xFF
     var exponent =
-      unsafeBitCast(exponentBits &+ roundingMagicBits, to: Vector8.self)
+      unsafeBitCast(exponentBits &+ roundingMagic.bitPattern, to: Vector8.self)
       - Vector8(repeating: roundingMagic + 126)
     let mantissa = unsafeBitCast((bits & 0x007F_FFFF) | 0x3F00_0000, to: Vector8.self)
     // Move m into [√½, √2) so the polynomial's argument is small.
     let small = mantissa .< Vector8(repeating: 0.707_106_781)
     exponent.replace(with: exponent - 1, where: small)
-    let x = mantissa - 1 + mantissa.replacing(with: 0, where: .!small)
+    let x = mantissa - 1 + Vector8().replacing(with: mantissa, where: small)
     let z = x * x
     var p = Vector8(repeating: 7.037_683_629_2e-2)
     p = multiplyAdd(p, x, Vector8(repeating: -1.151_461_031_0e-1))
