@@ -144,6 +144,26 @@ struct GradientTests {
     }
   }
 
+  @Test("lanes past the last row of a tile add nothing, even where class 0 wins")
+  func partialTileLanes() throws {
+    // 5 rows fill 5 of a tile's 8 lanes; the 3 empty lanes see only the biases, and bias 0
+    // makes class 0 their argmax too.
+    let dataset = try Dataset(
+      rows: (0..<5).map { [Float($0), 1] }, labels: ["0", "1", "2", "1", "2"])
+    let objective = SoftmaxObjective(dataset: dataset, lambda: 0, executor: ShardedExecutor(threadCount: 1))
+    let layout = objective.layout
+    let parameters = layout.pack(weights: [Float](repeating: 0, count: 3 * 2), bias: [Float(10), 0, 0])
+    let (value, gradient) = objective.valueAndGradient(parameters)
+    let reference = ScalarReference(dataset: dataset, lambda: 0).evaluate(
+      weights: [[0, 0], [0, 0], [0, 0]], bias: [10, 0, 0])
+    #expect(objective.lastEvaluation.correctCount == 1)
+    #expect(reference.correct == 1)
+    #expect(abs(value - reference.value) <= 1e-5 * reference.value)
+    for k in 0..<3 {
+      #expect(abs(Double(gradient[layout.biasOffset + k]) - reference.biasGradient[k]) <= 1e-5)
+    }
+  }
+
   @Test("the kernel's horizontal sums equal scalar sums in the documented order")
   func horizontalSums() {
     var generator = SplitMix64(seed: 31)
