@@ -39,8 +39,11 @@ let package = Package(
     // MARK: - Library
     .target(
       name: "SoftmaxRegression",
+      dependencies: ["CPrefetch"],
       swiftSettings: kernelSettings
     ),
+    // Cache prefetch hints (one static inline C function): Swift has no prefetch intrinsic.
+    .target(name: "CPrefetch"),
 
     // MARK: - Command-line tool
     .executableTarget(

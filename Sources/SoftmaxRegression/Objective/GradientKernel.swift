@@ -30,6 +30,8 @@
 ///   branches or horizontal sums. (Measured: the row-at-a-time softmax with a scalar
 ///   max/argmax scan took a third of the epoch at D = 100.)
 /// - Gradient: register tiles of 4 rows × 2 classes again; coefficients are broadcast.
+/// - Memory: the logit loops also prefetch the next tile's rows, a cache line every few
+///   iterations (`RowPrefetcher`), so that reading them overlaps this tile's arithmetic.
 struct GradientKernel: @unchecked Sendable {
   // @unchecked: the pointers are only read during a pass; each shard's accumulator is
   // written by the one worker that holds that shard.
@@ -78,13 +80,15 @@ struct GradientKernel: @unchecked Sendable {
       let zeroRow = UnsafePointer(biasSums + classCount * vectorsPerClass)
       scratch.update(repeating: 0)
       var correctLanes = SIMD8<Int32>()
+      // Inner-loop iterations of one tile's logits: the prefetches spread over them.
+      let prefetchSteps = (classCount + 1) / 2 * 2 * (rowStride / 8)
       var position = rows.lowerBound
+      var (tileRows, active) = tileRowIndices(at: position, end: rows.upperBound)
       while position < rows.upperBound {
-        let active = min(Self.tileRows, rows.upperBound - position)
-        var tileRows = SIMD8<Int32>(repeating: -1)
-        for offset in 0..<active {
-          tileRows[offset] = rowIndices?[position + offset] ?? Int32(position + offset)
-        }
+        let (nextRows, nextActive) = tileRowIndices(at: position + active, end: rows.upperBound)
+        var prefetcher = RowPrefetcher(
+          features: features, rowStride: rowStride, rows: nextRows, rowCount: nextActive,
+          steps: prefetchSteps)
         func rowPointer(_ offset: Int) -> UnsafePointer<Float> {
           offset < active ? features + Int(tileRows[offset]) * rowStride : zeroRow
         }
@@ -99,16 +103,21 @@ struct GradientKernel: @unchecked Sendable {
           tileLabels[offset] = Float(labels[row])
           tileWeights[offset] = rowWeights?[row] ?? 1
         }
-        computeLogits(quads.0, laneOffset: 0, into: logits)
-        computeLogits(quads.1, laneOffset: 4, into: logits)
+        computeLogits(quads.0, laneOffset: 0, into: logits, prefetching: &prefetcher)
+        computeLogits(quads.1, laneOffset: 4, into: logits, prefetching: &prefetcher)
         let lossLanes = computeCoefficients(
           logits: logits, labels: tileLabels, weights: tileWeights, into: coefficients,
           biasSums: biasSums, correctLanes: &correctLanes)
         accumulator.loss += Double(lossLanes.sum())
         accumulator.weightSum += Double(tileWeights.sum())
-        addGradient(quads.0, coefficients: coefficients, laneOffset: 0, into: accumulator.gradient)
-        addGradient(quads.1, coefficients: coefficients, laneOffset: 4, into: accumulator.gradient)
+        addGradient(
+          quads.0, coefficients: coefficients, laneOffset: 0, into: accumulator.gradient,
+          prefetching: &prefetcher)
+        addGradient(
+          quads.1, coefficients: coefficients, laneOffset: 4, into: accumulator.gradient,
+          prefetching: &prefetcher)
         position += active
+        (tileRows, active) = (nextRows, nextActive)
       }
       accumulator.correctCount += Int(correctLanes.wrappedSum())
       let biasGradient = accumulator.gradient + classCount * rowStride
@@ -118,11 +127,24 @@ struct GradientKernel: @unchecked Sendable {
     }
   }
 
+  /// The data rows of the tile starting at `position` (−1 past `end`) and how many there are.
+  private func tileRowIndices(at position: Int, end: Int) -> (SIMD8<Int32>, Int) {
+    let count = max(0, min(Self.tileRows, end - position))
+    var indices = SIMD8<Int32>(repeating: -1)
+    for offset in 0..<count {
+      indices[offset] = rowIndices?[position + offset] ?? Int32(position + offset)
+    }
+    return (indices, count)
+  }
+
   // MARK: - Logits
 
   /// Writes z_rk for the quad's 4 rows into lanes laneOffset..<laneOffset+4 of each class's
   /// logit vector (class-major: `logits + 8k`).
-  private func computeLogits(_ quad: Quad, laneOffset: Int, into logits: UnsafeMutablePointer<Float>) {
+  private func computeLogits(
+    _ quad: Quad, laneOffset: Int, into logits: UnsafeMutablePointer<Float>,
+    prefetching prefetcher: inout RowPrefetcher
+  ) {
     let (row0, row1, row2, row3) = quad
     var classIndex = 0
     while classIndex + 1 < classCount {
@@ -132,6 +154,7 @@ struct GradientKernel: @unchecked Sendable {
       var sum20 = Vector8(), sum21 = Vector8(), sum30 = Vector8(), sum31 = Vector8()
       var offset = 0
       while offset < rowStride {
+        prefetcher.step()
         let w0 = loadVector(weights0 + offset)
         let w1 = loadVector(weights1 + offset)
         let x0 = loadVector(row0 + offset)
@@ -162,6 +185,7 @@ struct GradientKernel: @unchecked Sendable {
       var sum0 = Vector8(), sum1 = Vector8(), sum2 = Vector8(), sum3 = Vector8()
       var offset = 0
       while offset < rowStride {
+        prefetcher.step()
         let w0 = loadVector(weights0 + offset)
         sum0 = multiplyAdd(loadVector(row0 + offset), w0, sum0)
         sum1 = multiplyAdd(loadVector(row1 + offset), w0, sum1)
@@ -291,7 +315,7 @@ struct GradientKernel: @unchecked Sendable {
   /// gradientW[k] += Σ_{r in quad} c_rk · x_r, for every class.
   private func addGradient(
     _ quad: Quad, coefficients: UnsafePointer<Float>, laneOffset: Int,
-    into gradient: UnsafeMutablePointer<Float>
+    into gradient: UnsafeMutablePointer<Float>, prefetching prefetcher: inout RowPrefetcher
   ) {
     let (row0, row1, row2, row3) = quad
     var classIndex = 0
@@ -306,6 +330,7 @@ struct GradientKernel: @unchecked Sendable {
       let gradient1 = gradient0 + rowStride
       var offset = 0
       while offset < rowStride {
+        prefetcher.step()
         let x0 = loadVector(row0 + offset)
         let x1 = loadVector(row1 + offset)
         let x2 = loadVector(row2 + offset)
@@ -333,6 +358,7 @@ struct GradientKernel: @unchecked Sendable {
       let gradient0 = gradient + classIndex * rowStride
       var offset = 0
       while offset < rowStride {
+        prefetcher.step()
         var g0 = loadVector(gradient0 + offset)
         g0 = multiplyAdd(loadVector(row0 + offset), v0, g0)
         g0 = multiplyAdd(loadVector(row1 + offset), v1, g0)
