@@ -143,8 +143,11 @@ struct GradientKernel: @unchecked Sendable {
   /// logit vector (class-major: `logits + 8k`).
   private func computeLogits(
     _ quad: Quad, laneOffset: Int, into logits: UnsafeMutablePointer<Float>,
-    prefetching prefetcher: inout RowPrefetcher
+    prefetching sharedPrefetcher: inout RowPrefetcher
   ) {
+    // A local copy keeps the prefetcher's counters in registers through the loops.
+    var prefetcher = sharedPrefetcher
+    defer { sharedPrefetcher = prefetcher }
     let (row0, row1, row2, row3) = quad
     var classIndex = 0
     while classIndex + 1 < classCount {
@@ -315,8 +318,10 @@ struct GradientKernel: @unchecked Sendable {
   /// gradientW[k] += Σ_{r in quad} c_rk · x_r, for every class.
   private func addGradient(
     _ quad: Quad, coefficients: UnsafePointer<Float>, laneOffset: Int,
-    into gradient: UnsafeMutablePointer<Float>, prefetching prefetcher: inout RowPrefetcher
+    into gradient: UnsafeMutablePointer<Float>, prefetching sharedPrefetcher: inout RowPrefetcher
   ) {
+    var prefetcher = sharedPrefetcher
+    defer { sharedPrefetcher = prefetcher }
     let (row0, row1, row2, row3) = quad
     var classIndex = 0
     while classIndex + 1 < classCount {

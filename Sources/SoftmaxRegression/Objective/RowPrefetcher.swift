@@ -42,16 +42,17 @@ struct RowPrefetcher {
   /// or nil (not this step, or no lines left).
   @inline(__always) @discardableResult
   mutating func step() -> UnsafeRawPointer? {
+    // Wrapping arithmetic: the counters stay within 0...max(pace, linesPerRow, 8).
     guard rowIndex < rowCount else { return nil }
-    stepsUntilNext -= 1
+    stepsUntilNext &-= 1
     guard stepsUntilNext == 0 else { return nil }
     stepsUntilNext = pace
     let line = nextLine
     softmax_prefetch_for_reading(line)
     nextLine += 64
-    linesLeftInRow -= 1
+    linesLeftInRow &-= 1
     if linesLeftInRow == 0 {
-      rowIndex += 1
+      rowIndex &+= 1
       if rowIndex < rowCount { startRow(rowIndex) }
     }
     return line
