@@ -17,8 +17,9 @@ struct RowPrefetcherTests {
     // Rows out of order and far apart, as with a shuffled mini-batch.
     var rows = SIMD8<Int32>(repeating: -1)
     for index in 0..<rowCount { rows[index] = Int32((index * 13 + 5) % rowTotal) }
+    let pace = RowPrefetcher.pace(rowStride: rowStride, steps: steps * 8 / rowCount)
     var prefetcher = RowPrefetcher(
-      features: features, rowStride: rowStride, rows: rows, rowCount: rowCount, steps: steps)
+      features: features, rowStride: rowStride, rows: rows, rowCount: rowCount, pace: pace)
     let requested = requests(&prefetcher, steps: steps + 1000)
     let lineOf = { (address: UnsafeRawPointer) in UInt(bitPattern: address) / 64 }
     let requestedLines = Set(requested.map(lineOf))
@@ -33,7 +34,7 @@ struct RowPrefetcherTests {
     // Spread: the last request comes within the given steps when they suffice, and requests
     // are evenly spaced.
     var replay = RowPrefetcher(
-      features: features, rowStride: rowStride, rows: rows, rowCount: rowCount, steps: steps)
+      features: features, rowStride: rowStride, rows: rows, rowCount: rowCount, pace: pace)
     var stepsUsed = 0
     for step in 1...(steps + 1000) where replay.step() != nil { stepsUsed = step }
     #expect(stepsUsed <= max(steps, requested.count))
@@ -44,7 +45,7 @@ struct RowPrefetcherTests {
   func emptyTile() {
     let features = UnsafeMutablePointer<Float>.allocate(capacity: 8)
     defer { features.deallocate() }
-    var prefetcher = RowPrefetcher(features: features, rowStride: 8, rows: SIMD8(), rowCount: 0, steps: 100)
+    var prefetcher = RowPrefetcher(features: features, rowStride: 8, rows: SIMD8(), rowCount: 0, pace: 1)
     #expect(requests(&prefetcher, steps: 100).isEmpty)
   }
 }

@@ -80,15 +80,16 @@ struct GradientKernel: @unchecked Sendable {
       let zeroRow = UnsafePointer(biasSums + classCount * vectorsPerClass)
       scratch.update(repeating: 0)
       var correctLanes = SIMD8<Int32>()
-      // Inner-loop iterations of one tile's logits: the prefetches spread over them.
-      let prefetchSteps = (classCount + 1) / 2 * 2 * (rowStride / 8)
+      // The prefetches spread over the inner-loop iterations of one tile's logits.
+      let prefetchPace = RowPrefetcher.pace(
+        rowStride: rowStride, steps: (classCount + 1) / 2 * 2 * (rowStride / 8))
       var position = rows.lowerBound
       var (tileRows, active) = tileRowIndices(at: position, end: rows.upperBound)
       while position < rows.upperBound {
         let (nextRows, nextActive) = tileRowIndices(at: position + active, end: rows.upperBound)
         var prefetcher = RowPrefetcher(
           features: features, rowStride: rowStride, rows: nextRows, rowCount: nextActive,
-          steps: prefetchSteps)
+          pace: prefetchPace)
         func rowPointer(_ offset: Int) -> UnsafePointer<Float> {
           offset < active ? features + Int(tileRows[offset]) * rowStride : zeroRow
         }

@@ -26,16 +26,25 @@ struct RowPrefetcher {
   private var nextLine: UnsafeRawPointer
 
   /// A prefetcher for `rows[0..<rowCount]` of `features` (row-major, `rowStride` floats)
-  /// that spreads its prefetches evenly over about `steps` calls of `step()`.
-  init(features: UnsafePointer<Float>, rowStride: Int, rows: SIMD8<Int32>, rowCount: Int, steps: Int) {
+  /// that requests a line every `pace` calls of `step()` (see `pace(rowStride:steps:)`).
+  init(features: UnsafePointer<Float>, rowStride: Int, rows: SIMD8<Int32>, rowCount: Int, pace: Int) {
     self.features = features
     self.rowStride = rowStride
-    self.linesPerRow = (rowStride * MemoryLayout<Float>.stride + 63) / 64 + 1
+    self.linesPerRow = Self.linesPerRow(rowStride: rowStride)
     self.rows = rows
     self.rowCount = rowCount
-    pace = max(1, steps / max(1, rowCount * linesPerRow))
+    self.pace = max(1, pace)
     nextLine = UnsafeRawPointer(features)
     if rowCount > 0 { startRow(0) }
+  }
+
+  /// The pace that spreads a full tile's lines (8 rows) evenly over `steps` calls.
+  static func pace(rowStride: Int, steps: Int) -> Int {
+    max(1, steps / (8 * linesPerRow(rowStride: rowStride)))
+  }
+
+  private static func linesPerRow(rowStride: Int) -> Int {
+    (rowStride * MemoryLayout<Float>.stride + 63) / 64 + 1
   }
 
   /// Requests the next cache line when its turn has come; returns the address requested,
