@@ -112,7 +112,9 @@ enum VectorMath {
   /// tiny: with u = 1 + t rounded, log1p(t) = log(u) · t / (u − 1), exact when u = 1
   /// (Goldberg, "What every computer scientist should know about floating-point
   /// arithmetic", Theorem 4). Within 4 ulp on [0, 1e30] (VectorMathTests).
-  @inline(__always)
+  // `@_transparent`, not `@inline(__always)`: with `log` inlined into it, the optimiser kept
+  // this out of line in the kernel's softmax (a call with spills once per 8-row tile).
+  @_transparent
   static func log1p(_ t: Vector8) -> Vector8 {
     let u = 1 + t
     let denominator = u - 1
