@@ -10,31 +10,44 @@ struct MachineCeiling {
   var fmaGflops: Double
   var readGBps: Double
 
-  /// Twelve independent 8-lane FMA chains per worker: enough to cover FMA latency.
-  static func measureFMA(threads: Int, iterations: Int = 20_000_000) -> Double {
-    let seconds = medianSeconds(repetitions: 3) {
-      DispatchQueue.concurrentPerform(iterations: threads) { worker in
-        let sink = fmaLoop(iterations: iterations, seed: Float(worker))
-        blackHole(sink)
+  /// Work per thread for each probe, in chunks that the workers claim one at a time.
+  static let chunksPerThread = 16
+
+  /// GFLOP/s of an FMA-only loop (twelve independent 8-lane chains, enough to cover FMA
+  /// latency) on `threads` workers. The work is `chunksPerThread` chunks per thread, claimed
+  /// through the trainer's own `ShardedExecutor`, so the probe is scheduled exactly as the
+  /// kernel is: a worker that starts late or shares its core takes fewer chunks instead of
+  /// holding up the rest. (A fixed share per worker measured 7× on 16 cores of a VM where
+  /// the kernel itself scaled 9.4×, so efficiencies came out above 100%.)
+  /// Cost: about 70 ms of one core's work per thread, times 5 repetitions and a warm-up.
+  static func measureFMA(threads: Int, iterationsPerChunk: Int = 2_000_000) -> Double {
+    let executor = ShardedExecutor(threadCount: threads)
+    let chunks = threads * chunksPerThread
+    let seconds = medianSeconds(repetitions: 5) {
+      executor.forEachShard(chunks) { chunk in
+        blackHole(fmaLoop(iterations: iterationsPerChunk, seed: Float(chunk)))
       }
     }
-    let flops = Double(threads) * Double(iterations) * 12 * 8 * 2
+    let flops = Double(chunks) * Double(iterationsPerChunk) * 12 * 8 * 2
     return flops / seconds / 1e9
   }
 
-  /// Each worker sums its own 64 MiB slice (far beyond the caches).
+  /// GB/s of a streaming read on `threads` workers: 64 MiB per thread (far beyond the
+  /// caches), in 4 MiB chunks claimed through `ShardedExecutor` like the FMA probe's.
   static func measureRead(threads: Int) -> Double {
-    let floatsPerWorker = 16 << 20
-    let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: floatsPerWorker * threads)
+    let floatsPerChunk = 1 << 20
+    let chunks = threads * chunksPerThread
+    let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: floatsPerChunk * chunks)
     buffer.initialize(repeating: 1)
     defer { buffer.deallocate() }
     let shared = UnsafeShared(buffer)
-    let seconds = medianSeconds(repetitions: 3) {
-      DispatchQueue.concurrentPerform(iterations: threads) { worker in
-        blackHole(sumSlice(shared.value, start: worker * floatsPerWorker, count: floatsPerWorker))
+    let executor = ShardedExecutor(threadCount: threads)
+    let seconds = medianSeconds(repetitions: 5) {
+      executor.forEachShard(chunks) { chunk in
+        blackHole(sumSlice(shared.value, start: chunk * floatsPerChunk, count: floatsPerChunk))
       }
     }
-    return Double(floatsPerWorker * threads * 4) / seconds / 1e9
+    return Double(floatsPerChunk * chunks * 4) / seconds / 1e9
   }
 
   @inline(never)
@@ -92,9 +105,11 @@ func blackHole<T>(_ value: T) {
   withExtendedLifetime(value) {}
 }
 
-/// The median wall time of `repetitions` runs of `body`, in seconds.
+/// The median wall time of `repetitions` runs of `body` after one untimed warm-up run
+/// (which also lets the dispatch pool start its threads), in seconds.
 func medianSeconds(repetitions: Int, _ body: () -> Void) -> Double {
   let clock = ContinuousClock()
+  body()
   var times: [Double] = []
   for _ in 0..<repetitions {
     let start = clock.now
