@@ -30,8 +30,10 @@
 ///   branches or horizontal sums. (Measured: the row-at-a-time softmax with a scalar
 ///   max/argmax scan took a third of the epoch at D = 100.)
 /// - Gradient: register tiles of 4 rows × 2 classes again; coefficients are broadcast.
-/// - Memory: the logit loops also prefetch the next tile's rows, a cache line every few
-///   iterations (`RowPrefetcher`), so that reading them overlaps this tile's arithmetic.
+/// - Memory: the logit and gradient loops also prefetch the next tile's rows, a cache line
+///   every few iterations (`RowPrefetcher`), so that reading them overlaps this tile's
+///   arithmetic. The loops run in segments of `segment` floats, one request per segment,
+///   which keeps the prefetch bookkeeping out of the innermost loops.
 struct GradientKernel: @unchecked Sendable {
   // @unchecked: the pointers are only read during a pass; each shard's accumulator is
   // written by the one worker that holds that shard.
@@ -80,16 +82,13 @@ struct GradientKernel: @unchecked Sendable {
       let zeroRow = UnsafePointer(biasSums + classCount * vectorsPerClass)
       scratch.update(repeating: 0)
       var correctLanes = SIMD8<Int32>()
-      // The prefetches spread over the inner-loop iterations of one tile's logits.
-      let prefetchPace = RowPrefetcher.pace(
-        rowStride: rowStride, steps: (classCount + 1) / 2 * 2 * (rowStride / 8))
+      let segment = 8 * prefetchSegmentIterations
       var position = rows.lowerBound
       var (tileRows, active) = tileRowIndices(at: position, end: rows.upperBound)
       while position < rows.upperBound {
         let (nextRows, nextActive) = tileRowIndices(at: position + active, end: rows.upperBound)
         var prefetcher = RowPrefetcher(
-          features: features, rowStride: rowStride, rows: nextRows, rowCount: nextActive,
-          pace: prefetchPace)
+          features: features, rowStride: rowStride, rows: nextRows, rowCount: nextActive)
         func rowPointer(_ offset: Int) -> UnsafePointer<Float> {
           offset < active ? features + Int(tileRows[offset]) * rowStride : zeroRow
         }
@@ -104,8 +103,8 @@ struct GradientKernel: @unchecked Sendable {
           tileLabels[offset] = Float(labels[row])
           tileWeights[offset] = rowWeights?[row] ?? 1
         }
-        computeLogits(quads.0, laneOffset: 0, into: logits, prefetching: &prefetcher)
-        computeLogits(quads.1, laneOffset: 4, into: logits, prefetching: &prefetcher)
+        computeLogits(quads.0, laneOffset: 0, into: logits, prefetching: &prefetcher, every: segment)
+        computeLogits(quads.1, laneOffset: 4, into: logits, prefetching: &prefetcher, every: segment)
         let lossLanes = computeCoefficients(
           logits: logits, labels: tileLabels, weights: tileWeights, into: coefficients,
           biasSums: biasSums, correctLanes: &correctLanes)
@@ -113,10 +112,10 @@ struct GradientKernel: @unchecked Sendable {
         accumulator.weightSum += Double(tileWeights.sum())
         addGradient(
           quads.0, coefficients: coefficients, laneOffset: 0, into: accumulator.gradient,
-          prefetching: &prefetcher)
+          prefetching: &prefetcher, every: segment)
         addGradient(
           quads.1, coefficients: coefficients, laneOffset: 4, into: accumulator.gradient,
-          prefetching: &prefetcher)
+          prefetching: &prefetcher, every: segment)
         position += active
         (tileRows, active) = (nextRows, nextActive)
       }
@@ -126,6 +125,14 @@ struct GradientKernel: @unchecked Sendable {
         biasGradient[classIndex] += loadVector(biasSums + classIndex * vectorsPerClass).sum()
       }
     }
+  }
+
+  /// The inner-loop iterations between two prefetches of the next tile's rows, chosen so
+  /// that the requests spread over all of this tile's logit and gradient loops: 2 quads ×
+  /// 2 passes × ⌈K/2⌉ class loops of rowStride/8 iterations.
+  var prefetchSegmentIterations: Int {
+    let iterationsPerTile = 4 * ((classCount + 1) / 2) * (rowStride / 8)
+    return RowPrefetcher.iterationsPerLine(features: features, rowStride: rowStride, iterations: iterationsPerTile)
   }
 
   /// The data rows of the tile starting at `position` (−1 past `end`) and how many there are.
@@ -144,7 +151,7 @@ struct GradientKernel: @unchecked Sendable {
   /// logit vector (class-major: `logits + 8k`).
   private func computeLogits(
     _ quad: Quad, laneOffset: Int, into logits: UnsafeMutablePointer<Float>,
-    prefetching sharedPrefetcher: inout RowPrefetcher
+    prefetching sharedPrefetcher: inout RowPrefetcher, every segment: Int
   ) {
     // A local copy keeps the prefetcher's counters in registers through the loops.
     var prefetcher = sharedPrefetcher
@@ -158,22 +165,25 @@ struct GradientKernel: @unchecked Sendable {
       var sum20 = Vector8(), sum21 = Vector8(), sum30 = Vector8(), sum31 = Vector8()
       var offset = 0
       while offset < rowStride {
-        prefetcher.step()
-        let w0 = loadVector(weights0 + offset)
-        let w1 = loadVector(weights1 + offset)
-        let x0 = loadVector(row0 + offset)
-        sum00 = multiplyAdd(x0, w0, sum00)
-        sum01 = multiplyAdd(x0, w1, sum01)
-        let x1 = loadVector(row1 + offset)
-        sum10 = multiplyAdd(x1, w0, sum10)
-        sum11 = multiplyAdd(x1, w1, sum11)
-        let x2 = loadVector(row2 + offset)
-        sum20 = multiplyAdd(x2, w0, sum20)
-        sum21 = multiplyAdd(x2, w1, sum21)
-        let x3 = loadVector(row3 + offset)
-        sum30 = multiplyAdd(x3, w0, sum30)
-        sum31 = multiplyAdd(x3, w1, sum31)
-        offset += 8
+        prefetcher.requestNextLine()
+        let segmentEnd = min(rowStride, offset &+ segment)
+        repeat {
+          let w0 = loadVector(weights0 + offset)
+          let w1 = loadVector(weights1 + offset)
+          let x0 = loadVector(row0 + offset)
+          sum00 = multiplyAdd(x0, w0, sum00)
+          sum01 = multiplyAdd(x0, w1, sum01)
+          let x1 = loadVector(row1 + offset)
+          sum10 = multiplyAdd(x1, w0, sum10)
+          sum11 = multiplyAdd(x1, w1, sum11)
+          let x2 = loadVector(row2 + offset)
+          sum20 = multiplyAdd(x2, w0, sum20)
+          sum21 = multiplyAdd(x2, w1, sum21)
+          let x3 = loadVector(row3 + offset)
+          sum30 = multiplyAdd(x3, w0, sum30)
+          sum31 = multiplyAdd(x3, w1, sum31)
+          offset &+= 8
+        } while offset < segmentEnd
       }
       // Lanes: rows 0–3 of class k, then rows 0–3 of class k+1: two 4-lane stores.
       let dots = Self.reduceEight(sum00, sum10, sum20, sum30, sum01, sum11, sum21, sum31)
@@ -189,13 +199,16 @@ struct GradientKernel: @unchecked Sendable {
       var sum0 = Vector8(), sum1 = Vector8(), sum2 = Vector8(), sum3 = Vector8()
       var offset = 0
       while offset < rowStride {
-        prefetcher.step()
-        let w0 = loadVector(weights0 + offset)
-        sum0 = multiplyAdd(loadVector(row0 + offset), w0, sum0)
-        sum1 = multiplyAdd(loadVector(row1 + offset), w0, sum1)
-        sum2 = multiplyAdd(loadVector(row2 + offset), w0, sum2)
-        sum3 = multiplyAdd(loadVector(row3 + offset), w0, sum3)
-        offset += 8
+        prefetcher.requestNextLine()
+        let segmentEnd = min(rowStride, offset &+ segment)
+        repeat {
+          let w0 = loadVector(weights0 + offset)
+          sum0 = multiplyAdd(loadVector(row0 + offset), w0, sum0)
+          sum1 = multiplyAdd(loadVector(row1 + offset), w0, sum1)
+          sum2 = multiplyAdd(loadVector(row2 + offset), w0, sum2)
+          sum3 = multiplyAdd(loadVector(row3 + offset), w0, sum3)
+          offset &+= 8
+        } while offset < segmentEnd
       }
       let dots = Self.reduceFour(sum0, sum1, sum2, sum3) + SIMD4<Float>(repeating: bias[classIndex])
       UnsafeMutableRawPointer(logits + classIndex * 8 + laneOffset).storeBytes(of: dots, as: SIMD4<Float>.self)
@@ -319,7 +332,8 @@ struct GradientKernel: @unchecked Sendable {
   /// gradientW[k] += Σ_{r in quad} c_rk · x_r, for every class.
   private func addGradient(
     _ quad: Quad, coefficients: UnsafePointer<Float>, laneOffset: Int,
-    into gradient: UnsafeMutablePointer<Float>, prefetching sharedPrefetcher: inout RowPrefetcher
+        into gradient: UnsafeMutablePointer<Float>, prefetching sharedPrefetcher: inout RowPrefetcher,
+    every segment: Int
   ) {
     var prefetcher = sharedPrefetcher
     defer { sharedPrefetcher = prefetcher }
@@ -336,24 +350,27 @@ struct GradientKernel: @unchecked Sendable {
       let gradient1 = gradient0 + rowStride
       var offset = 0
       while offset < rowStride {
-        prefetcher.step()
-        let x0 = loadVector(row0 + offset)
-        let x1 = loadVector(row1 + offset)
-        let x2 = loadVector(row2 + offset)
-        let x3 = loadVector(row3 + offset)
-        var g0 = loadVector(gradient0 + offset)
-        var g1 = loadVector(gradient1 + offset)
-        g0 = multiplyAdd(x0, v00, g0)
-        g1 = multiplyAdd(x0, v01, g1)
-        g0 = multiplyAdd(x1, v10, g0)
-        g1 = multiplyAdd(x1, v11, g1)
-        g0 = multiplyAdd(x2, v20, g0)
-        g1 = multiplyAdd(x2, v21, g1)
-        g0 = multiplyAdd(x3, v30, g0)
-        g1 = multiplyAdd(x3, v31, g1)
-        storeVector(g0, gradient0 + offset)
-        storeVector(g1, gradient1 + offset)
-        offset += 8
+        prefetcher.requestNextLine()
+        let segmentEnd = min(rowStride, offset &+ segment)
+        repeat {
+          let x0 = loadVector(row0 + offset)
+          let x1 = loadVector(row1 + offset)
+          let x2 = loadVector(row2 + offset)
+          let x3 = loadVector(row3 + offset)
+          var g0 = loadVector(gradient0 + offset)
+          var g1 = loadVector(gradient1 + offset)
+          g0 = multiplyAdd(x0, v00, g0)
+          g1 = multiplyAdd(x0, v01, g1)
+          g0 = multiplyAdd(x1, v10, g0)
+          g1 = multiplyAdd(x1, v11, g1)
+          g0 = multiplyAdd(x2, v20, g0)
+          g1 = multiplyAdd(x2, v21, g1)
+          g0 = multiplyAdd(x3, v30, g0)
+          g1 = multiplyAdd(x3, v31, g1)
+          storeVector(g0, gradient0 + offset)
+          storeVector(g1, gradient1 + offset)
+          offset &+= 8
+        } while offset < segmentEnd
       }
       classIndex += 2
     }
@@ -364,14 +381,17 @@ struct GradientKernel: @unchecked Sendable {
       let gradient0 = gradient + classIndex * rowStride
       var offset = 0
       while offset < rowStride {
-        prefetcher.step()
-        var g0 = loadVector(gradient0 + offset)
-        g0 = multiplyAdd(loadVector(row0 + offset), v0, g0)
-        g0 = multiplyAdd(loadVector(row1 + offset), v1, g0)
-        g0 = multiplyAdd(loadVector(row2 + offset), v2, g0)
-        g0 = multiplyAdd(loadVector(row3 + offset), v3, g0)
-        storeVector(g0, gradient0 + offset)
-        offset += 8
+        prefetcher.requestNextLine()
+        let segmentEnd = min(rowStride, offset &+ segment)
+        repeat {
+          var g0 = loadVector(gradient0 + offset)
+          g0 = multiplyAdd(loadVector(row0 + offset), v0, g0)
+          g0 = multiplyAdd(loadVector(row1 + offset), v1, g0)
+          g0 = multiplyAdd(loadVector(row2 + offset), v2, g0)
+          g0 = multiplyAdd(loadVector(row3 + offset), v3, g0)
+          storeVector(g0, gradient0 + offset)
+          offset &+= 8
+        } while offset < segmentEnd
       }
     }
   }
