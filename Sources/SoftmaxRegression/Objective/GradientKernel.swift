@@ -332,7 +332,7 @@ struct GradientKernel: @unchecked Sendable {
   /// gradientW[k] += Σ_{r in quad} c_rk · x_r, for every class.
   private func addGradient(
     _ quad: Quad, coefficients: UnsafePointer<Float>, laneOffset: Int,
-        into gradient: UnsafeMutablePointer<Float>, prefetching sharedPrefetcher: inout RowPrefetcher,
+    into gradient: UnsafeMutablePointer<Float>, prefetching sharedPrefetcher: inout RowPrefetcher,
     every segment: Int
   ) {
     var prefetcher = sharedPrefetcher
