@@ -42,19 +42,24 @@ struct VectorMathTests {
     #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 1 && edges[3] == 1)
   }
 
-  @Test("the softmax's exp of non-positive inputs equals exp bit for bit on [-100, 0]")
+  @Test("the softmax's exp of non-positive inputs is within 2 ulp of Foundation's on [-87.3, 0], 0 below")
   func expOfNonPositive() {
+    // `exp` clamps and then calls this function, so the reference is Foundation's, in Double.
     var random = SplitMix64(seed: 2)
+    var worst = 0
     for _ in 0..<20_000 {
-      let inputs = Vector8((0..<8).map { _ in Float(-100 * random.nextUniform() * random.nextUniform()) })
-      let fast = VectorMath.expOfNonPositive(inputs)
-      let reference = VectorMath.exp(inputs)
+      // Products of two uniforms: more samples near 0, where most shifted logits lie.
+      let inputs = Vector8((0..<8).map { _ in Float(-87.3 * random.nextUniform() * random.nextUniform()) })
+      let outputs = VectorMath.expOfNonPositive(inputs)
       for lane in 0..<8 {
-        #expect(fast[lane].bitPattern == reference[lane].bitPattern, "exp(\(inputs[lane]))")
+        worst = max(worst, ulpDistance(outputs[lane], Float(exp(Double(inputs[lane])))))
       }
     }
+    #expect(worst <= 2, "worst \(worst) ulp")
     let edges = VectorMath.expOfNonPositive(Vector8(-.infinity, -1000, -88, 0, -0.0, -87.3, -1e-30, -1))
     #expect(edges[0] == 0 && edges[1] == 0 && edges[2] == 0 && edges[3] == 1 && edges[4] == 1)
+    #expect(edges[6] == 1)
+    #expect(ulpDistance(edges[5], Float(exp(Double(Float(-87.3))))) <= 2)
     #expect(ulpDistance(edges[7], Float(exp(-1.0))) <= 1)
   }
 
