@@ -61,8 +61,13 @@ struct ScalingBenchmark {
         threads: threads, fmaGflops: MachineCeiling.measureFMA(threads: threads),
         readGBps: MachineCeiling.measureRead(threads: threads))
       ceilings.append(ceiling)
-      let objective = SoftmaxObjective(
-        dataset: dataset, lambda: 1e-4, executor: ShardedExecutor(threadCount: threads))
+      let objective: SoftmaxObjective
+      do {
+        objective = try SoftmaxObjective(
+          dataset: dataset, lambda: 1e-4, executor: ShardedExecutor(threadCount: threads))
+      } catch {
+        throw .failure(error.description)
+      }
       var gradient = [Double](repeating: 0, count: layout.parameterCount)
       var times: [Double] = []
       var value = 0.0
@@ -70,7 +75,7 @@ struct ScalingBenchmark {
       for epoch in 0...epochs {
         let start = clock.now
         value = parameters.withUnsafeBufferPointer { p in
-          gradient.withUnsafeMutableBufferPointer { g in objective.evaluate(at: p, gradient: g) }
+          gradient.withUnsafeMutableBufferPointer { g in objective.evaluate(at: p, gradient: g).value }
         }
         if epoch > 0 { times.append((clock.now - start).seconds) }
       }

@@ -11,14 +11,15 @@ struct GradientTests {
   ]
 
   @Test("matches a plain scalar implementation in Double", arguments: 0..<shapes.count)
-  func matchesScalarReference(shapeIndex: Int) {
+  func matchesScalarReference(shapeIndex: Int) throws {
     let shape = Self.shapes[shapeIndex]
     let dataset = randomDataset(rows: shape.rows, features: shape.features, classes: shape.classes, seed: UInt64(shapeIndex))
     let lambda = 0.05
-    let objective = SoftmaxObjective(dataset: dataset, lambda: lambda, executor: ShardedExecutor(threadCount: 1))
+    let objective = try SoftmaxObjective(dataset: dataset, lambda: lambda, executor: ShardedExecutor(threadCount: 1))
     let layout = objective.layout
     let parameters = randomParameters(layout, seed: 99 + UInt64(shapeIndex))
-    let (value, gradient) = objective.valueAndGradient(parameters)
+    let (evaluation, gradient) = objective.evaluationAndGradient(parameters)
+    let value = evaluation.value
 
     let (weights, bias) = layout.unpack(parameters)
     let reference = ScalarReference(dataset: dataset, lambda: lambda).evaluate(
@@ -26,7 +27,8 @@ struct GradientTests {
       bias: bias.map(Double.init))
 
     #expect(abs(value - reference.value) <= 1e-5 * max(1, abs(reference.value)))
-    #expect(objective.lastEvaluation.correctCount == reference.correct)
+    #expect(evaluation.correctCount == reference.correct)
+    #expect(evaluation.rowCount == dataset.rowCount)
     for k in 0..<layout.classCount {
       for j in 0..<layout.featureCount {
         let fused = Double(gradient[k * layout.rowStride + j])
@@ -40,10 +42,10 @@ struct GradientTests {
   }
 
   @Test("equals central finite differences of the objective")
-  func matchesFiniteDifferences() {
+  func matchesFiniteDifferences() throws {
     let dataset = randomDataset(rows: 23, features: 6, classes: 3, seed: 7)
     let lambda = 0.1
-    let objective = SoftmaxObjective(dataset: dataset, lambda: lambda, executor: ShardedExecutor(threadCount: 1))
+    let objective = try SoftmaxObjective(dataset: dataset, lambda: lambda, executor: ShardedExecutor(threadCount: 1))
     let layout = objective.layout
     let parameters = randomParameters(layout, seed: 11)
     let (_, gradient) = objective.valueAndGradient(parameters)
@@ -90,10 +92,10 @@ struct GradientTests {
 
   @Test("the Double kernel matches the scalar reference to 1e-12 and finite differences to 1e-8",
     arguments: 0..<shapes.count)
-  func preciseKernel(shapeIndex: Int) {
+  func preciseKernel(shapeIndex: Int) throws {
     let shape = Self.shapes[shapeIndex]
     let dataset = randomDataset(rows: shape.rows, features: shape.features, classes: shape.classes, seed: 40 + UInt64(shapeIndex))
-    let objective = SoftmaxObjective(dataset: dataset, lambda: 0.03, executor: ShardedExecutor(threadCount: 2))
+    let objective = try SoftmaxObjective(dataset: dataset, lambda: 0.03, executor: ShardedExecutor(threadCount: 2))
     objective.precision = .double
     let layout = objective.layout
     var parameters = randomParameters(layout, seed: 7)
@@ -120,21 +122,21 @@ struct GradientTests {
   }
 
   @Test("is bit-identical for 1, 2, 3 and 8 threads")
-  func identicalAcrossThreadCounts() {
+  func identicalAcrossThreadCounts() throws {
     let dataset = randomDataset(rows: 203, features: 11, classes: 5, seed: 21)
     let shards = Shards(rowCount: dataset.rowCount, rowsPerShard: 12)
     #expect(shards.count == 13)
     let parameters = randomParameters(ParameterLayout(classCount: 5, featureCount: 11), seed: 4)
-    let results = [1, 2, 3, 8].map { threads in
-      SoftmaxObjective(dataset: dataset, lambda: 0.01, shards: shards, executor: ShardedExecutor(threadCount: threads))
+    let results = try [1, 2, 3, 8].map { threads in
+      try SoftmaxObjective(dataset: dataset, lambda: 0.01, shards: shards, executor: ShardedExecutor(threadCount: threads))
         .valueAndGradient(parameters)
     }
     for result in results.dropFirst() {
       #expect(result.0.bitPattern == results[0].0.bitPattern)
       #expect(result.1.map(\.bitPattern) == results[0].1.map(\.bitPattern))
     }
-    let precise = [1, 2, 3, 8].map { threads in
-      let objective = SoftmaxObjective(dataset: dataset, lambda: 0.01, shards: shards, executor: ShardedExecutor(threadCount: threads))
+    let precise = try [1, 2, 3, 8].map { threads in
+      let objective = try SoftmaxObjective(dataset: dataset, lambda: 0.01, shards: shards, executor: ShardedExecutor(threadCount: threads))
       objective.precision = .double
       return objective.valueAndGradient(parameters)
     }
@@ -150,13 +152,14 @@ struct GradientTests {
     // makes class 0 their argmax too.
     let dataset = try Dataset(
       rows: (0..<5).map { [Float($0), 1] }, labels: ["0", "1", "2", "1", "2"])
-    let objective = SoftmaxObjective(dataset: dataset, lambda: 0, executor: ShardedExecutor(threadCount: 1))
+    let objective = try SoftmaxObjective(dataset: dataset, lambda: 0, executor: ShardedExecutor(threadCount: 1))
     let layout = objective.layout
     let parameters = layout.pack(weights: [Float](repeating: 0, count: 3 * 2), bias: [Float(10), 0, 0])
-    let (value, gradient) = objective.valueAndGradient(parameters)
+    let (evaluation, gradient) = objective.evaluationAndGradient(parameters)
+    let value = evaluation.value
     let reference = ScalarReference(dataset: dataset, lambda: 0).evaluate(
       weights: [[0, 0], [0, 0], [0, 0]], bias: [10, 0, 0])
-    #expect(objective.lastEvaluation.correctCount == 1)
+    #expect(evaluation.correctCount == 1)
     #expect(reference.correct == 1)
     #expect(abs(value - reference.value) <= 1e-5 * reference.value)
     for k in 0..<3 {
@@ -186,9 +189,9 @@ struct GradientTests {
   }
 
   @Test("does not overflow for logits near 1e4 (max subtracted)")
-  func largeLogitsStayFinite() {
+  func largeLogitsStayFinite() throws {
     let dataset = randomDataset(rows: 10, features: 2, classes: 3, seed: 8, scale: 1000)
-    let objective = SoftmaxObjective(dataset: dataset, lambda: 0, executor: ShardedExecutor(threadCount: 1))
+    let objective = try SoftmaxObjective(dataset: dataset, lambda: 0, executor: ShardedExecutor(threadCount: 1))
     let parameters = randomParameters(objective.layout, seed: 9, scale: 10)
     let (value, gradient) = objective.valueAndGradient(parameters)
     #expect(value.isFinite)

@@ -75,11 +75,17 @@ func randomParameters(_ layout: ParameterLayout, seed: UInt64, scale: Float = 0.
 extension SoftmaxObjective {
   /// Value and gradient at θ, as arrays.
   func valueAndGradient(_ parameters: [Double]) -> (Double, [Double]) {
+    let (evaluation, gradient) = evaluationAndGradient(parameters)
+    return (evaluation.value, gradient)
+  }
+
+  /// The evaluation (value and statistics) and gradient at θ.
+  func evaluationAndGradient(_ parameters: [Double]) -> (Evaluation, [Double]) {
     var gradient = [Double](repeating: .nan, count: parameterCount)
-    let value = parameters.withUnsafeBufferPointer { p in
+    let evaluation = parameters.withUnsafeBufferPointer { p in
       gradient.withUnsafeMutableBufferPointer { g in evaluate(at: p, gradient: g) }
     }
-    return (value, gradient)
+    return (evaluation, gradient)
   }
 }
 

@@ -23,26 +23,34 @@ public struct Standardization: Equatable, Sendable, Codable {
   /// Fits mean and scale to the rows of `features` (or to the listed `rows` only, e.g. the
   /// training part of a validation split). Cost: two passes, O(rows · features).
   public init(fitting features: FeatureMatrix, rows: [Int32]? = nil) {
-    let rowCount = rows?.count ?? features.rowCount
+    self.init(fitting: features, rows: rows, reduction: LocalStatistics())
+  }
+
+  /// Fits mean and scale with the row count, sums and squared deviations summed through
+  /// `reduction`, so that a run over several processes gets the statistics of all rows.
+  init(fitting features: FeatureMatrix, rows: [Int32]?, reduction: some StatisticsReduction) {
+    let localRowCount = rows?.count ?? features.rowCount
     let columnCount = features.featureCount
-    let divisor = Double(max(rowCount, 1))
+    let divisor = Double(max(reduction.rowCount(local: localRowCount), 1))
     func row(_ position: Int) -> UnsafeMutablePointer<Float> {
       features.rowPointer(rows.map { Int($0[position]) } ?? position)
     }
     var sums = [Double](repeating: 0, count: columnCount)
-    for position in 0..<rowCount {
+    for position in 0..<localRowCount {
       let values = row(position)
       for column in 0..<columnCount { sums[column] += Double(values[column]) }
     }
+    reduction.sum(&sums)
     let means = sums.map { $0 / divisor }
     var squares = [Double](repeating: 0, count: columnCount)
-    for position in 0..<rowCount {
+    for position in 0..<localRowCount {
       let values = row(position)
       for column in 0..<columnCount {
         let deviation = Double(values[column]) - means[column]
         squares[column] += deviation * deviation
       }
     }
+    reduction.sum(&squares)
     mean = means
     scale = squares.map { squareSum in
       let deviation = (squareSum / divisor).squareRoot()

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The same fused pass as `GradientKernel`, in Double: logits, softmax, loss and gradient
 /// sums are all computed in Double from the Float32 features (which are exact in Double).
 ///
@@ -41,17 +47,11 @@ struct PreciseGradientKernel: @unchecked Sendable {
     let biasGradient = accumulator.gradient + classCount * rowStride
     for position in rows {
       let index = Int(rowIndices?[position] ?? Int32(position))
-      let source = features + index * rowStride
-      var offset = 0
-      while offset < rowStride {
-        let chunk = UnsafeRawPointer(source + offset).loadUnaligned(as: SIMD4<Float>.self)
-        UnsafeMutableRawPointer(row + offset).storeBytes(of: Vector4(chunk), as: Vector4.self)
-        offset += 4
-      }
+      DoubleRow.widen(features + index * rowStride, into: row, rowStride: rowStride)
       var maximum = -Double.infinity
       var argmax = 0
       for classIndex in 0..<classCount {
-        let z = dot(weights + classIndex * rowStride, row) + bias[classIndex]
+        let z = DoubleRow.dot(weights + classIndex * rowStride, row, rowStride: rowStride) + bias[classIndex]
         logits[classIndex] = z
         if z > maximum {
           maximum = z
@@ -83,52 +83,9 @@ struct PreciseGradientKernel: @unchecked Sendable {
         let coefficient =
           classIndex == label ? -othersThanTrue * scale : exponentials[classIndex] * scale
         biasGradient[classIndex] += coefficient
-        addScaled(row, coefficient, into: accumulator.gradient + classIndex * rowStride)
+        DoubleRow.addScaled(
+          row, coefficient, into: accumulator.gradient + classIndex * rowStride, rowStride: rowStride)
       }
     }
   }
-
-  @inline(__always)
-  private func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>) -> Double {
-    var sum0 = Vector4(), sum1 = Vector4()
-    var offset = 0
-    while offset < rowStride {
-      sum0 = fusedMultiplyAdd(load(a + offset), load(b + offset), sum0)
-      sum1 = fusedMultiplyAdd(load(a + offset + 4), load(b + offset + 4), sum1)
-      offset += 8
-    }
-    return (sum0 + sum1).sum()
-  }
-
-  @inline(__always)
-  private func addScaled(_ x: UnsafePointer<Double>, _ factor: Double, into target: UnsafeMutablePointer<Double>) {
-    let scale = Vector4(repeating: factor)
-    var offset = 0
-    while offset < rowStride {
-      let value = fusedMultiplyAdd(load(x + offset), scale, load(target + offset))
-      UnsafeMutableRawPointer(target + offset).storeBytes(of: value, as: Vector4.self)
-      offset += 4
-    }
-  }
-
-  @inline(__always)
-  private func load(_ pointer: UnsafePointer<Double>) -> Vector4 {
-    UnsafeRawPointer(pointer).loadUnaligned(as: Vector4.self)
-  }
-
-  /// `addend + a * b`, fused where the target has FMA (see `multiplyAdd`).
-  @inline(__always)
-  private func fusedMultiplyAdd(_ a: Vector4, _ b: Vector4, _ addend: Vector4) -> Vector4 {
-    #if SOFTMAX_FMA || arch(arm64)
-      return addend.addingProduct(a, b)
-    #else
-      return addend + a * b
-    #endif
-  }
 }
-
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif

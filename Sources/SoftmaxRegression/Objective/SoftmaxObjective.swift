@@ -9,15 +9,17 @@
 /// (1/Σ_i v_i) Σ_i v_i. The rows may be a subset or an order of the dataset's rows
 /// (`rows`), e.g. the training part of a validation split.
 ///
-/// One `evaluate` is one fused pass over the rows: each shard's rows go through
-/// `GradientKernel` into that shard's `PartialSums` slot on the executor's threads; the
-/// slots are added in shard order (in Double), divided by Σ v_i, and the penalty λW is added
-/// once. The value and gradient are therefore bit-identical for any thread count.
-/// Extra memory: O(shards · K · D), allocated once: an evaluation allocates nothing.
-public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable {
-  // @unchecked: `evaluate` and `shuffleRows` mutate the scratch buffers and the row order;
-  // callers must not call them concurrently on one instance (optimizers call sequentially).
-
+/// One `evaluate` is one fused pass over the rows, in three steps with one owner each:
+/// 1. the kernel runs over each shard on the executor's threads into that shard's slot of
+///    `PartialSums` (no m × K matrix);
+/// 2. the reducer combines the slots into one flat `PassTotals`, in shard order;
+/// 3. the totals are divided by Σ v_i and the regulariser adds its value and gradient once.
+/// The value and gradient are therefore bit-identical for any thread count. Extra memory:
+/// O(shards · K · D), allocated once: an evaluation allocates nothing.
+///
+/// Not reentrant: `evaluate`, `hessianVectorProduct` and `shuffleRows` use the instance's
+/// buffers, so one optimizer at a time may use an instance (it is not `Sendable`).
+public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunction {
   /// The data, as the objective sees it (standardised if the trainer did so).
   public let dataset: Dataset
   /// The L2 penalty λ on W.
@@ -42,31 +44,17 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   /// The arithmetic of the next passes. Default `.single`.
   public var precision: Precision = .single
 
-  private let rowOrder: UnsafeMutableBufferPointer<Int32>?
+  /// The row order, or nil for the dataset's rows in order; created by the first shuffle.
+  private var rowOrder: UnsafeMutableBufferPointer<Int32>?
   private let rowWeights: [Float]?
+  private let regularizer: any SmoothRegularizer
+  private let reducer: any ShardReducer
   private let partialSums: PartialSums<Float>
   private var precisePartialSums: PartialSums<Double>? = nil
-  private let gradientSums: UnsafeMutableBufferPointer<Double>
+  private var hessianPartialSums: PartialSums<Double>? = nil
+  private var totals: PassTotals
   /// θ rounded to Float32, for the fast kernel.
   private let singleParameters: UnsafeMutableBufferPointer<Float>
-
-  /// The results of the last `evaluate`, besides the value and gradient.
-  public private(set) var lastEvaluation = Evaluation(
-    value: .nan, meanLoss: .nan, correctCount: 0, rowCount: 0)
-
-  /// What one pass learns about the current parameters.
-  public struct Evaluation: Sendable, Equatable {
-    /// J(W, b) over the evaluated rows.
-    public var value: Double
-    /// The (weighted) mean of −log p(y_i | x_i): J without the penalty.
-    public var meanLoss: Double
-    /// Rows whose highest-probability class is their label.
-    public var correctCount: Int
-    /// The number of rows evaluated.
-    public var rowCount: Int
-    /// correctCount / rowCount (unweighted).
-    public var accuracy: Double { rowCount == 0 ? 0 : Double(correctCount) / Double(rowCount) }
-  }
 
   /// An objective over `dataset` (which must be labelled) with penalty `lambda`.
   /// - Parameters:
@@ -74,14 +62,35 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   ///   - rowWeights: a weight ≥ 0 per dataset row (indexed by row), or nil for 1.
   ///   - shards: how to cut a full pass; the default depends only on the row count.
   ///   - executor: the worker threads.
-  public init(
+  /// - Throws: `TrainingError.unusableData` when the dataset has no labels, or the row
+  ///   list or weights do not fit it.
+  public convenience init(
     dataset: Dataset, lambda: Double, rows: [Int32]? = nil, rowWeights: [Float]? = nil,
     shards: Shards? = nil, executor: ShardedExecutor
-  ) {
-    precondition(dataset.isLabeled, "the objective needs labelled rows")
-    precondition(rowWeights == nil || rowWeights!.count == dataset.rowCount)
+  ) throws(TrainingError) {
+    let layout = ParameterLayout(classCount: dataset.classCount, featureCount: dataset.featureCount)
+    try self.init(
+      dataset: dataset, regularizer: L2Penalty(lambda: lambda, layout: layout), rows: rows,
+      rowWeights: rowWeights, shards: shards, executor: executor, reducer: ShardOrderReducer())
+  }
+
+  /// An objective with an explicit regulariser and reducer (the seams for other penalties
+  /// and for reductions across processes).
+  init(
+    dataset: Dataset, regularizer: any SmoothRegularizer, rows: [Int32]?, rowWeights: [Float]?,
+    shards: Shards?, executor: ShardedExecutor, reducer: any ShardReducer
+  ) throws(TrainingError) {
+    guard dataset.isLabeled else { throw .unusableData("the objective needs labelled rows") }
+    if let rowWeights, rowWeights.count != dataset.rowCount {
+      throw .unusableData("\(rowWeights.count) row weights for \(dataset.rowCount) rows")
+    }
+    if let rows, let bad = rows.first(where: { $0 < 0 || Int($0) >= dataset.rowCount }) {
+      throw .unusableData("row \(bad) is outside the dataset's \(dataset.rowCount) rows")
+    }
     self.dataset = dataset
-    self.lambda = lambda
+    self.lambda = (regularizer as? L2Penalty)?.lambda ?? 0
+    self.regularizer = regularizer
+    self.reducer = reducer
     self.rowCount = rows?.count ?? dataset.rowCount
     self.shards = shards ?? Shards(rowCount: rowCount)
     self.executor = executor
@@ -100,8 +109,7 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
       parameterCount: layout.parameterCount,
       scratchCount: GradientKernel.scratchCount(
         classCount: layout.classCount, rowStride: layout.rowStride))
-    gradientSums = .allocate(capacity: layout.parameterCount)
-    gradientSums.initialize(repeating: 0)
+    totals = PassTotals(parameterCount: layout.parameterCount)
     // 64-byte aligned, like the feature rows: the kernel's 32-byte weight loads must not
     // straddle cache lines.
     singleParameters = UnsafeMutableBufferPointer(
@@ -112,7 +120,6 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   }
 
   deinit {
-    gradientSums.deallocate()
     singleParameters.deallocate()
     rowOrder?.deallocate()
   }
@@ -123,7 +130,7 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   /// J and ∇J over all the objective's rows: one full pass.
   public func evaluate(
     at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>
-  ) -> Double {
+  ) -> Evaluation {
     evaluate(at: parameters, gradient: gradient, positions: 0..<rowCount, shards: shards)
   }
 
@@ -133,19 +140,18 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   public func evaluate(
     at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>,
     positions: Range<Int>
-  ) -> Double {
+  ) -> Evaluation {
     precondition(positions.lowerBound >= 0 && positions.upperBound <= rowCount)
     return evaluate(
       at: parameters, gradient: gradient, positions: positions,
       shards: Shards(miniBatchOf: positions.count))
   }
 
-  /// Reorders the positions with a seeded Fisher–Yates shuffle (for SGD epochs). Needs an
-  /// objective built with explicit `rows`.
+  /// Reorders the positions with a seeded Fisher–Yates shuffle of the current order (for
+  /// SGD epochs). The first shuffle of an objective over all rows lists them first.
   public func shuffleRows(using generator: inout SplitMix64) {
-    guard let rowOrder else {
-      preconditionFailure("shuffleRows needs an objective built with explicit rows")
-    }
+    let rowOrder = self.rowOrder ?? makeIdentityOrder()
+    self.rowOrder = rowOrder
     var index = rowOrder.count - 1
     while index > 0 {
       let other = Int(generator.next() % UInt64(index + 1))
@@ -154,34 +160,68 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
     }
   }
 
+  /// ∇²J(θ) · direction over all the objective's rows, in Double: one pass of
+  /// `HessianVectorKernel`, reduced like the gradient, plus the regulariser's part.
+  public func hessianVectorProduct(
+    at parameters: UnsafeBufferPointer<Double>, direction: UnsafeBufferPointer<Double>,
+    into product: UnsafeMutableBufferPointer<Double>
+  ) {
+    precondition(
+      parameters.count == parameterCount && direction.count == parameterCount
+        && product.count == parameterCount, "vectors of the wrong length")
+    let partialSums =
+      hessianPartialSums
+      ?? PartialSums<Double>(
+        shardCount: self.partialSums.shardCount, parameterCount: layout.parameterCount,
+        scratchCount: HessianVectorKernel.scratchCount(
+          classCount: layout.classCount, rowStride: layout.rowStride))
+    hessianPartialSums = partialSums
+    withKernelInputs { _, weights, rowIndices in
+      var kernel = HessianVectorKernel(
+        features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
+        classCount: layout.classCount, weights: parameters.baseAddress!,
+        bias: parameters.baseAddress! + layout.biasOffset, directionWeights: direction.baseAddress!,
+        directionBias: direction.baseAddress! + layout.biasOffset)
+      kernel.rowIndices = rowIndices
+      kernel.rowWeights = weights
+      runPass(kernel, partialSums: partialSums, positions: 0..<rowCount, shards: shards)
+    }
+    let inverseWeightSum = 1 / (totals.weightSum > 0 ? totals.weightSum : 1)
+    totals.withGradientSums { sums in
+      for index in 0..<parameterCount { product[index] = sums[index] * inverseWeightSum }
+    }
+    regularizer.addHessianVectorProduct(direction, into: product)
+  }
+
   private func evaluate(
     at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>,
     positions: Range<Int>, shards: Shards
-  ) -> Double {
-    precondition(parameters.count == parameterCount && gradient.count == parameterCount)
+  ) -> Evaluation {
+    precondition(
+      parameters.count == parameterCount && gradient.count == parameterCount,
+      "vectors of the wrong length")
     precondition(shards.count <= partialSums.shardCount)
-    let totals: PartialSums<Float>.Totals
     switch precision {
     case .single:
       for index in 0..<parameterCount { singleParameters[index] = Float(parameters[index]) }
-      totals = runSingle(positions: positions, shards: shards)
+      runSingle(positions: positions, shards: shards)
     case .double:
-      totals = runDouble(parameters: parameters, positions: positions, shards: shards)
+      runDouble(parameters: parameters, positions: positions, shards: shards)
     }
     let weightSum = totals.weightSum > 0 ? totals.weightSum : 1
     let meanLoss = totals.loss / weightSum
-    let penalty = L2Penalty(lambda: lambda, layout: layout)
-    let value = meanLoss + penalty.value(parameters)
-    penalty.combine(
-      gradientSums: UnsafeBufferPointer(gradientSums), weightSum: weightSum,
-      parameters: parameters, into: gradient)
-    lastEvaluation = Evaluation(
-      value: value, meanLoss: meanLoss, correctCount: totals.correct, rowCount: positions.count)
-    return value
+    let inverseWeightSum = 1 / weightSum
+    totals.withGradientSums { sums in
+      for index in 0..<parameterCount { gradient[index] = sums[index] * inverseWeightSum }
+    }
+    regularizer.addGradient(parameters, into: gradient)
+    return Evaluation(
+      value: meanLoss + regularizer.value(parameters), meanLoss: meanLoss,
+      correctCount: totals.correctCount, rowCount: totals.rowCount)
   }
 
-  /// One pass of the Float32 kernel at `singleParameters`; sums land in `gradientSums`.
-  private func runSingle(positions: Range<Int>, shards: Shards) -> PartialSums<Float>.Totals {
+  /// One pass of the Float32 kernel at `singleParameters`, into `totals`.
+  private func runSingle(positions: Range<Int>, shards: Shards) {
     withKernelInputs { labels, weights, rowIndices in
       var kernel = GradientKernel(
         features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
@@ -190,15 +230,15 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
         bias: UnsafePointer(singleParameters.baseAddress! + layout.biasOffset))
       kernel.rowIndices = rowIndices
       kernel.rowWeights = weights
-      return runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
+      runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
     }
   }
 
-  /// One pass of the Double kernel at `parameters`; sums land in `gradientSums`. Its shard
-  /// buffers are allocated on first use.
+  /// One pass of the Double kernel at `parameters`, into `totals`. Its shard buffers are
+  /// allocated on first use.
   private func runDouble(
     parameters: UnsafeBufferPointer<Double>, positions: Range<Int>, shards: Shards
-  ) -> PartialSums<Float>.Totals {
+  ) {
     let partialSums =
       precisePartialSums
       ?? PartialSums<Double>(
@@ -206,17 +246,15 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
         scratchCount: PreciseGradientKernel.scratchCount(
           classCount: layout.classCount, rowStride: layout.rowStride))
     precisePartialSums = partialSums
-    let totals = withKernelInputs { labels, weights, rowIndices in
+    withKernelInputs { labels, weights, rowIndices in
       var kernel = PreciseGradientKernel(
         features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
         labels: labels, classCount: layout.classCount,
         weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
       kernel.rowIndices = rowIndices
       kernel.rowWeights = weights
-      return runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
+      runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
     }
-    return PartialSums<Float>.Totals(
-      loss: totals.loss, weightSum: totals.weightSum, correct: totals.correct)
   }
 
   /// Calls `body` with the labels, the row weights and the row order as pointers.
@@ -231,11 +269,11 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
   }
 
   /// Runs `kernel` over every shard of `positions` on the executor, each into its own slot,
-  /// and reduces the slots in shard order into `gradientSums`.
+  /// and hands the slots to the reducer, which fills `totals`.
   private func runPass<Kernel: ShardKernel>(
     _ kernel: Kernel, partialSums: PartialSums<Kernel.Element>, positions: Range<Int>,
     shards: Shards
-  ) -> PartialSums<Kernel.Element>.Totals {
+  ) {
     let offset = positions.lowerBound
     executor.forEachShard(shards.count) { shard in
       var accumulator = partialSums.startShard(shard)
@@ -243,23 +281,19 @@ public final class SoftmaxObjective: DifferentiableFunction, @unchecked Sendable
       kernel.accumulate(
         rows: (range.lowerBound + offset)..<(range.upperBound + offset), into: &accumulator,
         scratch: partialSums.scratch(shard))
+      accumulator.rowCount = range.count
       partialSums.finishShard(shard, accumulator)
     }
-    return partialSums.reduce(into: gradientSums, shardCount: shards.count, on: executor)
+    reducer.reduce(partialSums, shardCount: shards.count, into: &totals, on: executor)
+  }
+
+  /// The positions 0, 1, …, rowCount − 1 as an explicit order.
+  private func makeIdentityOrder() -> UnsafeMutableBufferPointer<Int32> {
+    let order = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, rowCount))
+    for position in 0..<rowCount { order[position] = Int32(position) }
+    return order
   }
 }
-
-/// A fused pass over a range of rows into one shard's accumulator: what `SoftmaxObjective`
-/// runs on each shard, in Float32 (`GradientKernel`) or Double (`PreciseGradientKernel`).
-protocol ShardKernel: Sendable {
-  associatedtype Element: BinaryFloatingPoint & Sendable
-  func accumulate(
-    rows: Range<Int>, into accumulator: inout PartialSums<Element>.Accumulator,
-    scratch: UnsafeMutableBufferPointer<Element>)
-}
-
-extension GradientKernel: ShardKernel {}
-extension PreciseGradientKernel: ShardKernel {}
 
 extension Optional where Wrapped == [Float] {
   fileprivate func withUnsafeOptionalBufferPointer<Result>(
@@ -267,40 +301,5 @@ extension Optional where Wrapped == [Float] {
   ) -> Result {
     guard let array = self else { return body(nil) }
     return array.withUnsafeBufferPointer { body($0) }
-  }
-}
-
-/// The penalty (λ/2)‖W‖² on the weights (not the bias, not the padding), added once after
-/// the shards are reduced.
-struct L2Penalty {
-  let lambda: Double
-  let layout: ParameterLayout
-
-  /// (λ/2) Σ_k Σ_{j<D} W_kj², in Double. Cost: O(K·D).
-  func value(_ parameters: UnsafeBufferPointer<Double>) -> Double {
-    guard lambda != 0 else { return 0 }
-    var sumOfSquares = 0.0
-    for classIndex in 0..<layout.classCount {
-      let row = classIndex * layout.rowStride
-      for feature in 0..<layout.featureCount {
-        let weight = parameters[row + feature]
-        sumOfSquares += weight * weight
-      }
-    }
-    return 0.5 * lambda * sumOfSquares
-  }
-
-  /// gradient = sums / Σv + λW (λ term on weights only). Padding entries stay 0.
-  func combine(
-    gradientSums: UnsafeBufferPointer<Double>, weightSum: Double,
-    parameters: UnsafeBufferPointer<Double>, into gradient: UnsafeMutableBufferPointer<Double>
-  ) {
-    let inverseRowCount = 1 / weightSum
-    for index in 0..<layout.biasOffset {
-      gradient[index] = gradientSums[index] * inverseRowCount + lambda * parameters[index]
-    }
-    for index in layout.biasOffset..<layout.parameterCount {
-      gradient[index] = gradientSums[index] * inverseRowCount
-    }
   }
 }

@@ -4,13 +4,76 @@
 /// point and update θ. They keep θ in Double, so steps far below Float32's resolution still
 /// move it; the function decides the precision it computes in (the softmax objective uses
 /// Float32 kernels, or Double ones to finish). One call is one pass over the data.
+///
+/// A function is evaluated by one optimizer at a time: implementations may keep scratch
+/// buffers and need not be reentrant.
 public protocol DifferentiableFunction: AnyObject {
   /// The length of the parameter vector θ.
   var parameterCount: Int { get }
 
   /// Evaluates f(θ) and writes ∇f(θ) into `gradient` (same length as `parameters`).
-  /// - Returns: the value f(θ).
+  /// - Returns: f(θ) and the statistics of the same pass, which the optimizer keeps with
+  ///   the point if it accepts it.
   func evaluate(
     at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>
-  ) -> Double
+  ) -> Evaluation
+}
+
+/// A function that can also multiply its Hessian by a vector, for Newton-type solvers.
+public protocol TwiceDifferentiableFunction: DifferentiableFunction {
+  /// Writes ∇²f(θ)·v into `product` (same length as `parameters`). One pass over the data.
+  func hessianVectorProduct(
+    at parameters: UnsafeBufferPointer<Double>, direction: UnsafeBufferPointer<Double>,
+    into product: UnsafeMutableBufferPointer<Double>)
+}
+
+/// A function that is a (weighted) mean over rows, which stochastic solvers evaluate on
+/// mini-batches of consecutive positions in an order they shuffle.
+///
+///     f_B(θ) = (Σ_{i∈B} v_i ℓ_i(θ)) / Σ_{i∈B} v_i + r(θ)     (r: the penalty, added once)
+public protocol MiniBatchFunction: DifferentiableFunction {
+  /// The number of positions (rows) the function covers.
+  var rowCount: Int { get }
+
+  /// Evaluates f_B and ∇f_B for the rows at `positions` of the current order.
+  func evaluate(
+    at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>,
+    positions: Range<Int>
+  ) -> Evaluation
+
+  /// Reorders the positions with a seeded Fisher–Yates shuffle of the current order.
+  func shuffleRows(using generator: inout SplitMix64)
+}
+
+/// f(θ) and what the same pass learnt about θ besides it.
+///
+/// It travels with the point: an optimizer hands the observer the evaluation of the point
+/// it accepted, whatever it evaluated last (a rejected line-search trial, a Hessian-vector
+/// product, a projected step).
+public struct Evaluation: Sendable, Equatable {
+  /// f(θ).
+  public var value: Double
+  /// The (weighted) mean of −log p(y_i | x_i): f without the penalty. Equal to `value`
+  /// for a function that is not a data term.
+  public var meanLoss: Double
+  /// Rows whose highest-probability class is their label.
+  public var correctCount: Int
+  /// The number of rows evaluated (0 for a function that is not a mean over rows).
+  public var rowCount: Int
+
+  /// An evaluation with explicit statistics.
+  public init(value: Double, meanLoss: Double, correctCount: Int, rowCount: Int) {
+    self.value = value
+    self.meanLoss = meanLoss
+    self.correctCount = correctCount
+    self.rowCount = rowCount
+  }
+
+  /// The evaluation of a plain function: only its value.
+  public init(value: Double) {
+    self.init(value: value, meanLoss: value, correctCount: 0, rowCount: 0)
+  }
+
+  /// correctCount / rowCount (unweighted); 0 when no rows were evaluated.
+  public var accuracy: Double { rowCount == 0 ? 0 : Double(correctCount) / Double(rowCount) }
 }

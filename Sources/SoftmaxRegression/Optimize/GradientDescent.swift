@@ -10,7 +10,7 @@
 /// Stops when max|∇f| ≤ `tolerance`, after `maxEpochs` steps, when the line search cannot
 /// decrease f (the step fell below 10⁻²⁰: f is flat to Float precision), or when the observer
 /// returns false. Memory: three parameter vectors.
-public struct GradientDescent: Sendable {
+public struct GradientDescent: Minimizer {
   /// A fixed step size, or nil for the line search.
   public var learningRate: Double?
   /// Stop when max|∇f| ≤ tolerance.
@@ -31,7 +31,7 @@ public struct GradientDescent: Sendable {
   /// Minimizes `function` from `start`.
   /// - Parameter observe: called after the start and after every step; return false to stop.
   public func minimize(
-    _ function: some DifferentiableFunction, from start: [Double],
+    _ function: any DifferentiableFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
     var state = OptimizationState(evaluating: function, at: start)
@@ -45,14 +45,14 @@ public struct GradientDescent: Sendable {
       if state.epoch >= maxEpochs { return state.result(.maxEpochs) }
       let gradientNormSquared = VectorOperations.dot(state.gradient, state.gradient)
       var trials = 0
-      var trialValue = Double.nan
+      var trialEvaluation: Evaluation
       while true {
         VectorOperations.step(from: state.parameters, along: state.gradient, by: -step, into: &trial)
-        trialValue = evaluate(function, trial, &trialGradient)
+        trialEvaluation = evaluate(function, trial, &trialGradient)
         trials += 1
         if learningRate != nil { break }
         let sufficientDecrease = state.value - Self.armijoConstant * step * gradientNormSquared
-        if trialValue.isFinite && trialValue <= sufficientDecrease { break }
+        if trialEvaluation.value.isFinite && trialEvaluation.value <= sufficientDecrease { break }
         step *= 0.5
         if step < Self.smallestStep {
           state.passes += trials
@@ -62,12 +62,12 @@ public struct GradientDescent: Sendable {
       state.passes += trials
       let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
       // A non-finite point is never adopted: the result keeps the last finite one.
-      guard trialValue.isFinite && trialGradientMax.isFinite else { return state.result(.nonFinite) }
-      state.epoch += 1
-      swap(&state.parameters, &trial)
-      swap(&state.gradient, &trialGradient)
-      state.value = trialValue
-      state.gradientMax = trialGradientMax
+      guard trialEvaluation.value.isFinite && trialGradientMax.isFinite else {
+        return state.result(.nonFinite)
+      }
+      state.accept(
+        &trial, gradient: &trialGradient, evaluation: trialEvaluation,
+        gradientMax: trialGradientMax)
       if learningRate == nil && trials == 1 { step *= 2 }
       guard observe(state.progress(passesThisEpoch: trials)) else {
         return state.result(.stoppedByObserver)

@@ -11,8 +11,8 @@
 /// `objectiveTolerance` · max(|f|, 1), after `maxEpochs` epochs, when the line search fails
 /// along −∇f, or when the observer returns false. One epoch = one accepted step; its passes
 /// (line-search trials) are reported. Memory: (2·memory + 4) parameter vectors.
-public struct LBFGS: Sendable {
-  /// Pairs kept (m). Default 10.
+public struct LBFGS: Minimizer {
+  /// Pairs kept (m), at least 1. Default 10.
   public var memory: Int
   /// Stop when max|∇f| ≤ tolerance.
   public var tolerance: Double
@@ -23,8 +23,7 @@ public struct LBFGS: Sendable {
 
   /// A configured L-BFGS; see the type's documentation for the rules.
   public init(memory: Int = 10, tolerance: Double, objectiveTolerance: Double, maxEpochs: Int) {
-    precondition(memory >= 1)
-    self.memory = memory
+    self.memory = max(1, memory)
     self.tolerance = tolerance
     self.objectiveTolerance = objectiveTolerance
     self.maxEpochs = maxEpochs
@@ -33,7 +32,7 @@ public struct LBFGS: Sendable {
   /// Minimizes `function` from `start`.
   /// - Parameter observe: called after the start and after every epoch; return false to stop.
   public func minimize(
-    _ function: some DifferentiableFunction, from start: [Double],
+    _ function: any DifferentiableFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
     var state = OptimizationState(evaluating: function, at: start)
@@ -67,20 +66,19 @@ public struct LBFGS: Sendable {
         history.removeAll()
       } while true
       state.passes += passesThisEpoch
-      guard outcome.step != nil else { return state.result(.lineSearchFailed) }
+      guard outcome.step != nil, let accepted = outcome.evaluation else {
+        return state.result(.lineSearchFailed)
+      }
       let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
-      guard outcome.value.isFinite && trialGradientMax.isFinite else {
+      guard accepted.value.isFinite && trialGradientMax.isFinite else {
         return state.result(.nonFinite)
       }
 
       history.append(
         from: state.parameters, to: trial, gradient: state.gradient, newGradient: trialGradient)
       let previousValue = state.value
-      state.epoch += 1
-      swap(&state.parameters, &trial)
-      swap(&state.gradient, &trialGradient)
-      state.value = outcome.value
-      state.gradientMax = trialGradientMax
+      state.accept(
+        &trial, gradient: &trialGradient, evaluation: accepted, gradientMax: trialGradientMax)
       guard observe(state.progress(passesThisEpoch: passesThisEpoch)) else {
         return state.result(.stoppedByObserver)
       }
@@ -99,12 +97,18 @@ public struct LBFGS: Sendable {
     private var gradientChanges: [[Double]] = []
     private var reciprocalCurvatures: [Double] = []
     private var alphas: [Double]
+    /// Where a new pair is built before the curvature check, so that a rejected pair never
+    /// touches the stored ones.
+    private var candidateStep: [Double]
+    private var candidateGradientChange: [Double]
     private var newest = -1
     private(set) var storedCount = 0
 
     init(capacity: Int, count: Int) {
       self.capacity = capacity
       alphas = [Double](repeating: 0, count: capacity)
+      candidateStep = [Double](repeating: 0, count: count)
+      candidateGradientChange = [Double](repeating: 0, count: count)
       steps.reserveCapacity(capacity)
       gradientChanges.reserveCapacity(capacity)
     }
@@ -116,21 +120,25 @@ public struct LBFGS: Sendable {
       newest = -1
     }
 
-    /// Stores s = new − old and y = newGradient − gradient, unless sᵀy is not positive
-    /// enough (then H would not stay positive definite).
+    /// Stores s = new − old and y = newGradient − gradient in place of the oldest pair,
+    /// unless sᵀy is not positive enough (then H would not stay positive definite and the
+    /// history is left exactly as it was).
     mutating func append(from old: [Double], to new: [Double], gradient: [Double], newGradient: [Double]) {
-      let slot = (newest + 1) % capacity
-      if steps.count < capacity {
-        steps.append(new)
-        gradientChanges.append(newGradient)
-        reciprocalCurvatures.append(0)
-      }
-      VectorOperations.difference(new, old, into: &steps[slot])
-      VectorOperations.difference(newGradient, gradient, into: &gradientChanges[slot])
-      let curvature = VectorOperations.dot(steps[slot], gradientChanges[slot])
-      let yy = VectorOperations.dot(gradientChanges[slot], gradientChanges[slot])
+      VectorOperations.difference(new, old, into: &candidateStep)
+      VectorOperations.difference(newGradient, gradient, into: &candidateGradientChange)
+      let curvature = VectorOperations.dot(candidateStep, candidateGradientChange)
+      let yy = VectorOperations.dot(candidateGradientChange, candidateGradientChange)
       guard curvature > 1e-10 * yy, curvature > 0 else { return }
-      reciprocalCurvatures[slot] = 1 / curvature
+      let slot = (newest + 1) % capacity
+      if slot == steps.count {  // the ring is still growing
+        steps.append(candidateStep)
+        gradientChanges.append(candidateGradientChange)
+        reciprocalCurvatures.append(1 / curvature)
+      } else {
+        swap(&steps[slot], &candidateStep)
+        swap(&gradientChanges[slot], &candidateGradientChange)
+        reciprocalCurvatures[slot] = 1 / curvature
+      }
       newest = slot
       storedCount = min(storedCount + 1, capacity)
     }

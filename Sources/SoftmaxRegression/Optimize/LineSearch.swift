@@ -17,42 +17,48 @@ struct StrongWolfeLineSearch {
   struct Outcome {
     /// The accepted step, or nil when none was found.
     var step: Double?
-    var value: Double
+    /// The evaluation at the accepted step (nil when none was found).
+    var evaluation: Evaluation?
     var evaluations: Int
   }
 
-  /// A point on the line: α, φ(α), φ'(α).
+  /// A point on the line: α, φ(α), φ'(α), and the evaluation that gave φ(α).
   private struct Sample {
     var step: Double
     var value: Double
     var slope: Double
+    var evaluation: Evaluation? = nil
   }
 
   /// Searches from `x` (where f = `value`, ∇f = `gradient`) along `direction`, starting at
   /// `initialStep`. Writes each trial into `trial` / `trialGradient`.
   func search(
-    _ function: some DifferentiableFunction, from x: [Double], value: Double, gradient: [Double],
+    _ function: any DifferentiableFunction, from x: [Double], value: Double, gradient: [Double],
     direction: [Double], initialStep: Double, trial: inout [Double], trialGradient: inout [Double]
   ) -> Outcome {
     let origin = Sample(step: 0, value: value, slope: VectorOperations.dot(gradient, direction))
-    precondition(origin.slope < 0, "not a descent direction")
+    // Not a descent direction (for example ∇f so small that ∇f·d underflows to 0): no step.
+    guard origin.slope < 0 else { return Outcome(step: nil, evaluation: nil, evaluations: 0) }
     var evaluations = 0
 
     func sample(_ step: Double) -> Sample {
       VectorOperations.step(from: x, along: direction, by: step, into: &trial)
-      let trialValue = evaluate(function, trial, &trialGradient)
+      let evaluation = evaluate(function, trial, &trialGradient)
       evaluations += 1
       let slope = VectorOperations.dot(trialGradient, direction)
-      guard trialValue.isFinite && slope.isFinite else {
+      guard evaluation.value.isFinite && slope.isFinite else {
         return Sample(step: step, value: .infinity, slope: .nan)
       }
-      return Sample(step: step, value: trialValue, slope: slope)
+      return Sample(step: step, value: evaluation.value, slope: slope, evaluation: evaluation)
     }
     func decreasesEnough(_ point: Sample) -> Bool {
       point.value <= origin.value + sufficientDecrease * point.step * origin.slope
     }
     func curvatureHolds(_ point: Sample) -> Bool {
       point.slope.isFinite && abs(point.slope) <= -curvature * origin.slope
+    }
+    func accept(_ point: Sample) -> Outcome {
+      Outcome(step: point.step, evaluation: point.evaluation, evaluations: evaluations)
     }
     func zoom(_ low: Sample, _ high: Sample) -> Outcome {
       var low = low
@@ -63,14 +69,14 @@ struct StrongWolfeLineSearch {
           high = point
         } else {
           if curvatureHolds(point) {
-            return Outcome(step: point.step, value: point.value, evaluations: evaluations)
+            return accept(point)
           }
           if point.slope * (high.step - low.step) >= 0 { high = low }
           low = point
         }
         if abs(high.step - low.step) <= 1e-12 * max(1, low.step) { break }
       }
-      return Outcome(step: nil, value: .nan, evaluations: evaluations)
+      return Outcome(step: nil, evaluation: nil, evaluations: evaluations)
     }
 
     var previous = origin
@@ -81,13 +87,13 @@ struct StrongWolfeLineSearch {
         return zoom(previous, point)
       }
       if curvatureHolds(point) {
-        return Outcome(step: point.step, value: point.value, evaluations: evaluations)
+        return accept(point)
       }
       if point.slope >= 0 { return zoom(point, previous) }
       previous = point
       step = min(2 * step, maximumStep)
     }
-    return Outcome(step: nil, value: .nan, evaluations: evaluations)
+    return Outcome(step: nil, evaluation: nil, evaluations: evaluations)
   }
 
   /// The minimiser of the cubic through two samples, kept inside the middle 80% of the

@@ -1,12 +1,12 @@
 /// What every optimizer reports after each epoch, and how it ends. Optimizers see a
-/// `DifferentiableFunction` and parameter vectors only.
+/// function of θ (`DifferentiableFunction` and its refinements) and parameter vectors only.
 
 /// The state after an epoch, handed to the observer.
 public struct OptimizationProgress: Sendable {
   /// Epochs completed (0 is the starting point).
   public var epoch: Int
-  /// f at the current θ.
-  public var value: Double
+  /// f at the current θ and the statistics of the pass that computed it.
+  public var evaluation: Evaluation
   /// max|∇f| at the current θ.
   public var gradientMax: Double
   /// Passes over the data so far (function evaluations; a mini-batch epoch counts as one).
@@ -15,6 +15,9 @@ public struct OptimizationProgress: Sendable {
   public var passesThisEpoch: Int
   /// The current θ.
   public var parameters: [Double]
+
+  /// f at the current θ.
+  public var value: Double { evaluation.value }
 }
 
 /// Why an optimizer stopped.
@@ -39,8 +42,8 @@ public enum StopReason: String, Sendable, Codable {
 public struct OptimizationResult: Sendable {
   /// The final θ (always a point where f and ∇f were finite).
   public var parameters: [Double]
-  /// f(θ).
-  public var value: Double
+  /// f(θ) and the statistics of the pass that computed it.
+  public var evaluation: Evaluation
   /// max|∇f(θ)|.
   public var gradientMax: Double
   /// Epochs completed.
@@ -49,37 +52,57 @@ public struct OptimizationResult: Sendable {
   public var passes: Int
   /// Why it stopped.
   public var stopReason: StopReason
+
+  /// f(θ).
+  public var value: Double { evaluation.value }
 }
 
-/// An optimizer's current point: θ, ∇f(θ), f(θ), and the epochs and passes so far.
+/// An optimizer's current point: θ, ∇f(θ), f(θ) with its statistics, and the epochs and
+/// passes so far.
 struct OptimizationState {
   var parameters: [Double]
   var gradient: [Double]
-  var value: Double
+  var evaluation: Evaluation
   var gradientMax: Double
   var epoch = 0
   var passes = 1
 
   /// Evaluates f and ∇f at `start` (the first pass).
   init(evaluating function: some DifferentiableFunction, at start: [Double]) {
-    precondition(start.count == function.parameterCount)
+    precondition(start.count == function.parameterCount, "the start has the wrong length")
     parameters = start
     gradient = [Double](repeating: 0, count: start.count)
-    value = evaluate(function, start, &gradient)
+    evaluation = evaluate(function, start, &gradient)
     gradientMax = VectorOperations.maximumMagnitude(gradient)
+  }
+
+  /// f at the current θ.
+  var value: Double { evaluation.value }
+
+  /// Adopts `point` (θ and its gradient, swapped in, so the caller's buffers receive the
+  /// old ones) with its evaluation, as the end of one more epoch.
+  mutating func accept(
+    _ point: inout [Double], gradient pointGradient: inout [Double], evaluation: Evaluation,
+    gradientMax: Double
+  ) {
+    swap(&parameters, &point)
+    swap(&gradient, &pointGradient)
+    self.evaluation = evaluation
+    self.gradientMax = gradientMax
+    epoch += 1
   }
 
   /// The result, if the optimizer stops now for `reason`.
   func result(_ reason: StopReason) -> OptimizationResult {
     OptimizationResult(
-      parameters: parameters, value: value, gradientMax: gradientMax, epochs: epoch,
+      parameters: parameters, evaluation: evaluation, gradientMax: gradientMax, epochs: epoch,
       passes: passes, stopReason: reason)
   }
 
   /// What the observer sees after an epoch that took `passesThisEpoch` passes.
   func progress(passesThisEpoch: Int) -> OptimizationProgress {
     OptimizationProgress(
-      epoch: epoch, value: value, gradientMax: gradientMax, passes: passes,
+      epoch: epoch, evaluation: evaluation, gradientMax: gradientMax, passes: passes,
       passesThisEpoch: passesThisEpoch, parameters: parameters)
   }
 
@@ -92,10 +115,10 @@ struct OptimizationState {
   }
 }
 
-/// Calls `body` with θ and a gradient buffer as unsafe buffers; returns f(θ).
+/// Evaluates `function` at `parameters`, writing ∇f into `gradient`.
 func evaluate(
   _ function: some DifferentiableFunction, _ parameters: [Double], _ gradient: inout [Double]
-) -> Double {
+) -> Evaluation {
   parameters.withUnsafeBufferPointer { parameters in
     gradient.withUnsafeMutableBufferPointer { gradient in
       function.evaluate(at: parameters, gradient: gradient)

@@ -1,5 +1,5 @@
-/// Mini-batch stochastic gradient descent with momentum, for objectives that can evaluate
-/// a range of their rows (`MiniBatchFunction`).
+/// Mini-batch stochastic gradient descent with momentum, for functions that are a mean over
+/// rows and can evaluate a range of them (`MiniBatchFunction`).
 ///
 /// Each epoch shuffles the rows with the seeded generator, then for each batch of
 /// `batchSize` consecutive positions takes v ← μv − η_t ∇f_batch(θ), θ ← θ + v, where
@@ -10,7 +10,7 @@
 ///
 /// Stops when max|∇f| ≤ `tolerance`, after `maxEpochs` epochs, or when the observer
 /// returns false.
-public struct StochasticGradientDescent: Sendable {
+public struct StochasticGradientDescent: Minimizer {
   /// Rows per mini-batch.
   public var batchSize: Int
   /// η₀, the initial step size.
@@ -26,13 +26,13 @@ public struct StochasticGradientDescent: Sendable {
   /// Seed of the shuffles.
   public var seed: UInt64
 
-  /// A configured SGD; see the type's documentation for the rules.
+  /// A configured SGD; see the type's documentation for the rules. The caller validates
+  /// the values (`TrainingOptions.validate()`); a batch size below 1 is taken as 1.
   public init(
     batchSize: Int, learningRate: Double, decay: Double, momentum: Double, tolerance: Double,
     maxEpochs: Int, seed: UInt64
   ) {
-    precondition(batchSize >= 1 && learningRate > 0 && decay >= 0 && (0..<1).contains(momentum))
-    self.batchSize = batchSize
+    self.batchSize = max(1, batchSize)
     self.learningRate = learningRate
     self.decay = decay
     self.momentum = momentum
@@ -43,7 +43,7 @@ public struct StochasticGradientDescent: Sendable {
 
   /// Minimizes `objective` from `start`.
   public func minimize(
-    _ objective: SoftmaxObjective, from start: [Double],
+    _ objective: any MiniBatchFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
     var state = OptimizationState(evaluating: objective, at: start)
@@ -72,7 +72,7 @@ public struct StochasticGradientDescent: Sendable {
         batchStart = batchEnd
       }
       state.epoch += 1
-      state.value = evaluate(objective, state.parameters, &state.gradient)
+      state.evaluation = evaluate(objective, state.parameters, &state.gradient)
       state.passes += 2
       state.gradientMax = VectorOperations.maximumMagnitude(state.gradient)
       guard state.value.isFinite && state.gradientMax.isFinite else {

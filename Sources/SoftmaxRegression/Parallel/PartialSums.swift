@@ -1,5 +1,5 @@
-/// One accumulator per shard: the shard's gradient sums, loss sum and correct count, plus
-/// the kernel's scratch space for that shard.
+/// One accumulator per shard: the shard's gradient sums, loss sum, weight sum, correct and
+/// row counts, plus the kernel's scratch space for that shard.
 ///
 /// Everything is allocated once, when the objective is built, so an epoch allocates
 /// nothing. Slots are padded to 64 bytes so two shards never share a cache line (measured
@@ -19,6 +19,7 @@ final class PartialSums<Element: BinaryFloatingPoint & Sendable>: @unchecked Sen
   private let losses: UnsafeMutablePointer<Double>
   private let weightSums: UnsafeMutablePointer<Double>
   private let correctCounts: UnsafeMutablePointer<Int>
+  private let rowCounts: UnsafeMutablePointer<Int>
   private static var valuesPerCacheLine: Int { 8 }
   /// Parameters per reduction task: big enough to amortise scheduling, small enough that
   /// a 16–128-core machine gets several tasks at D·K in the thousands.
@@ -40,6 +41,8 @@ final class PartialSums<Element: BinaryFloatingPoint & Sendable>: @unchecked Sen
     weightSums.initialize(repeating: 0, count: scalarCount)
     correctCounts = .allocate(capacity: scalarCount)
     correctCounts.initialize(repeating: 0, count: scalarCount)
+    rowCounts = .allocate(capacity: scalarCount)
+    rowCounts.initialize(repeating: 0, count: scalarCount)
   }
 
   deinit {
@@ -47,6 +50,7 @@ final class PartialSums<Element: BinaryFloatingPoint & Sendable>: @unchecked Sen
     losses.deallocate()
     weightSums.deallocate()
     correctCounts.deallocate()
+    rowCounts.deallocate()
   }
 
   /// Where one shard's sums go: K × rowStride gradient entries then K bias entries, and
@@ -59,6 +63,8 @@ final class PartialSums<Element: BinaryFloatingPoint & Sendable>: @unchecked Sen
     var weightSum: Double = 0
     /// Rows whose most probable class is their label (unweighted).
     var correctCount: Int = 0
+    /// Rows accumulated (set by the caller that runs the kernel).
+    var rowCount: Int = 0
   }
 
   /// Zeroes shard `shard`'s sums and returns a kernel accumulator writing into them.
@@ -79,44 +85,18 @@ final class PartialSums<Element: BinaryFloatingPoint & Sendable>: @unchecked Sen
     losses[shard * Self.valuesPerCacheLine] = accumulator.loss
     weightSums[shard * Self.valuesPerCacheLine] = accumulator.weightSum
     correctCounts[shard * Self.valuesPerCacheLine] = accumulator.correctCount
+    rowCounts[shard * Self.valuesPerCacheLine] = accumulator.rowCount
   }
 
-  /// The sums of one pass, over all its shards.
-  struct Totals {
-    var loss: Double
-    var weightSum: Double
-    var correct: Int
+  /// Shard `shard`'s gradient sums (`parameterCount` elements), for the reducer.
+  func gradient(_ shard: Int) -> UnsafePointer<Element> {
+    UnsafePointer(slots + shard * slotStride)
   }
 
-  /// Σ over shards `0..<shardCount`, in shard order: gradient sums into `gradientSums`, and
-  /// the loss, weight and correct-count totals. The parameter range is cut into chunks
-  /// reduced concurrently on `executor`; each entry is still summed over shards 0, 1, 2, …
-  /// in that order, so the bits do not depend on the thread count. Cost:
-  /// O(shardCount · parameterCount) work, divided among the threads.
-  func reduce(
-    into gradientSums: UnsafeMutableBufferPointer<Double>, shardCount: Int,
-    on executor: ShardedExecutor
-  ) -> Totals {
-    precondition(gradientSums.count == parameterCount && shardCount <= self.shardCount)
-    let chunkCount = (parameterCount + Self.reductionChunk - 1) / Self.reductionChunk
-    let output = UnsafeSendableBuffer(gradientSums)
-    executor.forEachShard(chunkCount) { chunk in
-      let start = chunk * Self.reductionChunk
-      let end = min(self.parameterCount, start + Self.reductionChunk)
-      let sums = output.buffer
-      for index in start..<end { sums[index] = 0 }
-      for shard in 0..<shardCount {
-        let slot = self.slots + shard * self.slotStride
-        for index in start..<end { sums[index] += Double(slot[index]) }  // exact for Float
-      }
-    }
-    var totals = Totals(loss: 0, weightSum: 0, correct: 0)
-    for shard in 0..<shardCount {
-      totals.loss += losses[shard * Self.valuesPerCacheLine]
-      totals.weightSum += weightSums[shard * Self.valuesPerCacheLine]
-      totals.correct += correctCounts[shard * Self.valuesPerCacheLine]
-    }
-    return totals
+  /// Shard `shard`'s scalar sums, for the reducer.
+  func scalars(_ shard: Int) -> (loss: Double, weightSum: Double, correctCount: Int, rowCount: Int) {
+    let index = shard * Self.valuesPerCacheLine
+    return (losses[index], weightSums[index], correctCounts[index], rowCounts[index])
   }
 }
 

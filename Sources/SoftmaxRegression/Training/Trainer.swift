@@ -43,126 +43,125 @@ public struct Trainer: Sendable {
     onEpoch: (TrainingReport.Epoch) -> Bool = { _ in true }
   ) throws(TrainingError) -> Result {
     try options.validate()
-    guard dataset.isLabeled else { throw .unusableData("the rows have no labels") }
-    guard dataset.classCount >= 2 else {
-      throw .unusableData("found \(dataset.classCount) class; training needs at least 2")
-    }
-    let clock = ContinuousClock()
-    let start = clock.now
-    var data = dataset
-    let split = try splitRows(data)
-    let standardization =
-      options.standardize ? Standardization(fitting: data.features, rows: split.train) : nil
-    if let standardization { data.standardize(with: standardization) }
-
-    let threadCount = options.effectiveThreadCount
-    let executor = ShardedExecutor(threadCount: threadCount)
-    let needsRowList = split.validation != nil || options.solver == .sgd
-    let objective = SoftmaxObjective(
-      dataset: data, lambda: options.lambda,
-      rows: needsRowList ? split.train ?? (0..<data.rowCount).map(Int32.init) : nil,
-      rowWeights: try rowWeights(data, trainingRows: split.train), executor: executor)
-    let validation = split.validation.map {
-      SoftmaxObjective(dataset: data, lambda: 0, rows: $0, executor: executor)
-    }
-    let layout = objective.layout
-    let startingPoint = try initialParameters(layout, standardization: standardization, data: data)
-
-    var history: [TrainingReport.Epoch] = []
-    history.reserveCapacity(min(options.maxEpochs, 100_000) + 1)
-    var lastElapsed = 0.0
-    var best: (loss: Double, epoch: Int, parameters: [Double])? = nil
-    var stoppedEarly = false
-    var validationGradient = [Double](repeating: 0, count: layout.parameterCount)
-    let result = minimize(objective, from: startingPoint) { progress in
-      let elapsed = (clock.now - start).seconds
-      let seconds = max(elapsed - lastElapsed, 1e-9)
-      lastElapsed = elapsed
-      // The observer runs right after the evaluation at this point, so the objective's
-      // last evaluation describes it.
-      var record = TrainingReport.Epoch(
-        epoch: progress.epoch, objective: progress.value, gradientMax: progress.gradientMax,
-        accuracy: objective.lastEvaluation.accuracy, passes: progress.passes,
-        elapsedSeconds: elapsed,
-        rowsPerSecond: Double(objective.rowCount * progress.passesThisEpoch) / seconds)
-      if let validation {
-        _ = evaluate(validation, progress.parameters, &validationGradient)
-        record.validationLoss = validation.lastEvaluation.meanLoss
-        record.validationAccuracy = validation.lastEvaluation.accuracy
-        if let patience = options.earlyStoppingPatience, let loss = record.validationLoss {
-          if best == nil || loss < best!.loss {
-            best = (loss, progress.epoch, progress.parameters)
-          } else if progress.epoch - best!.epoch >= patience {
-            stoppedEarly = true
-          }
-        }
-      }
-      history.append(record)
+    let start = ContinuousClock.now
+    let problem = try prepare(dataset)
+    let startingPoint = try initialParameters(
+      problem.objective.layout, standardization: problem.standardization, data: problem.data)
+    var recorder = EpochRecorder(
+      start: start, trainingRowCount: problem.objective.rowCount, validation: problem.validation,
+      patience: options.earlyStoppingPatience, maxEpochs: options.maxEpochs)
+    let result = minimize(problem.objective, from: startingPoint) { progress in
+      let line = recorder.record(progress)
       if let interval = checkpointEvery, interval > 0, progress.epoch > 0,
-        progress.epoch % interval == 0
+        progress.epoch % interval == 0, let model = try? problem.model(progress.parameters)
       {
-        let (weights, bias) = layout.unpack(progress.parameters)
-        if let model = try? SoftmaxModel(
-          classNames: data.classNames, featureNames: data.featureNames, labelName: data.labelName,
-          weights: weights, bias: bias, standardization: standardization)
-        {
-          onCheckpoint(model, progress.epoch)
-        }
+        onCheckpoint(model, progress.epoch)
       }
-      return onEpoch(record) && !stoppedEarly
+      return onEpoch(line) && !recorder.patienceExhausted
     }
     if result.stopReason == .nonFinite && result.epochs == 0 {
       throw .nonFinite(
         "the objective or its gradient is not finite at the starting point; "
           + "features may be too large without standardisation")
     }
+    return try finish(result, problem: problem, recorder: recorder)
+  }
 
-    var final = (parameters: result.parameters, value: result.value, gradientMax: result.gradientMax,
-      epoch: result.epochs, accuracy: history.last?.accuracy ?? 0)
-    var stopReason = result.stopReason
-    if let best, options.earlyStoppingPatience != nil {
-      if stoppedEarly { stopReason = .earlyStopping }
-      if best.epoch != result.epochs {
-        var gradient = [Double](repeating: 0, count: layout.parameterCount)
-        let value = evaluate(objective, best.parameters, &gradient)
-        final = (best.parameters, value, VectorOperations.maximumMagnitude(gradient),
-          best.epoch, objective.lastEvaluation.accuracy)
-      }
-    }
+  /// The data, objectives and standardisation of one run.
+  private struct Problem {
+    let data: Dataset
+    let standardization: Standardization?
+    let objective: SoftmaxObjective
+    let validation: SoftmaxObjective?
 
-    let (weights, bias) = layout.unpack(final.parameters)
-    let model: SoftmaxModel
-    do {
-      model = try SoftmaxModel(
+    /// The model with parameters θ (in the objective's layout).
+    func model(_ parameters: [Double]) throws(ModelError) -> SoftmaxModel {
+      let (weights, bias) = objective.layout.unpack(parameters)
+      return try SoftmaxModel(
         classNames: data.classNames, featureNames: data.featureNames, labelName: data.labelName,
         weights: weights, bias: bias, standardization: standardization)
+    }
+  }
+
+  /// Checks the data, splits off validation rows, standardises, weights rows and builds the
+  /// objectives on the executor's threads.
+  private func prepare(_ dataset: consuming Dataset) throws(TrainingError) -> Problem {
+    guard dataset.isLabeled else { throw .unusableData("the rows have no labels") }
+    guard dataset.classCount >= 2 else {
+      throw .unusableData("found \(dataset.classCount) class; training needs at least 2")
+    }
+    var data = dataset
+    let split = try options.validationFraction.map { fraction throws(TrainingError) in
+      try ValidationSplit(
+        labels: data.labels, classCount: data.classCount, fraction: fraction, seed: options.seed)
+    }
+    let statistics = LocalStatistics()
+    let standardization =
+      options.standardize
+      ? Standardization(fitting: data.features, rows: split?.training, reduction: statistics) : nil
+    if let standardization { data.standardize(with: standardization) }
+    let executor = ShardedExecutor(threadCount: options.effectiveThreadCount)
+    let objective = try SoftmaxObjective(
+      dataset: data, lambda: options.lambda, rows: split?.training,
+      rowWeights: try rowWeights(data, trainingRows: split?.training, statistics: statistics),
+      executor: executor)
+    let validation = try split.map { split throws(TrainingError) in
+      try SoftmaxObjective(dataset: data, lambda: 0, rows: split.validation, executor: executor)
+    }
+    return Problem(
+      data: data, standardization: standardization, objective: objective, validation: validation)
+  }
+
+  /// The model and report: the best validation epoch's point under early stopping, else the
+  /// point the solver ended at.
+  private func finish(
+    _ result: OptimizationResult, problem: Problem, recorder: EpochRecorder
+  ) throws(TrainingError) -> Result {
+    var final = (
+      parameters: result.parameters, evaluation: result.evaluation,
+      gradientMax: result.gradientMax, epoch: result.epochs)
+    var stopReason = result.stopReason
+    if let best = recorder.best {
+      if recorder.patienceExhausted { stopReason = .earlyStopping }
+      if best.epoch != result.epochs {
+        var gradient = [Double](repeating: 0, count: best.parameters.count)
+        let evaluation = evaluate(problem.objective, best.parameters, &gradient)
+        final = (
+          best.parameters, evaluation, VectorOperations.maximumMagnitude(gradient), best.epoch)
+      }
+    }
+    let model: SoftmaxModel
+    do {
+      model = try problem.model(final.parameters)
     } catch {
       throw .nonFinite("the trained weights are not finite: \(error)")
     }
     let report = TrainingReport(
-      solver: options.solver, threadCount: threadCount, rowCount: objective.rowCount,
-      validationRowCount: validation?.rowCount ?? 0, epochs: result.epochs,
-      passes: result.passes, objective: final.value, gradientMax: final.gradientMax,
-      trainAccuracy: final.accuracy, returnedEpoch: final.epoch, stopReason: stopReason,
-      trainSeconds: (clock.now - start).seconds, history: history)
+      solver: options.solver, threadCount: options.effectiveThreadCount,
+      rowCount: problem.objective.rowCount, validationRowCount: problem.validation?.rowCount ?? 0,
+      epochs: result.epochs, passes: result.passes, objective: final.evaluation.value,
+      gradientMax: final.gradientMax, trainAccuracy: final.evaluation.accuracy,
+      returnedEpoch: final.epoch, stopReason: stopReason, trainSeconds: recorder.elapsedSeconds,
+      history: recorder.history)
     return Result(model: model, report: report)
   }
 
-  /// Runs the solver; when L-BFGS or gd stops because Float32 can no longer tell nearby
-  /// points apart (line search failed, or the objective stalled) before reaching the
-  /// tolerance, it continues from there with the Double kernel ("polish"). Epochs and passes
-  /// of both phases are counted together.
+  /// Runs the solver; when it stops because Float32 can no longer tell nearby points apart
+  /// (line search failed, or the objective stalled) before reaching the tolerance, and its
+  /// entry allows it, it continues from there with the Double kernel ("polish"). Epochs and
+  /// passes of both phases are counted together.
   private func minimize(
     _ objective: SoftmaxObjective, from start: [Double], observe: (OptimizationProgress) -> Bool
   ) -> OptimizationResult {
-    let first = run(objective, from: start, maxEpochs: options.maxEpochs, observe: observe)
+    let solver = SolverRegistry.entry(for: options.solver)
+    let first = solver.run(options, options.maxEpochs, objective, start, observe)
     let stalled = first.stopReason == .lineSearchFailed || first.stopReason == .objectiveConverged
-    guard options.solver != .sgd, stalled, first.gradientMax > options.tolerance,
+    guard solver.finishesInDouble, stalled, first.gradientMax > options.tolerance,
       first.epochs < options.maxEpochs
     else { return first }
     objective.precision = .double
-    let polished = run(
-      objective, from: first.parameters, maxEpochs: options.maxEpochs - first.epochs
+    let polished = solver.run(
+      options, options.maxEpochs - first.epochs, objective, first.parameters
     ) { progress in
       guard progress.epoch > 0 else { return true }  // the point where the first phase ended
       var shifted = progress
@@ -170,78 +169,34 @@ public struct Trainer: Sendable {
       shifted.passes += first.passes
       return observe(shifted)
     }
-    return OptimizationResult(
-      parameters: polished.parameters, value: polished.value, gradientMax: polished.gradientMax,
-      epochs: first.epochs + polished.epochs, passes: first.passes + polished.passes,
-      stopReason: polished.stopReason)
+    var combined = polished
+    combined.epochs += first.epochs
+    combined.passes += first.passes
+    return combined
   }
 
-  private func run(
-    _ objective: SoftmaxObjective, from start: [Double], maxEpochs: Int,
-    observe: (OptimizationProgress) -> Bool
-  ) -> OptimizationResult {
-    switch options.solver {
-    case .lbfgs:
-      return LBFGS(
-        memory: options.memory, tolerance: options.tolerance,
-        objectiveTolerance: options.objectiveTolerance, maxEpochs: maxEpochs
-      ).minimize(objective, from: start, observe: observe)
-    case .gd:
-      return GradientDescent(
-        learningRate: options.learningRate, tolerance: options.tolerance, maxEpochs: maxEpochs
-      ).minimize(objective, from: start, observe: observe)
-    case .sgd:
-      return StochasticGradientDescent(
-        batchSize: options.batchSize, learningRate: options.learningRate ?? 0.1,
-        decay: options.decay, momentum: options.momentum, tolerance: options.tolerance,
-        maxEpochs: maxEpochs, seed: options.seed
-      ).minimize(objective, from: start, observe: observe)
-    }
-  }
-
-  /// Training and validation rows: a stratified, seeded split when validation is on.
-  private func splitRows(_ data: Dataset) throws(TrainingError)
-    -> (train: [Int32]?, validation: [Int32]?)
-  {
-    guard let fraction = options.validationFraction else { return (nil, nil) }
-    var generator = SplitMix64(seed: options.seed)
-    var rowsByClass = [[Int32]](repeating: [], count: data.classCount)
-    for (row, label) in data.labels.enumerated() { rowsByClass[Int(label)].append(Int32(row)) }
-    var train: [Int32] = []
-    var validation: [Int32] = []
-    for var rows in rowsByClass {
-      rows.shuffle(using: &generator)
-      let held = Int((Double(rows.count) * fraction).rounded())
-      validation += rows.prefix(held)
-      train += rows.dropFirst(held)
-    }
-    guard !validation.isEmpty, Set(train.map { data.labels[Int($0)] }).count >= 2 else {
-      throw .unusableData(
-        "a validation fraction of \(fraction) leaves \(validation.count) validation rows and "
-          + "\(train.count) training rows; use more data or another fraction")
-    }
-    return (train.sorted(), validation.sorted())
-  }
-
-  /// Per-row weights: the data's own (a weight column) times the class weights.
-  private func rowWeights(_ data: Dataset, trainingRows: [Int32]?) throws(TrainingError) -> [Float]? {
+  /// Per-row weights: the data's own (a weight column) times the class weights
+  /// n / (K · n_k), with n and n_k counted over the training rows of every process.
+  private func rowWeights(
+    _ data: Dataset, trainingRows: [Int32]?, statistics: some StatisticsReduction
+  ) throws(TrainingError) -> [Float]? {
     var weights = data.rowWeights
     if options.classWeight == .balanced {
-      let rows = trainingRows.map { $0.map(Int.init) } ?? Array(0..<data.rowCount)
-      var counts = [Int](repeating: 0, count: data.classCount)
-      for row in rows { counts[Int(data.labels[row])] += 1 }
+      let counts = statistics.classCounts(
+        labels: data.labels, classCount: data.classCount, rows: trainingRows)
+      let total = Double(counts.reduce(0, +))
       let classWeights = counts.map { count in
-        count == 0 ? 0 : Float(Double(rows.count) / (Double(data.classCount) * Double(count)))
+        count == 0 ? 0 : Float(total / (Double(data.classCount) * Double(count)))
       }
       var combined = weights ?? [Float](repeating: 1, count: data.rowCount)
       for row in 0..<data.rowCount { combined[row] *= classWeights[Int(data.labels[row])] }
       weights = combined
     }
     if let weights {
-      let rows = trainingRows.map { $0.map(Int.init) } ?? Array(0..<data.rowCount)
-      guard rows.contains(where: { weights[$0] > 0 }) else {
-        throw .unusableData("every training row has weight 0")
-      }
+      let positive =
+        trainingRows.map { rows in rows.contains { weights[Int($0)] > 0 } }
+        ?? weights.contains { $0 > 0 }
+      guard positive else { throw .unusableData("every training row has weight 0") }
     }
     return weights
   }
@@ -284,13 +239,5 @@ public struct Trainer: Sendable {
       bias[classIndex] = shift
     }
     return layout.pack(weights: weights, bias: bias)
-  }
-}
-
-extension Duration {
-  /// The duration in seconds.
-  var seconds: Double {
-    let (seconds, attoseconds) = components
-    return Double(seconds) + Double(attoseconds) * 1e-18
   }
 }

@@ -36,8 +36,10 @@ public struct TrainingOptions: Sendable, Equatable {
   /// vectors).
   public var memory: Int = 10
   /// gd: a fixed step size instead of the line search (default nil). sgd: the initial step
-  /// size η₀ (default 0.1 when nil). When set, finite and > 0.
+  /// size η₀ (`defaultSGDLearningRate` when nil). When set, finite and > 0.
   public var learningRate: Double? = nil
+  /// sgd's initial step size η₀ when `learningRate` is nil: 0.1.
+  public static let defaultSGDLearningRate = 0.1
   /// sgd: rows per mini-batch. Default 256; ≥ 1.
   public var batchSize: Int = 256
   /// sgd: step-size decay, η_t = η₀ / (1 + decay · t). Default 0.01; finite, ≥ 0.
