@@ -25,7 +25,7 @@ struct BadInputTests {
     "model-wrong-version.json":
       "{\"format\": \"softmax-regression-model\", \"version\": 99, \"class_names\": [\"a\", \"b\"], \"feature_names\": [\"x\"], \"label_name\": \"l\", \"weights\": [[1], [2]], \"bias\": [0, 0]}",
     "model-bad-shape.json":
-      "{\"format\": \"softmax-regression-model\", \"version\": 1, \"class_names\": [\"a\", \"b\"], \"feature_names\": [\"x\"], \"label_name\": \"l\", \"weights\": [[1]], \"bias\": [0, 0]}",
+      "{\"format\": \"softmax-regression-model\", \"version\": 1, \"classes\": [\"a\", \"b\"], \"features\": [\"x\"], \"label\": \"l\", \"weights\": [[1]], \"bias\": [0, 0]}",
     "not-a-cache.smx": "SMXDATA",
   ]
 
@@ -76,7 +76,7 @@ struct BadInputTests {
     (["predict", "{model-not-json.json}", "{iris}"], 1, "model-not-json.json"),
     (["predict", "{model-truncated.json}", "{iris}"], 1, "model-truncated.json"),
     (["predict", "{model-wrong-version.json}", "{iris}"], 1, "version"),
-    (["evaluate", "{model-bad-shape.json}", "{iris}"], 1, "model-bad-shape.json"),
+    (["evaluate", "{model-bad-shape.json}", "{iris}"], 1, "model-bad-shape.json: invalid model: 1 weight rows for 2 classes"),
     (["train", "{iris}", "--init", "{model-not-json.json}"], 1, "model-not-json.json"),
     // Data that does not fit the model.
     (["predict", "{model}", "{other-columns.csv}"], 1, "colour"),
@@ -94,9 +94,8 @@ struct BadInputTests {
     (["convert", "{iris}", "/nonexistent-dir/x.smx"], 1, "/nonexistent-dir/x.smx"),
   ]
 
-  /// Writes the files, a model and caches; returns the placeholder map.
-  static func prepare() throws -> [String: String] {
-    let directory = makeTemporaryDirectory()
+  /// Writes the files, a model and caches into `directory`; returns the placeholder map.
+  static func prepare(in directory: String) throws -> [String: String] {
     var paths = ["dir": directory, "iris": dataFile("iris.csv")]
     for (name, text) in files {
       let path = directory + "/" + name
@@ -124,8 +123,10 @@ struct BadInputTests {
 
   @Test("every bad input exits 1 or 2 with its message, and writes no model")
   func table() throws {
-    let paths = try Self.prepare()
-    let directory = paths["dir"]!
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let paths = try Self.prepare(in: temporary.path)
+    let directory = temporary.path
     for testCase in Self.cases {
       let arguments = testCase.arguments.map { argument in
         var result = argument
@@ -135,7 +136,6 @@ struct BadInputTests {
       let output = try SoftmaxTool.run(arguments + ["--quiet"].filter { _ in arguments.first == "train" }, in: directory)
       #expect(output.status == testCase.status, "\(testCase.arguments): status \(output.status), \(output.stderr)")
       #expect(output.stderr.contains(testCase.message), "\(testCase.arguments): \(output.stderr)")
-      #expect(!FileManager.default.fileExists(atPath: directory + "/model.json.tmp"))
       let strays = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.contains(".tmp-") }
       #expect(strays.isEmpty, "\(testCase.arguments) left \(strays)")
       #expect(!FileManager.default.fileExists(atPath: directory + "/out.smx"))
@@ -144,7 +144,9 @@ struct BadInputTests {
 
   @Test("convert, then train, predict and evaluate on the cache: the same model and output as from the CSV")
   func convertRoundTrip() throws {
-    let directory = makeTemporaryDirectory()
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let directory = temporary.path
     let cache = directory + "/iris.smx"
     let convert = try SoftmaxTool.run(["convert", dataFile("iris.csv"), cache])
     #expect(convert.status == 0 && convert.stderr.contains("wrote"), "\(convert.stderr)")

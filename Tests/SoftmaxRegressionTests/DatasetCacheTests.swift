@@ -6,12 +6,14 @@ import Testing
 struct DatasetCacheTests {
   static let csv = "a,w,b,kind\n1.5,1,-2,x\n3,0.5,4e-3,y\n-0.25,2,7,z\n8,0,9,x\n"
 
+  let temporary = TemporaryDirectory()
+
   func source(weights: Bool = true) throws -> Dataset {
     try Dataset(csvText: Self.csv, name: "t.csv", schema: .training(weightColumn: weights ? "w" : nil))
   }
 
   func writeCache(_ dataset: Dataset, weightName: String? = "w") throws -> String {
-    let path = makeTemporaryDirectory() + "/data.smx"
+    let path = temporary.path + "/data-\(UUID().uuidString).smx"
     try dataset.writeCache(to: path, weightName: weightName)
     return path
   }

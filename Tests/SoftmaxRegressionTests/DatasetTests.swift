@@ -83,7 +83,9 @@ struct DatasetTests {
       // Build bytes that are not UTF-8 (a lone continuation byte in the label).
       var bytes = Array("a,b,l\n1,2,x\n3,4,".utf8)
       bytes += [0x80, 0x41, UInt8(ascii: "\n")]
-      let path = makeTemporaryDirectory() + "/bad.csv"
+      let temporary = TemporaryDirectory()
+      defer { temporary.remove() }
+      let path = temporary.path + "/bad.csv"
       #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
       #expect {
         try Dataset(csvAt: path)

@@ -13,7 +13,9 @@ struct ModelTests {
   @Test("saving and loading gives the identical model, and no temporary file stays")
   func roundTrip() throws {
     let model = try trainedModel()
-    let directory = makeTemporaryDirectory()
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let directory = temporary.path
     let path = directory + "/model.json"
     try model.save(to: path)
     let loaded = try SoftmaxModel(contentsOf: path)
@@ -67,14 +69,18 @@ struct ModelTests {
   func failedSave() throws {
     let model = try trainedModel()
     #expect(throws: ModelError.self) { try model.save(to: "/nonexistent-directory/model.json") }
-    let directory = makeTemporaryDirectory()
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let directory = temporary.path
     #expect(throws: ModelError.self) { try model.save(to: directory) }
     #expect(try FileManager.default.contentsOfDirectory(atPath: directory).isEmpty)
   }
 
   @Test("a write that cannot fit on the disk is refused before it starts, naming the space")
   func spaceCheck() throws {
-    let directory = makeTemporaryDirectory()
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let directory = temporary.path
     try AtomicFile.checkSpace(directory + "/small.json", byteCount: 1024)
     #expect {
       try AtomicFile.checkSpace(directory + "/huge.smx", byteCount: Int.max / 2)

@@ -137,7 +137,9 @@ struct ParallelLoaderTests {
       let values = (0..<3).map { _ in String(Float(random.nextGaussian()) * 100) }
       text += values.joined(separator: ",") + ",c\(row % 4)\n"
     }
-    let path = makeTemporaryDirectory() + "/data.csv"
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let path = temporary.path + "/data.csv"
     try text.write(toFile: path, atomically: true, encoding: .utf8)
     let serial = try Self.fingerprint(Dataset.parseSerially(csvText: text, name: path, schema: .training()))
     for threads in [1, 2, 5] {

@@ -25,7 +25,9 @@ func readmeExample() throws -> (prediction: String, accuracy: Double) {
 struct ReadmeExampleTests {
   @Test("the library example runs and does what its comments say")
   func exampleRuns() throws {
-    let directory = makeTemporaryDirectory()
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let directory = temporary.path
     try FileManager.default.createDirectory(atPath: directory + "/data", withIntermediateDirectories: true)
     try FileManager.default.copyItem(atPath: dataFile("iris.csv"), toPath: directory + "/data/iris.csv")
     let previous = FileManager.default.currentDirectoryPath

@@ -89,11 +89,22 @@ extension SoftmaxObjective {
   }
 }
 
-/// A fresh directory under the system temporary directory, removed by the caller.
-func makeTemporaryDirectory() -> String {
-  let path = NSTemporaryDirectory() + "softmax-tests-" + UUID().uuidString
-  try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-  return path
+/// A fresh directory under the system temporary directory, removed with everything in it
+/// by `remove()` or when the value is released (a suite that holds one as a property
+/// removes it after each test).
+final class TemporaryDirectory: Sendable {
+  /// The directory's path.
+  let path: String
+
+  init() {
+    path = NSTemporaryDirectory() + "softmax-tests-" + UUID().uuidString
+    try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+  }
+
+  /// Removes the directory and its contents now.
+  func remove() { try? FileManager.default.removeItem(atPath: path) }
+
+  deinit { remove() }
 }
 
 /// The package root, found from this file's path.
@@ -119,4 +130,15 @@ func stratifiedSplit(_ dataset: Dataset, testFraction: Double, seed: UInt64) -> 
     train += rows.dropFirst(testCount)
   }
   return (train.sorted(), test.sorted())
+}
+
+/// The size of the long property runs. `swift test` runs a quick sample of each (the suite
+/// stays under a minute in a debug build); with `SOFTMAX_LONG_TESTS=1` they run in full
+/// (CI does, in a release build: see .ci/run).
+enum TestScale {
+  /// Whether the full-size runs were asked for.
+  static let isLong = ProcessInfo.processInfo.environment["SOFTMAX_LONG_TESTS"] == "1"
+
+  /// `long` in a long run, else `quick`.
+  static func count(quick: Int, long: Int) -> Int { isLong ? long : quick }
 }
