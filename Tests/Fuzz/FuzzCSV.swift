@@ -1,6 +1,7 @@
-// libFuzzer target: CSV text through the parallel loader (chunk size and thread count taken
+// libFuzzer target: CSV bytes through the parallel loader (chunk size and thread count taken
 // from the input) against the serial reference reader. Any difference, or any trap, is a
-// finding. Built by .ci/fuzz together with the library sources (same module).
+// finding. The bytes go in raw (not repaired into UTF-8), so invalid UTF-8 is fuzzed too.
+// Built by .ci/fuzz together with the library sources (same module).
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -8,16 +9,19 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCSV(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   guard size >= 1 else { return 0 }
+  #if FUZZ_PLANTED_CRASH
+    if data[0] == UInt8(ascii: "*") { abort() }  // for `.ci/fuzz --self-test` only
+  #endif
   let chunkSize = 1 + Int(data[0] % 64)
   let threads = 1 + Int(data[0] >> 6)
-  let text = String(decoding: UnsafeBufferPointer(start: data + 1, count: size - 1), as: UTF8.self)
+  let bytes = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
   let serial = FuzzOutcome.of { () throws(DatasetError) in
-    try Dataset.parseSerially(csvText: text, name: "fuzz.csv", schema: .training())
+    try Dataset.parseSerially(csvBytes: bytes, name: "fuzz.csv", schema: .training())
   }
   var fellBack = false
   let parallel = FuzzOutcome.of { () throws(DatasetError) in
     let result = try Dataset.parseReportingFallback(
-      csvText: text, name: "fuzz.csv", schema: .training(), threadCount: threads, chunkSize: chunkSize)
+      csvBytes: bytes, name: "fuzz.csv", schema: .training(), threadCount: threads, chunkSize: chunkSize)
     fellBack = result.fellBackToSerial
     return result.dataset
   }

@@ -2,8 +2,8 @@
 // mapping. It must load or throw DatasetError, never trap or read out of bounds; a cache
 // that loads must hold only finite features, zero padding and valid labels.
 // Random bytes almost never pass the checksums, so each input is also tried "resealed":
-// with both checksums recomputed, so that the layout, metadata and value checks behind
-// them are explored too.
+// with the header's file length set to the input's and both checksums recomputed, so that
+// the layout, metadata and value checks behind them are explored too, at every length.
 #if canImport(Glibc)
   import Glibc
 #endif
@@ -11,18 +11,27 @@ import Foundation
 
 let fuzzCachePath = "/tmp/softmax-fuzz-\(getpid()).smx"
 
+/// Called once by libFuzzer before the first input: the scratch file goes when the fuzzer
+/// exits normally (.ci/fuzz also removes it after a crash).
+@_cdecl("LLVMFuzzerInitialize")
+public func fuzzCacheInitialize(
+  _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
+) -> Int32 {
+  atexit { unlink(fuzzCachePath) }
+  return 0
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzCache(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   let bytes = Array(UnsafeBufferPointer(start: data, count: size))
   check(bytes)
-  if size >= DatasetCache.headerSize && (size - DatasetCache.headerSize) % 32 == 0 {
-    check(resealed(bytes))
-  }
+  if size >= DatasetCache.headerSize { check(resealed(bytes)) }
   return 0
 }
 
 private func resealed(_ original: [UInt8]) -> [UInt8] {
   var bytes = original
+  Dataset.store(UInt64(bytes.count), at: 80, in: &bytes)
   var payload = Checksum64()
   bytes.withUnsafeBytes { payload.update(UnsafeRawBufferPointer(rebasing: $0[DatasetCache.headerSize...])) }
   Dataset.store(payload.value, at: 88, in: &bytes)

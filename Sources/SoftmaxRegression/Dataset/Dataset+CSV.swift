@@ -100,27 +100,44 @@ extension Dataset {
     var text = csvText
     let result = text.withUTF8 { buffer in
       Result { () throws(DatasetError) -> (Dataset, Bool) in
-        var loader = ParallelCSVLoader(
-          loader: CSVLoader(bytes: UnsafeRawBufferPointer(buffer), file: name, schema: schema),
-          executor: ShardedExecutor(threadCount: threadCount), chunkSize: chunkSize)
-        let dataset = try loader.load()
-        return (dataset, loader.fellBackToSerial)
+        try parseReportingFallback(
+          csvBytes: UnsafeRawBufferPointer(buffer), name: name, schema: schema,
+          threadCount: threadCount, chunkSize: chunkSize)
       }
     }
     return try result.get()
   }
 
-  /// Parses text in memory with the serial reference loader.
+  /// `parseReportingFallback` on raw bytes, which need not be valid UTF-8.
+  static func parseReportingFallback(
+    csvBytes: UnsafeRawBufferPointer, name: String, schema: CSVSchema, threadCount: Int,
+    chunkSize: Int
+  ) throws(DatasetError) -> (dataset: Dataset, fellBackToSerial: Bool) {
+    var loader = ParallelCSVLoader(
+      loader: CSVLoader(bytes: csvBytes, file: name, schema: schema),
+      executor: ShardedExecutor(threadCount: threadCount), chunkSize: chunkSize)
+    let dataset = try loader.load()
+    return (dataset, loader.fellBackToSerial)
+  }
+
+  /// The serial reference reader on `csvText`.
   static func parseSerially(csvText: String, name: String, schema: CSVSchema)
     throws(DatasetError) -> Dataset
   {
     var text = csvText
     let result = text.withUTF8 { buffer in
       Result { () throws(DatasetError) -> Dataset in
-        var loader = CSVLoader(bytes: UnsafeRawBufferPointer(buffer), file: name, schema: schema)
-        return try loader.load()
+        try parseSerially(csvBytes: UnsafeRawBufferPointer(buffer), name: name, schema: schema)
       }
     }
     return try result.get()
+  }
+
+  /// The serial reference reader on raw bytes, which need not be valid UTF-8.
+  static func parseSerially(csvBytes: UnsafeRawBufferPointer, name: String, schema: CSVSchema)
+    throws(DatasetError) -> Dataset
+  {
+    var loader = CSVLoader(bytes: csvBytes, file: name, schema: schema)
+    return try loader.load()
   }
 }
