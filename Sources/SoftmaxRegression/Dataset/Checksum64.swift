@@ -2,9 +2,10 @@
 /// words, each mixed by multiply and rotate (the round and constants of xxHash64), then
 /// combined and avalanched with the total length.
 ///
-/// Inputs are whole 32-byte blocks (the cache pads every section to 64 bytes), so there is
-/// no tail handling; the values are therefore not those of xxHash64. It detects corruption,
-/// not tampering. Cost: about one multiply per 8 bytes, several GB/s.
+/// The cache pads every section to 64 bytes, so its inputs are whole 32-byte blocks; a
+/// shorter tail is mixed in as a block padded with zeros (the length, mixed in at the end,
+/// tells the two apart). The values are not those of xxHash64. It detects corruption, not
+/// tampering. Cost: about one multiply per 8 bytes, several GB/s.
 struct Checksum64 {
   private static let prime1: UInt64 = 0x9E37_79B1_85EB_CA87
   private static let prime2: UInt64 = 0xC2B2_AE3D_27D4_EB4F
@@ -15,9 +16,24 @@ struct Checksum64 {
   )
   private var length: UInt64 = 0
 
-  /// Mixes in `bytes`, whose count must be a multiple of 32.
+  /// Mixes in `bytes` (whole 32-byte blocks, then any tail padded with zeros).
   mutating func update(_ bytes: UnsafeRawBufferPointer) {
-    precondition(bytes.count % 32 == 0, "checksummed sections are padded to 32 bytes")
+    guard let base = bytes.baseAddress else { return }
+    let wholeBlocks = bytes.count / 32 * 32
+    if wholeBlocks < bytes.count {
+      var tail = [UInt8](repeating: 0, count: 32)
+      for index in wholeBlocks..<bytes.count { tail[index - wholeBlocks] = bytes[index] }
+      update(UnsafeRawBufferPointer(rebasing: bytes[0..<wholeBlocks]))
+      tail.withUnsafeBytes { mixBlocks($0) }
+      length &+= UInt64(bytes.count - wholeBlocks)
+      return
+    }
+    mixBlocks(UnsafeRawBufferPointer(start: base, count: bytes.count))
+    length &+= UInt64(bytes.count)
+  }
+
+  /// Mixes in whole 32-byte blocks; the caller adds their length.
+  private mutating func mixBlocks(_ bytes: UnsafeRawBufferPointer) {
     guard let base = bytes.baseAddress else { return }
     var (a, b, c, d) = lanes
     var offset = 0
@@ -29,7 +45,6 @@ struct Checksum64 {
       offset += 32
     }
     lanes = (a, b, c, d)
-    length &+= UInt64(bytes.count)
   }
 
   /// The checksum of everything mixed in so far.

@@ -133,6 +133,9 @@ private struct CacheReader {
     guard let fileLength = Int(exactly: fields[8]), fileLength == bytes.count else {
       throw invalid("truncated or extended: the header says \(fields[8]) bytes, the file has \(bytes.count)")
     }
+    guard (bytes.count - DatasetCache.headerSize) % 32 == 0 else {
+      throw invalid("its length, \(bytes.count) bytes, is not the header plus whole 32-byte blocks")
+    }
     let shape = try checkLayout(fields, flags: flags)
     var checksum = Checksum64()
     checksum.update(UnsafeRawBufferPointer(rebasing: bytes[DatasetCache.headerSize...]))
@@ -171,7 +174,10 @@ private struct CacheReader {
       let metadataLength = Int(exactly: fields[4]), let matrixOffset = Int(exactly: fields[5]),
       let labelsOffset = Int(exactly: fields[6]), let weightsOffset = Int(exactly: fields[7])
     else { throw invalid("a size or offset in the header is out of range") }
-    guard rows >= 1, featureCount >= 1, stride == FeatureMatrix.paddedStride(forFeatureCount: featureCount)
+    // Every feature of a row takes 4 bytes of the file: this bounds the count before any
+    // arithmetic on it can overflow.
+    guard rows >= 1, featureCount >= 1, featureCount <= bytes.count / 4,
+      stride == FeatureMatrix.paddedStride(forFeatureCount: featureCount)
     else { throw invalid("inconsistent shape: \(rows) rows, \(featureCount) features, stride \(stride)") }
     guard flags & ~3 == 0 else { throw invalid("unknown flags \(flags)") }
     let (rowBytes, overflow1) = stride.multipliedReportingOverflow(by: 4)
