@@ -113,10 +113,11 @@ public struct Dataset: Sendable {
   }
 
   /// Replaces each feature value x by `(x - mean) / scale` in place, copying the storage
-  /// first if another dataset shares it. Cost: O(rows · features).
+  /// first if another dataset shares it or it is mapped read-only from a cache.
+  /// Cost: O(rows · features).
   public mutating func standardize(with standardization: Standardization) {
     precondition(standardization.mean.count == featureCount)
-    if !isKnownUniquelyReferenced(&features) { features = features.copy() }
+    if !isKnownUniquelyReferenced(&features) || features.isMapped { features = features.copy() }
     standardization.apply(to: features)
   }
 

@@ -13,7 +13,7 @@ extension Dataset {
   public init(cacheAt path: String, schema: CSVSchema = .training()) throws(DatasetError) {
     let file: MappedFile
     do {
-      file = try MappedFile(path: path, writable: true)
+      file = try MappedFile(path: path)
     } catch {
       switch error {
       case .notARegularFile: throw DatasetError(file: path, reason: .notARegularFile)

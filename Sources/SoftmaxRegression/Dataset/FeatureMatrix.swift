@@ -5,10 +5,12 @@
 /// and the padding contributes nothing to dot products. Storage is 64-byte aligned.
 /// Memory: `rowCount * rowStride * 4` bytes.
 ///
-/// The storage is a reference type; `Dataset` copies it before mutating when it is shared.
+/// The storage is a reference type; `Dataset` copies it before mutating when it is shared
+/// or mapped from a file (`isMapped`: those pages are read-only and never written).
 public final class FeatureMatrix: @unchecked Sendable {
   // @unchecked: the buffer is written only while the matrix is built or by a uniquely
-  // referenced owner (Dataset checks `isKnownUniquelyReferenced` before mutating).
+  // referenced owner of an allocated matrix (Dataset checks `isKnownUniquelyReferenced`
+  // and `isMapped` before mutating).
 
   /// The number of rows (examples).
   public let rowCount: Int
@@ -47,8 +49,8 @@ public final class FeatureMatrix: @unchecked Sendable {
     mapping = nil
   }
 
-  /// A matrix stored inside a writable private mapping, at a 64-byte aligned `offset`
-  /// (writes, such as standardising in place, copy the touched pages, never the file).
+  /// A matrix stored inside a read-only mapping, at a 64-byte aligned `offset`; it is
+  /// never written (`Dataset.standardize` copies it first).
   /// The caller has checked that the range holds `rowCount` padded rows. Cost: O(1).
   init(mapping: MappedFile, offset: Int, rowCount: Int, featureCount: Int) {
     self.rowCount = rowCount
@@ -62,6 +64,10 @@ public final class FeatureMatrix: @unchecked Sendable {
   deinit {
     if mapping == nil { storage.deallocate() }
   }
+
+  /// Whether the rows live in a read-only file mapping (a `.smx` cache) rather than in an
+  /// allocation this matrix owns.
+  var isMapped: Bool { mapping != nil }
 
   /// A copy with its own storage. Cost: O(rowCount · rowStride).
   func copy() -> FeatureMatrix {

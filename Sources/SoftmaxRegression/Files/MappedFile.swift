@@ -24,9 +24,8 @@ final class MappedFile: @unchecked Sendable {
     case system(String)
   }
 
-  /// Maps the regular file at `path`. A `writable` mapping is private: writes change this
-  /// process's copy of the touched pages, never the file.
-  init(path: String, writable: Bool = false) throws(Failure) {
+  /// Maps the regular file at `path`, read-only.
+  init(path: String) throws(Failure) {
     let descriptor = open(path, O_RDONLY | O_CLOEXEC)
     guard descriptor >= 0 else { throw .system(Self.lastError()) }
     defer { close(descriptor) }
@@ -39,7 +38,7 @@ final class MappedFile: @unchecked Sendable {
       bytes = UnsafeRawBufferPointer(start: nil, count: 0)
       return
     }
-    guard let address = mmap(nil, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_PRIVATE, descriptor, 0),
+    guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0),
       address != MAP_FAILED
     else { throw .system(Self.lastError()) }
     _ = madvise(address, size, MADV_SEQUENTIAL)
