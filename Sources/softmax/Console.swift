@@ -4,34 +4,67 @@
   import Darwin
 #endif
 
+import Synchronization
+
 /// Where the CLI writes: results to stdout, progress and errors to stderr.
+///
+/// A failed write to standard output (a full disk behind `> file`, `> /dev/full`, a closed
+/// descriptor) is remembered: the command then exits 1 with "cannot write to standard
+/// output" instead of 0 with a silently truncated result. Failures on stderr are ignored
+/// (there is nowhere left to report them).
 enum Console {
+  /// The errno of the first failed write to standard output, or 0.
+  private static let outputFailure = Atomic<Int32>(0)
+
   static func output(_ text: String) {
-    writeAll(text + "\n", to: STDOUT_FILENO)
+    if !writeAll(Array((text + "\n").utf8), to: STDOUT_FILENO) { recordOutputFailure() }
+  }
+
+  /// Writes `bytes` to standard output.
+  /// - Throws: `CLIError.failure` when the write fails.
+  static func writeOutput(_ bytes: [UInt8]) throws(CLIError) {
+    guard writeAll(bytes, to: STDOUT_FILENO) else {
+      recordOutputFailure()
+      throw .failure(outputFailureMessage ?? "cannot write to standard output")
+    }
+  }
+
+  /// "cannot write to standard output: REASON" after a failed write, else nil.
+  static var outputFailureMessage: String? {
+    let code = outputFailure.load(ordering: .relaxed)
+    guard code != 0 else { return nil }
+    return "cannot write to standard output: \(String(cString: strerror(code)))"
+  }
+
+  private static func recordOutputFailure() {
+    _ = outputFailure.compareExchange(
+      expected: 0, desired: errno == 0 ? EIO : errno, ordering: .relaxed)
   }
 
   static func error(_ text: String) {
-    writeAll(text + "\n", to: STDERR_FILENO)
+    _ = writeAll(Array((text + "\n").utf8), to: STDERR_FILENO)
   }
 
   static func errorWithoutNewline(_ text: String) {
-    writeAll(text, to: STDERR_FILENO)
+    _ = writeAll(Array(text.utf8), to: STDERR_FILENO)
   }
 
   /// Writes go straight to the file descriptors (unbuffered), so there is nothing to flush.
   static func flush() {}
 
-  private static func writeAll(_ text: String, to descriptor: Int32) {
-    var bytes = Array(text.utf8)
+  /// Writes every byte; false when the descriptor refuses one.
+  private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) -> Bool {
     var offset = 0
+    errno = 0
     while offset < bytes.count {
-      let written = bytes.withUnsafeMutableBytes { buffer in
+      let written = bytes.withUnsafeBytes { buffer in
         write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
       }
       if written < 0 && errno == EINTR { continue }
-      guard written > 0 else { return }
+      guard written > 0 else { return false }
       offset += written
     }
+    return true
   }
 }
 

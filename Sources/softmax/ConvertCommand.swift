@@ -24,7 +24,7 @@ enum ConvertCommand {
     guard !DatasetCache.isCache(path: csvPath) else {
       throw .failure("\(csvPath) is already a dataset cache")
     }
-    do { try AtomicFile.checkWritable(cachePath) } catch { throw .failure(error.description) }
+    try OutputFiles.check(outputs: [cachePath], inputs: [csvPath])
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: 0)
     let clock = ContinuousClock()
     let start = clock.now

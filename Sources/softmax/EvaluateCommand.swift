@@ -17,19 +17,17 @@ enum EvaluateCommand {
     ])
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
+    let plotPath = arguments.string("plot")
+    try OutputFiles.check(outputs: plotPath.map { [$0] } ?? [], inputs: Array(arguments.positionals.prefix(2)))
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(
       arguments.positionals[1], for: model, requiresLabels: true, threadCount: threads)
     let metrics = ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
-    if let plotPath = arguments.string("plot") {
+    if let plotPath {
       let name = arguments.positionals[1].split(separator: "/").last.map(String.init) ?? ""
       let chart = ConfusionMatrixChart(metrics: metrics, title: "Confusion matrix on \(name)")
-      do {
-        try AtomicFile.write(Array(chart.svg.utf8), to: plotPath)
-      } catch {
-        throw .failure(error.description)
-      }
+      try OutputFiles.write(Array(chart.svg.utf8), to: plotPath)
     }
     if arguments.flag("json") {
       Console.output(json(metrics).text)

@@ -11,17 +11,16 @@ enum PredictCommand {
     ],
     options: [
       .init(name: "probabilities", help: "Also write each class's probability."),
-      .init(name: "output", short: "o", valueName: "OUT.csv", help: "Write to a file (default: stdout)."),
+      .init(name: "output", short: "o", valueName: "OUT.csv", help: "Write to a file; - is standard output (default: stdout)."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
     ])
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
+    let outputPath = arguments.string("output")
+    try OutputFiles.check(
+      outputs: outputPath.map { [$0] } ?? [], inputs: Array(arguments.positionals.prefix(2)))
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
-    let outputPath = arguments.string("output")
-    if let outputPath {
-      do { try AtomicFile.checkWritable(outputPath) } catch { throw .failure(error.description) }
-    }
     let dataset = try ModelInput.loadData(
       arguments.positionals[1], for: model, requiresLabels: false, threadCount: threads)
     let scores = model.scores(for: dataset, threadCount: threads)
@@ -42,15 +41,7 @@ enum PredictCommand {
       lines.append(line)
     }
     let text = lines.joined(separator: "\n") + "\n"
-    guard let outputPath else {
-      Console.output(String(text.dropLast()))
-      return
-    }
-    do {
-      try AtomicFile.write(Array(text.utf8), to: outputPath)
-    } catch {
-      throw .failure(error.description)
-    }
+    try OutputFiles.write(Array(text.utf8), to: outputPath ?? OutputFiles.standardOutput)
   }
 }
 

@@ -9,7 +9,7 @@ enum TrainCommand {
     options: [
       .init(name: "label", valueName: "NAME", help: "Label column (default: the last column)."),
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 (default: none)."),
-      .init(name: "output", short: "o", valueName: "MODEL.json", help: "Where to write the model (default: model.json)."),
+      .init(name: "output", short: "o", valueName: "MODEL.json", help: "Where to write the model; - is standard output (default: model.json)."),
       .init(name: "solver", valueName: "NAME", help: "Optimizer: lbfgs, gd or sgd (default: lbfgs)."),
       .init(name: "lambda", valueName: "X", help: "L2 penalty λ on the weights, ≥ 0 (default: 1e-4)."),
       .init(name: "tolerance", valueName: "X", help: "Stop when max|∇J| ≤ X, > 0 (default: 1e-5)."),
@@ -40,12 +40,8 @@ enum TrainCommand {
     let modelPath = arguments.string("output") ?? "model.json"
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: options.maxEpochs)
 
-    do {
-      try AtomicFile.checkWritable(modelPath)
-      if let plotPath = arguments.string("plot") { try AtomicFile.checkWritable(plotPath) }
-    } catch {
-      throw .failure(error.description)
-    }
+    let plotPath = arguments.string("plot")
+    try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
 
     Interruption.install()
     let clock = ContinuousClock()
@@ -77,7 +73,9 @@ enum TrainCommand {
       // A model file is about 25 bytes per parameter; a disk without room for it is known now,
       // not after training.
       let modelBytes = 25 * shape.classes * (shape.features + 1) + 4096
-      try AtomicFile.checkSpace(modelPath, byteCount: modelBytes)
+      if modelPath != OutputFiles.standardOutput {
+        try AtomicFile.checkSpace(modelPath, byteCount: modelBytes)
+      }
     } catch {
       throw .failure(error.description)
     }
@@ -118,19 +116,17 @@ enum TrainCommand {
     }
 
     do {
-      try result.model.save(to: modelPath)
+      try OutputFiles.write(try result.model.fileBytes(), to: modelPath)
+    } catch let error as CLIError {
+      throw error
     } catch {
-      throw .failure(error.description)
+      throw .failure("\(error)")
     }
-    if let plotPath = arguments.string("plot") {
+    if let plotPath {
       let name = dataPath.split(separator: "/").last.map(String.init) ?? dataPath
       let chart = TrainingCurveChart(
         report: result.report, title: "Training \(result.report.solver.rawValue) on \(name)")
-      do {
-        try AtomicFile.write(Array(chart.svg.utf8), to: plotPath)
-      } catch {
-        throw .failure(error.description)
-      }
+      try OutputFiles.write(Array(chart.svg.utf8), to: plotPath)
     }
 
     if display.mode != .silent {
@@ -139,6 +135,32 @@ enum TrainCommand {
     if arguments.flag("json") {
       Console.output(
         summaryJSON(report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath).text)
+    }
+  }
+
+  /// Refuses outputs that are inputs, two outputs that are one file, and standard output
+  /// for the model together with anything else that writes there; checks each output can
+  /// be written, all before loading.
+  static func checkOutputs(
+    _ arguments: ParsedArguments, modelPath: String, plotPath: String?, dataPath: String
+  ) throws(CLIError) {
+    if modelPath == OutputFiles.standardOutput {
+      if arguments.flag("json") {
+        throw .usage("-o - writes the model to standard output, where --json also writes", usage: nil)
+      }
+      if arguments.string("checkpoint") != nil {
+        throw .usage("--checkpoint needs a model file, not standard output (-o -)", usage: nil)
+      }
+    }
+    // `--init` may name the output: the model is read whole before training and replaced
+    // atomically after it (continuing a model in place).
+    try OutputFiles.check(outputs: [modelPath] + (plotPath.map { [$0] } ?? []), inputs: [dataPath])
+    if let plotPath {
+      // The chart must not replace the model (nor the model the chart).
+      guard plotPath != modelPath else {
+        throw .usage("--plot and -o name the same file '\(plotPath)'", usage: nil)
+      }
+      try OutputFiles.check(outputs: [plotPath], inputs: [modelPath])
     }
   }
 

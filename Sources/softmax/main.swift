@@ -43,6 +43,10 @@ func main() -> Int32 {
     let parsed = try command.spec.parse(Array(arguments.dropFirst()))
     try command.run(parsed)
     Console.flush()
+    if let failure = Console.outputFailureMessage {
+      Console.error("softmax \(name): error: \(failure)")
+      return 1
+    }
     return 0
   } catch {
     switch error {

@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+/// What the CLI does to the files it writes: never replaces a device, FIFO or link, keeps
+/// permissions, never destroys an input, and never reports success after a failed write to
+/// standard output.
+@Suite("Output safety", .serialized)
+struct OutputSafetyTests {
+  let temporary = TemporaryDirectory()
+  var directory: String { temporary.path }
+
+  func fileType(_ path: String) -> FileAttributeType? {
+    (try? FileManager.default.attributesOfItem(atPath: path))?[.type] as? FileAttributeType
+  }
+
+  func copyIris() throws -> String {
+    let path = directory + "/iris.csv"
+    try FileManager.default.copyItem(atPath: dataFile("iris.csv"), toPath: path)
+    return path
+  }
+
+  @Test("a FIFO as the model is written through and stays a FIFO")
+  func fifoStaysFifo() throws {
+    let fifo = directory + "/model.pipe"
+    #expect(mkfifo(fifo, 0o644) == 0)
+    // The reader runs in a shell so that the FIFO has a reader while train writes.
+    let command =
+      "timeout -s KILL 20 cat '\(fifo)' > '\(directory)/received.json' & "
+      + "'\(SoftmaxTool.executable)' train '\(dataFile("iris.csv"))' -o '\(fifo)' --quiet --max-epochs 2; "
+      + "status=$?; wait; exit $status"
+    let output = try SoftmaxTool.runProgram("/bin/sh", ["-c", command])
+    #expect(output.status == 0, "\(output.stderr)")
+    #expect(fileType(fifo) == .typeUnknown || fileType(fifo) != .typeRegular, "the FIFO was replaced by a file")
+    var status = stat()
+    #expect(stat(fifo, &status) == 0 && status.st_mode & S_IFMT == S_IFIFO)
+    let received = try SoftmaxModel(contentsOf: directory + "/received.json")
+    #expect(received.classNames == ["setosa", "versicolor", "virginica"])
+  }
+
+  @Test("-o - writes the model to standard output and no file named '-'")
+  func dashIsStandardOutput() throws {
+    let output = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", "-", "--quiet", "--max-epochs", "2"], in: directory)
+    #expect(output.status == 0, "\(output.stderr)")
+    let model = try SoftmaxModel(fileData: Data(output.stdout.utf8), name: "stdout")
+    #expect(model.featureNames.count == 4)
+    #expect(!FileManager.default.fileExists(atPath: directory + "/-"))
+    let both = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", "-", "--json"], in: directory)
+    #expect(both.status == 2 && both.stderr.contains("--json"))
+  }
+
+  @Test("a failed write to standard output exits 1 with the reason", arguments: ["predict", "evaluate", "train"])
+  func failedStandardOutput(command: String) throws {
+    let model = directory + "/m.json"
+    #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--quiet", "--max-epochs", "2"]).status == 0)
+    let arguments: String
+    switch command {
+    case "predict": arguments = "predict '\(model)' '\(dataFile("iris.csv"))'"
+    case "evaluate": arguments = "evaluate '\(model)' '\(dataFile("iris.csv"))' --json"
+    default: arguments = "train '\(dataFile("iris.csv"))' -o '\(directory)/t.json' --quiet --json --max-epochs 2"
+    }
+    for (target, reason) in [("> /dev/full", "No space left on device"), (">&-", "Bad file descriptor")] {
+      let output = try SoftmaxTool.runProgram("/bin/sh", ["-c", "exec '\(SoftmaxTool.executable)' \(arguments) \(target)"])
+      #expect(output.status == 1, "\(command) \(target): \(output.status)")
+      #expect(output.stderr.contains("cannot write to standard output: \(reason)"), "\(output.stderr)")
+    }
+  }
+
+  @Test("an output that is an input is refused before anything is written")
+  func outputIsInput() throws {
+    let iris = try copyIris()
+    let model = directory + "/model.json"
+    #expect(try SoftmaxTool.run(["train", iris, "-o", model, "--quiet", "--max-epochs", "2"]).status == 0)
+    #expect(symlink(iris, directory + "/link.csv") == 0)
+    let before = try [iris, model].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    let cases: [[String]] = [
+      ["train", iris, "-o", iris, "--quiet"],
+      ["train", iris, "-o", directory + "/link.csv", "--quiet"],
+      ["convert", directory + "/link.csv", iris],
+      ["predict", model, iris, "-o", model],
+      ["evaluate", model, iris, "--plot", model],
+      ["train", iris, "-o", model, "--plot", model, "--quiet"],
+      ["train", iris, "-o", directory + "/link.csv", "--plot", iris, "--quiet"],
+    ]
+    for arguments in cases {
+      let output = try SoftmaxTool.run(arguments, in: directory)
+      #expect(output.status == 2, "\(arguments): \(output.status) \(output.stderr)")
+      #expect(output.stderr.contains("also an input") || output.stderr.contains("same file"), "\(output.stderr)")
+    }
+    let after = try [iris, model].map { try Data(contentsOf: URL(fileURLWithPath: $0)) }
+    #expect(after == before)
+    // Continuing a model in place is allowed: it is read whole before it is replaced.
+    let inPlace = try SoftmaxTool.run(["train", iris, "--init", model, "-o", model, "--quiet"], in: directory)
+    #expect(inPlace.status == 0, "\(inPlace.stderr)")
+    #expect(try SoftmaxModel(contentsOf: model).classNames.count == 3)
+  }
+
+  @Test("replacing a model keeps its permissions and writes through a symbolic link")
+  func modeAndLinkKept() throws {
+    let model = directory + "/model.json"
+    #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--quiet", "--max-epochs", "1"]).status == 0)
+    #expect(chmod(model, 0o600) == 0)
+    #expect(symlink("model.json", directory + "/link.json") == 0)
+    let old = try Data(contentsOf: URL(fileURLWithPath: model))
+    #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", directory + "/link.json", "--quiet", "--max-epochs", "5"]).status == 0)
+    #expect(fileType(directory + "/link.json") == .typeSymbolicLink)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) != old, "the link's target holds the new model")
+    var status = stat()
+    #expect(stat(model, &status) == 0 && status.st_mode & 0o777 == 0o600)
+  }
+}
