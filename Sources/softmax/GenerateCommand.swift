@@ -7,21 +7,33 @@ enum GenerateCommand {
     summary: "Write a seeded synthetic dataset of Gaussian class clusters as CSV.",
     positionals: [.init(name: "OUT.csv", help: "The file to write (atomically).")],
     options: [
-      .init(name: "rows", valueName: "N", help: "Rows, ≥ 1 (required)."),
-      .init(name: "features", valueName: "D", help: "Features per row, ≥ 1 (required)."),
-      .init(name: "classes", valueName: "K", help: "Classes, ≥ 2 (required)."),
+      .init(name: "rows", valueName: "N", help: "Rows, from 1 to \(maximumRows) (required)."),
+      .init(name: "features", valueName: "D", help: "Features per row, from 1 to \(maximumFeatures) (required)."),
+      .init(name: "classes", valueName: "K", help: "Classes, from 2 to \(maximumClasses), with K·D ≤ \(maximumCenterValues) (required)."),
       .init(name: "seed", valueName: "S", help: "Random seed, ≥ 0 (default: 0)."),
     ])
 
+  /// Bounds that keep the class centres (K·D values) and every count in memory and range.
+  static let maximumRows = 1 << 40
+  static let maximumFeatures = 1_000_000
+  static let maximumClasses = 100_000
+  static let maximumCenterValues = 100_000_000
+
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
-    func required(_ name: String, minimum: Int) throws(CLIError) -> Int {
-      let value = try arguments.integer(name, rule: "an integer ≥ \(minimum)", { $0 >= minimum })
+    func required(_ name: String, in range: ClosedRange<Int>) throws(CLIError) -> Int {
+      let value = try arguments.integer(
+        name, rule: "an integer from \(range.lowerBound) to \(range.upperBound)", range.contains)
       guard let value else { throw .usage("--\(name) is required", usage: spec.usage) }
       return value
     }
-    let rows = try required("rows", minimum: 1)
-    let features = try required("features", minimum: 1)
-    let classes = try required("classes", minimum: 2)
+    let rows = try required("rows", in: 1...maximumRows)
+    let features = try required("features", in: 1...maximumFeatures)
+    let classes = try required("classes", in: 2...maximumClasses)
+    guard features * classes <= maximumCenterValues else {
+      throw .usage(
+        "--features \(features) × --classes \(classes) is more than \(maximumCenterValues) class-centre values",
+        usage: nil)
+    }
     var seed: UInt64 = 0
     if let text = arguments.string("seed") {
       guard let parsed = UInt64(text) else {

@@ -29,7 +29,9 @@ enum ModelInput {
 
   /// Parses `--threads` for scoring commands.
   static func threadCount(_ arguments: ParsedArguments) throws(CLIError) -> Int {
-    try arguments.integer(
-      "threads", default: ShardedExecutor.availableCoreCount, rule: "an integer ≥ 1") { $0 >= 1 }!
+    let range = 1...TrainingOptions.maximumThreads
+    return try arguments.integer(
+      "threads", default: ShardedExecutor.availableCoreCount,
+      rule: "an integer from 1 to \(TrainingOptions.maximumThreads)", range.contains)!
   }
 }

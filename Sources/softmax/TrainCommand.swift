@@ -10,83 +10,128 @@ enum TrainCommand {
       .init(name: "label", valueName: "NAME", help: "Label column (default: the last column)."),
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 (default: none)."),
       .init(name: "output", short: "o", valueName: "MODEL.json", help: "Where to write the model; - is standard output (default: model.json)."),
-      .init(name: "solver", valueName: "NAME", help: "Optimizer: lbfgs, gd or sgd (default: lbfgs)."),
-      .init(name: "lambda", valueName: "X", help: "L2 penalty λ on the weights, ≥ 0 (default: 1e-4)."),
-      .init(name: "tolerance", valueName: "X", help: "Stop when max|∇J| ≤ X, > 0 (default: 1e-5)."),
-      .init(name: "objective-tolerance", valueName: "X", help: "lbfgs: stop when an epoch lowers J by less than X·max(|J|,1) (default: 1.4e-14)."),
-      .init(name: "max-epochs", valueName: "N", help: "Stop after N epochs, ≥ 0 (default: 1000)."),
+    ] + TrainingOptions.declared.map(flag) + [
       .init(name: "epochs", valueName: "N", help: "Same as --max-epochs (the usual name for sgd)."),
-      .init(name: "memory", valueName: "N", help: "lbfgs: history length, 1 to 1000 (default: 10)."),
-      .init(name: "learning-rate", valueName: "X", help: "gd: fixed step (default: line search); sgd: initial step (default: 0.1)."),
-      .init(name: "batch-size", valueName: "N", help: "sgd: rows per mini-batch, ≥ 1 (default: 256)."),
-      .init(name: "decay", valueName: "X", help: "sgd: step = learning-rate / (1 + X·epoch), ≥ 0 (default: 0.01)."),
-      .init(name: "momentum", valueName: "X", help: "sgd: momentum in [0, 1) (default: 0.9)."),
-      .init(name: "validation", valueName: "FRACTION", help: "Hold out this fraction of rows, stratified and seeded, in (0, 1) (default: none)."),
-      .init(name: "early-stopping", valueName: "N", help: "Stop when the validation loss has not improved for N epochs; keep the best weights."),
-      .init(name: "class-weight", valueName: "MODE", help: "none or balanced: weight n/(K·n_k) per row of class k (default: none)."),
       .init(name: "init", valueName: "MODEL.json", help: "Continue from a saved model with the same classes and features."),
       .init(name: "checkpoint", valueName: "N", help: "Write the model (atomically) every N epochs, ≥ 1 (default: only at the end)."),
-      .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
       .init(name: "no-standardize", help: "Do not standardise features (default: standardise)."),
-      .init(name: "seed", valueName: "N", help: "Seed for the validation split and sgd shuffles, ≥ 0 (default: 0)."),
       .init(name: "quiet", short: "q", help: "Print no progress."),
       .init(name: "json", help: "Print a JSON summary on stdout at the end."),
       .init(name: "plot", valueName: "CURVE.svg", help: "Write the objective and accuracy per epoch as an SVG chart."),
     ])
 
+  /// The flag of a library training option: its help line carries the option's own rule and
+  /// default.
+  static func flag(_ option: TrainingOption) -> CommandSpec.Option {
+    .init(
+      name: option.name, valueName: option.valueName,
+      help: "\(option.summary); \(flagText(option.rule)) (default: \(option.defaultText)).")
+  }
+
+  /// A library message with option names in backquotes, spelled as flags.
+  static func flagText(_ text: String) -> String {
+    var result = ""
+    var inName = false
+    for character in text {
+      if character == "`" {
+        if !inName { result += "--" }
+        inName.toggle()
+      } else {
+        result.append(character)
+      }
+    }
+    return result
+  }
+
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let options = try trainingOptions(arguments)
     let dataPath = arguments.positionals[0]
     let modelPath = arguments.string("output") ?? "model.json"
+    let plotPath = arguments.string("plot")
+    let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
+    try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: options.maxEpochs)
 
-    let plotPath = arguments.string("plot")
-    try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
-
     Interruption.install()
+    let (dataset, loadSeconds) = try load(dataPath, arguments, options, &display)
+    let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
+    try checkModelSpace(modelPath, classes: shape.classes, features: shape.features)
+    // Consumed, so that standardising in place finds the matrix uniquely referenced instead
+    // of copying it.
+    let result = try train(
+      consume dataset, options, modelPath: modelPath, checkpointInterval: checkpointInterval,
+      &display)
+    try writeOutputs(result, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
+
+    if display.mode != .silent {
+      Console.error(summary(result.report, loadSeconds: loadSeconds, modelPath: modelPath, plotPath: plotPath))
+    }
+    if arguments.flag("json") {
+      Console.output(
+        summaryJSON(report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath).text)
+    }
+  }
+
+  /// Loads the training data (CSV or cache) with progress; returns it and the seconds taken.
+  private static func load(
+    _ dataPath: String, _ arguments: ParsedArguments, _ options: TrainingOptions,
+    _ display: inout ProgressDisplay
+  ) throws(CLIError) -> (Dataset, Double) {
     let clock = ContinuousClock()
-    let loadStart = clock.now
+    let start = clock.now
     let dataset: Dataset
+    var progress = display  // the progress closure may escape; an inout parameter may not
+    defer { display = progress }
     do {
       dataset = try Dataset(
         contentsOf: dataPath,
         schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")),
         threadCount: options.effectiveThreadCount
       ) { bytesDone, totalBytes in
-        display.loading(
-          dataPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - loadStart).seconds)
+        progress.loading(
+          dataPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
       }
     } catch {
-      display.finish()
+      progress.finish()
       throw .failure(error.description)
     }
-    display.finish()
-    let loadSeconds = (clock.now - loadStart).seconds
-    let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
-    if display.mode != .silent {
+    progress.finish()
+    let seconds = (clock.now - start).seconds
+    if progress.mode != .silent {
       Console.error(
-        "loaded \(dataPath): \(shape.rows) rows × \(shape.features) features, "
-          + "\(shape.classes) classes in \(Format.duration(loadSeconds))")
+        "loaded \(dataPath): \(dataset.rowCount) rows × \(dataset.featureCount) features, "
+          + "\(dataset.classCount) classes in \(Format.duration(seconds))")
     }
+    return (dataset, seconds)
+  }
 
+  /// A model file is about 25 bytes per parameter: a disk without room for it is known
+  /// before training, not after.
+  private static func checkModelSpace(_ modelPath: String, classes: Int, features: Int) throws(CLIError) {
+    guard modelPath != OutputFiles.standardOutput else { return }
+    let (parameters, overflow) = classes.multipliedReportingOverflow(by: features + 1)
+    let modelBytes = overflow || parameters > (Int.max - 4096) / 25 ? Int.max : 25 * parameters + 4096
     do {
-      // A model file is about 25 bytes per parameter; a disk without room for it is known now,
-      // not after training.
-      let modelBytes = 25 * shape.classes * (shape.features + 1) + 4096
-      if modelPath != OutputFiles.standardOutput {
-        try AtomicFile.checkSpace(modelPath, byteCount: modelBytes)
-      }
-    } catch {
+      try AtomicFile.checkSpace(modelPath, byteCount: modelBytes)
+    } catch let error as AtomicFile.WriteError {
       throw .failure(error.description)
+    } catch {
+      throw .failure("\(error)")
     }
-    let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
+  }
+
+  /// Trains with progress and checkpoints. An interrupted run, and one whose objective
+  /// became non-finite (diverged), throw: the model path is left as it was (or holds the
+  /// last checkpoint).
+  private static func train(
+    _ dataset: consuming Dataset, _ options: TrainingOptions, modelPath: String,
+    checkpointInterval: Int?, _ display: inout ProgressDisplay
+  ) throws(CLIError) -> Trainer.Result {
     var lastCheckpoint: Int? = nil
     let result: Trainer.Result
     do {
-      // Consumed, so that standardising in place finds the matrix uniquely referenced
-      // instead of copying it.
       result = try Trainer(options: options).fit(
-        consume dataset, checkpointEvery: checkpointInterval,
+        dataset, checkpointEvery: checkpointInterval,
         onCheckpoint: { model, epoch in
           do {
             try model.save(to: modelPath)
@@ -105,36 +150,38 @@ enum TrainCommand {
       throw .failure(error.description)
     }
     display.finish()
-    // Interrupted: leave the model path as it was (no model, or the previous complete one).
+    let kept =
+      lastCheckpoint.map { "\(modelPath) holds the checkpoint of epoch \($0)" }
+      ?? "no model written, \(modelPath) left as it was"
     if let signal = Interruption.received {
-      let kept =
-        lastCheckpoint.map { "\(modelPath) holds the checkpoint of epoch \($0)" }
-        ?? "no model written, \(modelPath) left as it was"
       throw .interrupted(
         signal: signal,
         "interrupted by \(Interruption.name(signal)) after epoch \(result.report.epochs); \(kept)")
     }
-
-    do {
-      try OutputFiles.write(try result.model.fileBytes(), to: modelPath)
-    } catch let error as CLIError {
-      throw error
-    } catch {
-      throw .failure("\(error)")
+    if result.report.stopReason == .nonFinite {
+      throw .failure(
+        "training diverged: the objective became non-finite after epoch \(result.report.epochs) "
+          + "(lower --learning-rate, or standardise the features); \(kept)")
     }
+    return result
+  }
+
+  /// Writes the model, then the training-curve chart.
+  private static func writeOutputs(
+    _ result: Trainer.Result, modelPath: String, plotPath: String?, dataPath: String
+  ) throws(CLIError) {
+    let bytes: [UInt8]
+    do {
+      bytes = try result.model.fileBytes()
+    } catch {
+      throw .failure(error.description)
+    }
+    try OutputFiles.write(bytes, to: modelPath)
     if let plotPath {
       let name = dataPath.split(separator: "/").last.map(String.init) ?? dataPath
       let chart = TrainingCurveChart(
         report: result.report, title: "Training \(result.report.solver.rawValue) on \(name)")
       try OutputFiles.write(Array(chart.svg.utf8), to: plotPath)
-    }
-
-    if display.mode != .silent {
-      Console.error(summary(result.report, loadSeconds: loadSeconds, modelPath: modelPath, plotPath: arguments.string("plot")))
-    }
-    if arguments.flag("json") {
-      Console.output(
-        summaryJSON(report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath).text)
     }
   }
 
@@ -186,55 +233,39 @@ enum TrainCommand {
     return lines.joined(separator: "\n")
   }
 
+  /// The library's options from the flags: each declared option reads its own flag
+  /// (`--epochs` is another spelling of `--max-epochs`), then the options are validated
+  /// together. Errors name the flag as the user wrote it.
   static func trainingOptions(_ arguments: ParsedArguments) throws(CLIError) -> TrainingOptions {
-    var options = TrainingOptions()
-    if let solver = arguments.string("solver") {
-      guard let parsed = TrainingOptions.Solver(rawValue: solver) else {
-        let known = TrainingOptions.Solver.allCases.map(\.rawValue).joined(separator: ", ")
-        throw .usage("--solver \(solver): must be one of \(known)", usage: nil)
-      }
-      options.solver = parsed
-    }
-    if let mode = arguments.string("class-weight") {
-      guard let parsed = TrainingOptions.ClassWeight(rawValue: mode) else {
-        throw .usage("--class-weight \(mode): must be none or balanced", usage: nil)
-      }
-      options.classWeight = parsed
-    }
-    let finiteAtLeastZero = "a finite number ≥ 0"
-    options.lambda = try arguments.double("lambda", default: options.lambda, rule: finiteAtLeastZero) { $0 >= 0 }!
-    options.tolerance = try arguments.double("tolerance", default: options.tolerance, rule: "a finite number > 0") { $0 > 0 }!
-    options.objectiveTolerance = try arguments.double(
-      "objective-tolerance", default: options.objectiveTolerance, rule: finiteAtLeastZero) { $0 >= 0 }!
     if arguments.string("max-epochs") != nil && arguments.string("epochs") != nil {
       throw .usage("give --max-epochs or --epochs, not both", usage: nil)
     }
-    let epochsOption = arguments.string("epochs") != nil ? "epochs" : "max-epochs"
-    options.maxEpochs = try arguments.integer(epochsOption, default: options.maxEpochs, rule: "an integer ≥ 0") { $0 >= 0 }!
-    options.memory = try arguments.integer("memory", default: options.memory, rule: "an integer from 1 to 1000") { (1...1000).contains($0) }!
-    options.learningRate = try arguments.double("learning-rate", rule: "a finite number > 0") { $0 > 0 }
-    options.batchSize = try arguments.integer("batch-size", default: options.batchSize, rule: "an integer ≥ 1") { $0 >= 1 }!
-    options.decay = try arguments.double("decay", default: options.decay, rule: finiteAtLeastZero) { $0 >= 0 }!
-    options.momentum = try arguments.double("momentum", default: options.momentum, rule: "a number in [0, 1)") { $0 >= 0 && $0 < 1 }!
-    options.validationFraction = try arguments.double("validation", rule: "a fraction in (0, 1)") { $0 > 0 && $0 < 1 }
-    options.earlyStoppingPatience = try arguments.integer("early-stopping", rule: "an integer ≥ 1") { $0 >= 1 }
-    options.threadCount = try arguments.integer("threads", rule: "an integer ≥ 1") { $0 >= 1 }
-    options.standardize = !arguments.flag("no-standardize")
-    if let seed = arguments.string("seed") {
-      guard let parsed = UInt64(seed) else {
-        throw .usage("--seed \(seed): must be an integer from 0 to \(UInt64.max)", usage: nil)
-      }
-      options.seed = parsed
-    }
+    var options = TrainingOptions()
     do {
+      for option in TrainingOptions.declared {
+        let text =
+          arguments.string(option.name)
+          ?? (option.name == "max-epochs" ? arguments.string("epochs") : nil)
+        if let text { try option.read(text, into: &options) }
+      }
+      options.standardize = !arguments.flag("no-standardize")
       try options.validate()
     } catch {
-      throw .usage(error.description, usage: nil)
+      throw usageError(error, arguments)
     }
     if let initPath = arguments.string("init") {
       options.initialModel = try ModelInput.loadModel(initPath)
     }
     return options
+  }
+
+  /// A library option error as a usage error naming the flag given.
+  private static func usageError(_ error: TrainingError, _ arguments: ParsedArguments) -> CLIError {
+    guard case .invalidOption(var name, let value, let rule) = error else {
+      return .usage(error.description, usage: nil)
+    }
+    if name == "max-epochs" && arguments.string("epochs") != nil { name = "epochs" }
+    return .usage("--\(name) \(value): must be \(flagText(rule))", usage: nil)
   }
 
   static func summaryJSON(

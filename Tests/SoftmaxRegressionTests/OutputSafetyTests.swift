@@ -108,4 +108,13 @@ struct OutputSafetyTests {
     var status = stat()
     #expect(stat(model, &status) == 0 && status.st_mode & 0o777 == 0o600)
   }
+
+  @Test("a run that diverges exits 1 and writes no model")
+  func divergenceWritesNothing() throws {
+    let model = directory + "/diverged.json"
+    let output = try SoftmaxTool.run(
+      ["train", dataFile("iris.csv"), "--solver", "sgd", "--learning-rate", "1e30", "-o", model, "--quiet"])
+    #expect(output.status == 1 && output.stderr.contains("diverged"), "\(output.status) \(output.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: model))
+  }
 }

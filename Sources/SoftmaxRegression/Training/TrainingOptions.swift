@@ -1,6 +1,8 @@
 import Foundation
 
-/// Everything that configures training, with the CLI's defaults. Validated by `validate()`.
+/// Everything that configures training. Defaults are the property initialisers; the rule of
+/// each option is declared once in `declared`, which `validate()` checks and the CLI's help
+/// and parsing are built from.
 public struct TrainingOptions: Sendable, Equatable {
   /// The optimization algorithm.
   public enum Solver: String, Sendable, CaseIterable {
@@ -22,39 +24,37 @@ public struct TrainingOptions: Sendable, Equatable {
 
   /// The optimizer. Default `.lbfgs`.
   public var solver: Solver = .lbfgs
-  /// λ, the L2 penalty on the weights (not the bias). Default 1e-4; finite, ≥ 0.
+  /// λ, the L2 penalty on the weights (not the bias). Default 1e-4.
   public var lambda: Double = 1e-4
-  /// Stop when max|∇J| ≤ tolerance. Default 1e-5; finite, > 0.
+  /// Stop when max|∇J| ≤ tolerance. Default 1e-5.
   public var tolerance: Double = 1e-5
   /// L-BFGS: stop when an epoch lowers J by less than this times max(|J|, 1). Default
-  /// 1.4e-14 (64 ε, as scikit-learn passes to SciPy);
-  /// finite, ≥ 0.
+  /// 1.4e-14 (64 ε, as scikit-learn passes to SciPy).
   public var objectiveTolerance: Double = 1.4e-14
-  /// Stop after this many epochs. Default 1000; ≥ 0.
+  /// Stop after this many epochs. Default 1000.
   public var maxEpochs: Int = 1000
-  /// L-BFGS history length. Default 10; from 1 to 1,000 (each pair keeps two parameter
-  /// vectors).
+  /// L-BFGS history length (each pair keeps two parameter vectors). Default 10.
   public var memory: Int = 10
   /// gd: a fixed step size instead of the line search (default nil). sgd: the initial step
-  /// size η₀ (`defaultSGDLearningRate` when nil). When set, finite and > 0.
+  /// size η₀ (`defaultSGDLearningRate` when nil).
   public var learningRate: Double? = nil
   /// sgd's initial step size η₀ when `learningRate` is nil: 0.1.
   public static let defaultSGDLearningRate = 0.1
-  /// sgd: rows per mini-batch. Default 256; ≥ 1.
+  /// sgd: rows per mini-batch. Default 256.
   public var batchSize: Int = 256
-  /// sgd: step-size decay, η_t = η₀ / (1 + decay · t). Default 0.01; finite, ≥ 0.
+  /// sgd: step-size decay, η_t = η₀ / (1 + decay · t). Default 0.01.
   public var decay: Double = 0.01
-  /// sgd: momentum μ. Default 0.9; in [0, 1).
+  /// sgd: momentum μ. Default 0.9.
   public var momentum: Double = 0.9
   /// Hold out this fraction of rows (stratified by class, seeded) for validation. Default
-  /// nil (no validation); when set, in (0, 1).
+  /// nil (no validation).
   public var validationFraction: Double? = nil
   /// Stop when the validation loss has not improved for this many epochs, and keep the best
-  /// epoch's weights. Default nil; when set, ≥ 1 and needs `validationFraction`.
+  /// epoch's weights. Default nil; needs `validationFraction`.
   public var earlyStoppingPatience: Int? = nil
   /// Class weighting. Default `.none`.
   public var classWeight: ClassWeight = .none
-  /// Worker threads. Default nil: all cores. When set, ≥ 1.
+  /// Worker threads. Default nil: all cores.
   public var threadCount: Int? = nil
   /// Standardise features with the training mean and standard deviation. Default true.
   public var standardize: Bool = true
@@ -70,40 +70,58 @@ public struct TrainingOptions: Sendable, Equatable {
   /// The thread count to use: `threadCount`, or all cores.
   public var effectiveThreadCount: Int { threadCount ?? ShardedExecutor.availableCoreCount }
 
-  /// Checks every option against its rule.
+  /// The most epochs a run may ask for (an epoch count beyond it is a typo, and it keeps
+  /// every count derived from it far from overflow).
+  public static let maximumEpochs = 1_000_000_000
+  /// The most worker threads a run may ask for.
+  public static let maximumThreads = 4096
+
+  /// Every option with a rule, declared once: name, summary, rule and parsing. Defaults are
+  /// the property initialisers above. A rule that names another option writes its name in
+  /// backquotes (`validation`), so that a front end can render it as its own spelling.
+  public static var declared: [TrainingOption] {
+    [
+      .choice("solver", \.solver, valueName: "NAME", "Optimizer"),
+      .number("lambda", \.lambda, "L2 penalty λ on the weights", rule: "a finite number ≥ 0", where: { $0 >= 0 }),
+      .number("tolerance", \.tolerance, "Stop when max|∇J| ≤ X", rule: "a finite number > 0", where: { $0 > 0 }),
+      .number(
+        "objective-tolerance", \.objectiveTolerance,
+        "lbfgs: stop when an epoch lowers J by less than X·max(|J|,1)", rule: "a finite number ≥ 0",
+        where: { $0 >= 0 }),
+      .integer("max-epochs", \.maxEpochs, "Stop after N epochs", in: 0...maximumEpochs),
+      .integer("memory", \.memory, "lbfgs: history length", in: 1...1000),
+      .optionalNumber(
+        "learning-rate", \.learningRate,
+        "gd: fixed step (unset: line search); sgd: initial step (unset: \(defaultSGDLearningRate))",
+        rule: "a finite number > 0", where: { $0 > 0 }),
+      .integer("batch-size", \.batchSize, "sgd: rows per mini-batch", in: 1...Int(Int32.max)),
+      .number("decay", \.decay, "sgd: step = learning-rate / (1 + X·epoch)", rule: "a finite number ≥ 0", where: { $0 >= 0 }),
+      .number("momentum", \.momentum, "sgd: momentum", rule: "a number in [0, 1)", where: { $0 >= 0 && $0 < 1 }),
+      .optionalNumber(
+        "validation", \.validationFraction, valueName: "FRACTION",
+        "Hold out this fraction of rows, stratified and seeded", rule: "a fraction in (0, 1)",
+        where: { $0 > 0 && $0 < 1 }),
+      .optionalInteger(
+        "early-stopping", \.earlyStoppingPatience,
+        "Stop when the validation loss has not improved for N epochs; keep the best weights",
+        in: 1...maximumEpochs),
+      .choice(
+        "class-weight", \.classWeight, valueName: "MODE",
+        "balanced: weight n/(K·n_k) per row of class k"),
+      .optionalInteger("threads", \.threadCount, "Worker threads (unset: all cores)", in: 1...maximumThreads),
+      .seed("seed", \.seed, "Seed for the validation split and sgd shuffles"),
+    ]
+  }
+
+  /// Checks every option against its rule, in the order declared, then the rules that tie
+  /// options together.
   /// - Throws: `TrainingError.invalidOption` naming the option, its value and the rule.
   public func validate() throws(TrainingError) {
-    func check(_ ok: Bool, _ name: String, _ value: String, _ rule: String) throws(TrainingError) {
-      if !ok { throw .invalidOption(name: name, value: value, rule: rule) }
-    }
-    try check(lambda.isFinite && lambda >= 0, "lambda", "\(lambda)", "a finite number ≥ 0")
-    try check(tolerance.isFinite && tolerance > 0, "tolerance", "\(tolerance)", "a finite number > 0")
-    try check(
-      objectiveTolerance.isFinite && objectiveTolerance >= 0, "objective-tolerance",
-      "\(objectiveTolerance)", "a finite number ≥ 0")
-    try check(maxEpochs >= 0, "max-epochs", "\(maxEpochs)", "an integer ≥ 0")
-    try check((1...1000).contains(memory), "memory", "\(memory)", "an integer from 1 to 1000")
-    if let learningRate {
-      try check(
-        learningRate.isFinite && learningRate > 0, "learning-rate", "\(learningRate)",
-        "a finite number > 0")
-    }
-    try check(batchSize >= 1, "batch-size", "\(batchSize)", "an integer ≥ 1")
-    try check(decay.isFinite && decay >= 0, "decay", "\(decay)", "a finite number ≥ 0")
-    try check(momentum >= 0 && momentum < 1, "momentum", "\(momentum)", "a number in [0, 1)")
-    if let validationFraction {
-      try check(
-        validationFraction > 0 && validationFraction < 1, "validation", "\(validationFraction)",
-        "a fraction in (0, 1)")
-    }
-    if let earlyStoppingPatience {
-      try check(earlyStoppingPatience >= 1, "early-stopping", "\(earlyStoppingPatience)", "an integer ≥ 1")
-      try check(
-        validationFraction != nil, "early-stopping", "\(earlyStoppingPatience)",
-        "used together with --validation")
-    }
-    if let threadCount {
-      try check(threadCount >= 1, "threads", "\(threadCount)", "an integer ≥ 1")
+    for option in Self.declared { try option.check(self) }
+    if let earlyStoppingPatience, validationFraction == nil {
+      throw .invalidOption(
+        name: "early-stopping", value: "\(earlyStoppingPatience)",
+        rule: "used together with `validation`")
     }
   }
 }
@@ -123,7 +141,8 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
   /// A one-line message saying what is wrong.
   public var description: String {
     switch self {
-    case .invalidOption(let name, let value, let rule): return "--\(name) \(value): must be \(rule)"
+    case .invalidOption(let name, let value, let rule):
+      return "option \(name) = \(value): must be \(rule)"
     case .unusableData(let why): return "cannot train: \(why)"
     case .incompatibleInitialModel(let why): return "the initial model does not fit the data: \(why)"
     case .nonFinite(let why): return "training stopped: \(why)"
