@@ -108,6 +108,41 @@ struct ModelTests {
   }
 }
 
+extension ModelTests {
+  @Test("rows near ±Float.greatestFiniteMagnitude get finite probabilities that sum to 1, in every scoring path")
+  func extremeRowsStayFinite() throws {
+    let model = try trainedModel()
+    let big = Float.greatestFiniteMagnitude
+    let rows: [[Float]] = [[big, -big, big, 1], [-big, -big, -big, -big], [3e38, 0, -3e38, 2e38], [1e-45, 0, big, -1]]
+    for row in rows {
+      let probabilities = model.probabilities(for: row)
+      #expect(probabilities.allSatisfy { $0.isFinite }, "\(row): \(probabilities)")
+      #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
+      #expect(model.classNames.contains(model.predict(row)))
+    }
+    let dataset = try Dataset(rows: rows, labels: ["setosa", "versicolor", "virginica", "setosa"], featureNames: model.featureNames, labelName: model.labelName)
+    let scores = model.scores(for: dataset, threadCount: 2)
+    #expect(scores.probabilities.allSatisfy { $0.isFinite }, "\(scores.probabilities)")
+    let metrics = ClassificationMetrics(model: model, dataset: dataset)
+    #expect(metrics.logLoss.isFinite)
+  }
+
+  @Test("a standardisation that could only overflow is refused: a subnormal or infinite scale, a mean beyond Float32")
+  func standardizationValues() throws {
+    for (mean, scale) in [(0.0, 5e-324), (0.0, 1e-39), (1e308, 1.0), (-4e38, 1.0), (0.0, Double.infinity)] {
+      #expect(throws: ModelError.self, "mean \(mean), scale \(scale)") {
+        try SoftmaxModel(
+          classNames: ["a", "b"], featureNames: ["x"], labelName: "l", weights: [1, 2], bias: [0, 0],
+          standardization: Standardization(mean: [mean], scale: [scale]))
+      }
+    }
+    // The limits themselves are valid.
+    _ = try SoftmaxModel(
+      classNames: ["a", "b"], featureNames: ["x"], labelName: "l", weights: [1, 2], bias: [0, 0],
+      standardization: Standardization(mean: [3e38], scale: [Double(Float.leastNormalMagnitude)]))
+  }
+}
+
 @Suite("Classification metrics")
 struct MetricsTests {
   @Test("confusion matrix, accuracy, precision, recall and F1 follow their definitions")

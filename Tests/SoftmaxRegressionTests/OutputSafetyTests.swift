@@ -117,4 +117,26 @@ struct OutputSafetyTests {
     #expect(output.status == 1 && output.stderr.contains("diverged"), "\(output.status) \(output.stderr)")
     #expect(!FileManager.default.fileExists(atPath: model))
   }
+
+  @Test("a FIFO as data is refused at once, not waited on", arguments: ["train", "predict", "evaluate", "convert"])
+  func fifoAsData(command: String) throws {
+    let fifo = directory + "/data-\(command).csv"
+    #expect(mkfifo(fifo, 0o644) == 0)
+    let model = directory + "/fifo-model.json"
+    if command != "train" && command != "convert" {
+      #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--quiet", "--max-epochs", "1"]).status == 0)
+    }
+    let arguments: [String]
+    switch command {
+    case "train": arguments = ["train", fifo, "-o", directory + "/x.json"]
+    case "convert": arguments = ["convert", fifo, directory + "/x.smx"]
+    default: arguments = [command, model, fifo]
+    }
+    // No writer ever opens the FIFO: a reader that opened it would wait forever, so the
+    // shell's timeout turns a hang into exit 137.
+    let quoted = arguments.map { "'\($0)'" }.joined(separator: " ")
+    let output = try SoftmaxTool.runProgram("/bin/sh", ["-c", "timeout -s KILL 20 '\(SoftmaxTool.executable)' \(quoted)"])
+    #expect(output.status == 1, "\(command): exit \(output.status)")
+    #expect(output.stderr.contains("not a regular file"), "\(output.stderr)")
+  }
 }

@@ -42,7 +42,7 @@ struct TrainingOptionTests {
     options.earlyStoppingPatience = 2
     #expect { try options.validate() } throws: { ($0 as? TrainingError)?.description.contains("`validation`") == true }
     options.validationFraction = 0.2
-    #expect(throws: Never.self) { try options.validate() }
+    #expect((try? options.validate()) != nil)
   }
 
   @Test("a value read through its declaration lands in the option")

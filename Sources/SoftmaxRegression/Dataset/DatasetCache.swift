@@ -54,6 +54,9 @@ public enum DatasetCache {
 
   /// Whether the file at `path` starts with the cache's magic bytes.
   public static func isCache(path: String) -> Bool {
+    // Only a regular file can be a cache; opening a FIFO to look would block.
+    var status = stat()
+    guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return false }
     guard let handle = FileHandle(forReadingAtPath: path) else { return false }
     defer { try? handle.close() }
     guard let head = try? handle.read(upToCount: magic.count) else { return false }

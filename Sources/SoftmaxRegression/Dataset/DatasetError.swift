@@ -100,7 +100,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .emptyLabel: return "empty label"
     case .invalidWeight: return "a row weight must be a finite number ≥ 0"
     case .weightColumnIsLabel: return "the weight column cannot also be the label column"
-    case .notARegularFile: return "not a regular file (a directory or a device?)"
+    case .notARegularFile:
+      return "not a regular file (a directory, a device or a pipe); to read a pipe, save it to a file first"
     case .unknownWeightColumn(let available):
       return "no column named as the weight column; columns are \(available.joined(separator: ", "))"
     case .tooFewClasses(let count):

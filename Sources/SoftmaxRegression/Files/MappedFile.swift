@@ -24,9 +24,15 @@ final class MappedFile: @unchecked Sendable {
     case system(String)
   }
 
-  /// Maps the regular file at `path`, read-only.
+  /// Maps the regular file at `path`, read-only. Anything else (a FIFO, a device, a
+  /// directory) is refused before it is opened, so a FIFO never blocks the caller.
   init(path: String) throws(Failure) {
-    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    var pathStatus = stat()
+    guard stat(path, &pathStatus) == 0 else { throw .system(Self.lastError()) }
+    guard pathStatus.st_mode & S_IFMT == S_IFREG else { throw .notARegularFile }
+    // O_NONBLOCK: should the path be swapped for a FIFO after the check, opening it still
+    // returns at once (fstat below then refuses it); it changes nothing for a regular file.
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else { throw .system(Self.lastError()) }
     defer { close(descriptor) }
     var status = stat()

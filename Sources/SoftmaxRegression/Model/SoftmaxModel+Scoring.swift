@@ -21,10 +21,12 @@ extension SoftmaxModel {
     -> Scores
   {
     precondition(dataset.featureNames == featureNames, "dataset features must match the model")
-    var input = dataset
-    if let standardization { input.standardize(with: standardization) }
     let layout = ParameterLayout(classCount: classCount, featureCount: featureCount)
-    let parameters = layout.pack(weights: weights, bias: bias).map { Float($0) }
+    let parameters = layout.pack(weights: weights, bias: bias)
+    let featureCount = self.featureCount
+    let mean = standardization?.mean ?? [Double](repeating: 0, count: featureCount)
+    let scale = standardization?.scale ?? [Double](repeating: 1, count: featureCount)
+    let input = dataset
     let rowCount = input.rowCount
     let classCount = self.classCount
     let hasLabels = dataset.isLabeled && dataset.classNames == classNames
@@ -39,7 +41,7 @@ extension SoftmaxModel {
           parameters.withUnsafeBufferPointer { parameters in
             input.labels.withUnsafeBufferPointer { labels in
               let pass = ScoringPass(
-                features: features, layout: layout, parameters: parameters,
+                features: features, layout: layout, parameters: parameters, mean: mean, scale: scale,
                 labels: hasLabels ? labels : nil, predicted: predicted,
                 probabilities: probabilities, logProbabilities: logProbabilities)
               ShardedExecutor(threadCount: threadCount).forEachShard(shards.count) { shard in
@@ -58,52 +60,56 @@ extension SoftmaxModel {
 }
 
 /// One scoring pass: reads the features and parameters, writes per-row outputs.
+/// Scores rows in Double: each row is standardised, (x − μ)/σ, into a padded Double scratch
+/// row, and the logits are Double dot products, so no finite row overflows (a logit of
+/// 1e40 is fine in Double) and every probability is finite.
 private struct ScoringPass: @unchecked Sendable {
   // @unchecked: inputs are only read; shards cover disjoint rows, so no output element is
   // written twice.
   let features: FeatureMatrix
   let layout: ParameterLayout
-  let parameters: UnsafeBufferPointer<Float>
+  /// θ in Double, in the padded layout.
+  let parameters: UnsafeBufferPointer<Double>
+  let mean: [Double]
+  let scale: [Double]
   let labels: UnsafeBufferPointer<Int32>?
   let predicted: UnsafeMutableBufferPointer<Int32>
   let probabilities: UnsafeMutableBufferPointer<Float>
   let logProbabilities: UnsafeMutableBufferPointer<Double>
 
   func score(rows: Range<Int>) {
-    var logits = [Float](repeating: 0, count: layout.classCount)
+    var logits = [Double](repeating: 0, count: layout.classCount)
+    var standardized = [Double](repeating: 0, count: layout.rowStride)  // padding stays 0
     for row in rows {
-      computeLogits(row: features.rowPointer(row), into: &logits)
+      let values = features.rowPointer(row)
+      for column in 0..<layout.featureCount {
+        standardized[column] = (Double(values[column]) - mean[column]) / scale[column]
+      }
+      standardized.withUnsafeBufferPointer { standardized in
+        for classIndex in 0..<layout.classCount {
+          logits[classIndex] =
+            DoubleRow.dot(
+              parameters.baseAddress! + classIndex * layout.rowStride, standardized.baseAddress!,
+              rowStride: layout.rowStride) + parameters[layout.biasOffset + classIndex]
+        }
+      }
       store(row: row, logits: logits, label: labels.map { Int($0[row]) })
     }
   }
 
-  private func computeLogits(row: UnsafePointer<Float>, into logits: inout [Float]) {
-    for classIndex in 0..<layout.classCount {
-      let weights = parameters.baseAddress! + classIndex * layout.rowStride
-      var sum = Vector8()
-      var offset = 0
-      while offset < layout.rowStride {
-        sum = multiplyAdd(loadVector(row + offset), loadVector(weights + offset), sum)
-        offset += 8
-      }
-      logits[classIndex] = sum.sum() + parameters[layout.biasOffset + classIndex]
-    }
-  }
-
-  private func store(row: Int, logits: [Float], label: Int?) {
+  private func store(row: Int, logits: [Double], label: Int?) {
     let classCount = logits.count
     let maximum = logits.max() ?? 0
     var sum = 0.0
     for classIndex in 0..<classCount {
-      sum += exp(Double(logits[classIndex] - maximum))
+      sum += exp(logits[classIndex] - maximum)
     }
     for classIndex in 0..<classCount {
-      probabilities[row * classCount + classIndex] =
-        Float(exp(Double(logits[classIndex] - maximum)) / sum)
+      probabilities[row * classCount + classIndex] = Float(exp(logits[classIndex] - maximum) / sum)
     }
     predicted[row] = Int32(SoftmaxModel.argmax(logits))
     if let label {
-      logProbabilities[row] = Double(logits[label] - maximum) - Foundation.log(sum)
+      logProbabilities[row] = (logits[label] - maximum) - Foundation.log(sum)
     }
   }
 }

@@ -52,9 +52,22 @@ public struct SoftmaxModel: Sendable, Equatable {
       guard standardization.mean.count == featureNames.count,
         standardization.scale.count == featureNames.count
       else { throw invalid("standardisation does not have one entry per feature") }
-      guard standardization.mean.allSatisfy(\.isFinite),
-        standardization.scale.allSatisfy({ $0.isFinite && $0 > 0 })
-      else { throw invalid("standardisation holds a non-finite mean or a non-positive scale") }
+      // Features are Float32, so a mean beyond Float32's range or a scale below its smallest
+      // normal (which training never produces) could only overflow what they are used for.
+      let floatMaximum = Double(Float.greatestFiniteMagnitude)
+      if let feature = standardization.mean.indices.first(where: { !(abs(standardization.mean[$0]) <= floatMaximum) }) {
+        throw invalid(
+          "the standardisation mean of feature \(feature + 1) is \(standardization.mean[feature]), "
+            + "outside the Float32 range of the features")
+      }
+      let smallest = Double(Float.leastNormalMagnitude)
+      if let feature = standardization.scale.indices.first(where: {
+        !(standardization.scale[$0] >= smallest && standardization.scale[$0].isFinite)
+      }) {
+        throw invalid(
+          "the standardisation scale of feature \(feature + 1) is \(standardization.scale[feature]); "
+            + "it must be finite and at least \(smallest)")
+      }
     }
     self.classNames = classNames
     self.featureNames = featureNames
@@ -64,40 +77,48 @@ public struct SoftmaxModel: Sendable, Equatable {
     self.standardization = standardization
   }
 
-  /// The logits z_k = w_k·x' + b_k for one row of raw features. Cost: O(K·D).
+  /// The logits z_k = w_k·x' + b_k for one row of raw features, computed in Double and
+  /// rounded to Float32 (±infinity where a logit is beyond Float32's range). Cost: O(K·D).
   public func logits(for row: [Float]) -> [Float] {
-    precondition(row.count == featureCount, "expected \(featureCount) features")
-    let standardized = standardization.map { standardization in
-      row.indices.map { standardization.apply(row[$0], column: $0) }
-    } ?? row
-    return (0..<classCount).map { classIndex in
-      var sum: Float = 0
-      for feature in 0..<featureCount {
-        sum += weights[classIndex * featureCount + feature] * standardized[feature]
-      }
-      return sum + bias[classIndex]
-    }
+    preciseLogits(for: row).map { Float($0) }
   }
 
-  /// p(k | x) for one row of raw features, computed with the maximum logit subtracted.
-  /// Cost: O(K·D).
+  /// p(k | x) for one row of raw features: the softmax of the Double logits, with the
+  /// maximum subtracted, so every probability is finite for any finite row. Cost: O(K·D).
   public func probabilities(for row: [Float]) -> [Float] {
-    Self.softmax(logits(for: row))
+    Self.softmax(preciseLogits(for: row)).map { Float($0) }
   }
 
   /// The most probable class name for one row of raw features (the first, on ties).
   public func predict(_ row: [Float]) -> String {
-    classNames[Self.argmax(logits(for: row))]
+    classNames[Self.argmax(preciseLogits(for: row))]
   }
 
-  static func softmax(_ logits: [Float]) -> [Float] {
+  /// The logits in Double: standardised values (x − μ)/σ and the dot products stay finite
+  /// for any finite Float32 row and any valid model.
+  private func preciseLogits(for row: [Float]) -> [Double] {
+    precondition(row.count == featureCount, "expected \(featureCount) features")
+    let standardized = row.indices.map { column in
+      standardization.map { (Double(row[column]) - $0.mean[column]) / $0.scale[column] }
+        ?? Double(row[column])
+    }
+    return (0..<classCount).map { classIndex in
+      var sum = 0.0
+      for feature in 0..<featureCount {
+        sum += Double(weights[classIndex * featureCount + feature]) * standardized[feature]
+      }
+      return sum + Double(bias[classIndex])
+    }
+  }
+
+  static func softmax(_ logits: [Double]) -> [Double] {
     let maximum = logits.max() ?? 0
     let exponentials = logits.map { Foundation.exp($0 - maximum) }
     let sum = exponentials.reduce(0, +)
     return exponentials.map { $0 / sum }
   }
 
-  static func argmax(_ values: [Float]) -> Int {
+  static func argmax<Value: Comparable>(_ values: [Value]) -> Int {
     var best = 0
     for index in values.indices where values[index] > values[best] { best = index }
     return best
