@@ -231,6 +231,31 @@ struct SolverTests {
     #expect(losses.last! > losses[best] + 1e-6, "the last epoch's model would score worse")
   }
 
+  @Test("row weights of 1.4e-45 or 1e38 train the same model as weights of 1 (a weighted mean is scale-free)")
+  func extremeWeightScales() throws {
+    let iris = try Dataset(csvAt: dataFile("iris.csv"))
+    func fit(_ weight: Float, varying: Bool) throws -> Trainer.Result {
+      // Two weight levels, so the weights matter; scaled by `weight` overall.
+      let weights = (0..<iris.rowCount).map { row in weight * (varying && row % 3 == 0 ? 2 : 1) }
+      var rows: [[Float]] = []
+      for row in 0..<iris.rowCount { rows.append((0..<4).map { iris.features[row, $0] }) }
+      let dataset = try Dataset(
+        rows: rows, labels: iris.labels.map { iris.classNames[Int($0)] },
+        featureNames: iris.featureNames, labelName: iris.labelName, weights: weights)
+      return try Trainer().fit(dataset)
+    }
+    let reference = try fit(1, varying: true)
+    #expect(reference.report.epochs > 5)
+    // 2^-149 and 2^120 are powers of two: the same bits as weights of 1.
+    for weight in [Float.leastNonzeroMagnitude, Float(0x1p120)] {
+      let scaled = try fit(weight, varying: true)
+      #expect(try scaled.model.fileBytes() == reference.model.fileBytes(), "weight \(weight)")
+    }
+    // 1e38 is not: the same optimum within rounding.
+    let large = try fit(1e38, varying: true)
+    #expect(large.report.epochs > 5 && abs(large.report.objective - reference.report.objective) < 1e-6)
+  }
+
   @Test("balanced class weights equal the reference weighted objective")
   func balancedClassWeights() throws {
     let rows = (0..<40).map { row in [Float(row % 7) - 3, Float(row % 5)] }

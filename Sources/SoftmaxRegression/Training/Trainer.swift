@@ -192,13 +192,26 @@ public struct Trainer: Sendable {
       for row in 0..<data.rowCount { combined[row] *= classWeights[Int(data.labels[row])] }
       weights = combined
     }
-    if let weights {
-      let positive =
-        trainingRows.map { rows in rows.contains { weights[Int($0)] > 0 } }
-        ?? weights.contains { $0 > 0 }
-      guard positive else { throw .unusableData("every training row has weight 0") }
-    }
-    return weights
+    guard let weights else { return nil }
+    let trainingWeights = trainingRows.map { rows in rows.map { weights[Int($0)] } } ?? weights
+    var sum = trainingWeights.reduce(0.0) { $0 + Double($1) }
+    var rowCount = Double(trainingWeights.count)
+    var total = [sum, rowCount]
+    statistics.sum(&total)
+    (sum, rowCount) = (total[0], total[1])
+    guard sum > 0 else { throw .unusableData("every training row has weight 0") }
+    return Self.normalized(weights, mean: sum / rowCount)
+  }
+
+  /// `weights` times the power of two nearest to 1/mean. The objective is a weighted mean,
+  /// so this changes nothing, and a power of two is exact in floating point, so weights of
+  /// ordinary size give the same bits as before; but weights like 1e-45 or 1e38 no longer
+  /// underflow or overflow in the Float32 kernel's products.
+  static func normalized(_ weights: [Float], mean: Double) -> [Float] {
+    let exponent = Int(mean.exponent)
+    guard exponent != 0 else { return weights }
+    let factor = Double(sign: .plus, exponent: -exponent, significand: 1)
+    return weights.map { Float(Double($0) * factor) }
   }
 
   /// Zero weights, or the initial model's weights carried into this run's feature space.
