@@ -62,18 +62,19 @@ enum EvaluateCommand {
       "",
       "confusion matrix (rows: true class, columns: predicted class)",
     ]
-    let names = metrics.classNames
+    let names = metrics.classNames.map { TerminalText.escaped($0) }
     let counts = metrics.confusionMatrix.flatMap { $0 }.map(String.init)
     let width = max(names.map(\.count).max() ?? 0, counts.map(\.count).max() ?? 0)
-    func right(_ text: String) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
+    func right(_ text: String) -> String { text.leftPadded(width) }
     lines.append(([String(repeating: " ", count: width)] + names.map(right)).joined(separator: "  "))
     for (name, row) in zip(names, metrics.confusionMatrix) {
       lines.append(([right(name)] + row.map { right(String($0)) }).joined(separator: "  "))
     }
-    lines += ["", "\("class".padding(width))  precision  recall     f1  support"]
+    let classWidth = max("class".count, names.map(\.count).max() ?? 0)
+    lines += ["", "\("class".padding(classWidth))  precision  recall     f1  support"]
     for (name, scores) in zip(names, metrics.perClass) {
       lines.append(
-        "\(right(name))  \(Format.fixed(scores.precision, 4).leftPadded(9))"
+        "\(name.padding(classWidth))  \(Format.fixed(scores.precision, 4).leftPadded(9))"
           + "  \(Format.fixed(scores.recall, 4).leftPadded(6))"
           + "  \(Format.fixed(scores.f1, 4).leftPadded(6))  \(String(scores.support).leftPadded(7))")
     }

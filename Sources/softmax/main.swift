@@ -56,7 +56,8 @@ func main() -> Int32 {
       Console.error("softmax \(name): \(message)")
       Console.error("usage: \(usage ?? command.spec.usage)  (see 'softmax \(name) --help')")
     case .failure(let message):
-      Console.error("softmax \(name): error: \(message)")
+      // Messages quote values from the data: their control characters are shown, not sent.
+      Console.error("softmax \(name): error: \(TerminalText.escaped(message, keepingNewlines: true))")
     case .interrupted(_, let message):
       Console.error("softmax \(name): \(message)")
     }

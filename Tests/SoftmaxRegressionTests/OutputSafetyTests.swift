@@ -139,4 +139,40 @@ struct OutputSafetyTests {
     #expect(output.status == 1, "\(command): exit \(output.status)")
     #expect(output.stderr.contains("not a regular file"), "\(output.stderr)")
   }
+
+  @Test("control characters in labels and values reach neither the terminal nor the SVG raw")
+  func controlCharactersEscaped() throws {
+    let data = directory + "/ctl.csv"
+    try "x,label\n1,a\n2,\u{1B}[31mred\u{7}\n3,a\n4,\u{1B}[31mred\u{7}\n".write(toFile: data, atomically: true, encoding: .utf8)
+    let model = directory + "/ctl.json"
+    #expect(try SoftmaxTool.run(["train", data, "-o", model, "--quiet"]).status == 0)
+    let svg = directory + "/ctl.svg"
+    let evaluate = try SoftmaxTool.run(["evaluate", model, data, "--plot", svg])
+    #expect(evaluate.status == 0)
+    #expect(!evaluate.stdout.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x7 })
+    #expect(evaluate.stdout.contains("\\u{1B}[31mred\\u{7}"))
+    let chart = try Data(contentsOf: URL(fileURLWithPath: svg))
+    #expect(!chart.contains { $0 < 0x20 && $0 != 0x09 && $0 != 0x0A && $0 != 0x0D }, "XML 1.0 forbids C0 controls")
+    let badValue = directory + "/badvalue.csv"
+    try "x,label\n1,a\nzz\u{1B}]0;title\u{7},b\n".write(toFile: badValue, atomically: true, encoding: .utf8)
+    let train = try SoftmaxTool.run(["train", badValue, "-o", directory + "/never.json"])
+    #expect(train.status == 1 && !train.stderr.unicodeScalars.contains { $0.value == 0x1B })
+    #expect(train.stderr.contains("\\u{1B}]0;title"), "\(train.stderr)")
+  }
+
+  @Test("evaluate's per-class table lines up when class names are shorter than its header")
+  func perClassTableAligned() throws {
+    let data = directory + "/short.csv"
+    try "x,label\n1,a\n2,b\n1.5,a\n2.5,b\n".write(toFile: data, atomically: true, encoding: .utf8)
+    let model = directory + "/short.json"
+    #expect(try SoftmaxTool.run(["train", data, "-o", model, "--quiet"]).status == 0)
+    let lines = try SoftmaxTool.run(["evaluate", model, data]).stdout.split(separator: "\n").map(String.init)
+    let header = try #require(lines.firstIndex { $0.hasPrefix("class ") })
+    let recallColumn = try #require(lines[header].range(of: "recall")).upperBound.utf16Offset(in: lines[header])
+    for line in lines[(header + 1)...] where !line.isEmpty {
+      // The recall value (the third field) ends where the header's "recall" ends.
+      let recallEnd = try #require(line.split(separator: " ").dropFirst(2).first).endIndex.utf16Offset(in: line)
+      #expect(recallEnd == recallColumn, "\(lines[header])\n\(line)")
+    }
+  }
 }

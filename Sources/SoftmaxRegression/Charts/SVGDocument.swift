@@ -72,15 +72,21 @@ struct SVGDocument {
       .joined(separator: "\n") + "\n"
   }
 
+  /// `value` as XML text or attribute: markup characters as entities, and the characters
+  /// XML 1.0 does not allow (C0 controls other than tab, line feed and carriage return,
+  /// U+FFFE, U+FFFF) written visibly as `\u{XX}`, so a label cannot make the file invalid.
   static func escape(_ value: String) -> String {
     var result = ""
-    for character in value {
-      switch character {
+    for scalar in value.unicodeScalars {
+      switch scalar {
       case "&": result += "&amp;"
       case "<": result += "&lt;"
       case ">": result += "&gt;"
       case "\"": result += "&quot;"
-      default: result.append(character)
+      case "\t", "\n", "\r": result.unicodeScalars.append(scalar)
+      case _ where scalar.value < 0x20 || scalar.value == 0xFFFE || scalar.value == 0xFFFF:
+        result += "\\u{" + String(scalar.value, radix: 16, uppercase: true) + "}"
+      default: result.unicodeScalars.append(scalar)
       }
     }
     return result
