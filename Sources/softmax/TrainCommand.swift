@@ -105,12 +105,13 @@ enum TrainCommand {
     return (dataset, seconds)
   }
 
-  /// A model file is about 25 bytes per parameter: a disk without room for it is known
-  /// before training, not after.
+  /// A model file is about 25 bytes per parameter (plus names): a disk without room for it
+  /// is known before training, not after. The margin is small, so a disk with a few
+  /// kilobytes free still takes a small model.
   private static func checkModelSpace(_ modelPath: String, classes: Int, features: Int) throws(CLIError) {
     guard modelPath != OutputFiles.standardOutput else { return }
     let (parameters, overflow) = classes.multipliedReportingOverflow(by: features + 1)
-    let modelBytes = overflow || parameters > (Int.max - 4096) / 25 ? Int.max : 25 * parameters + 4096
+    let modelBytes = overflow || parameters > (Int.max - 512) / 25 ? Int.max : 25 * parameters + 512
     do {
       try AtomicFile.checkSpace(modelPath, byteCount: modelBytes)
     } catch let error as AtomicFile.WriteError {

@@ -175,4 +175,24 @@ struct OutputSafetyTests {
       #expect(recallEnd == recallColumn, "\(lines[header])\n\(line)")
     }
   }
+
+  @Test("messages say what is wrong: UTF-16 data, a loop of links as the model, a label missing among a million columns")
+  func clearMessages() throws {
+    let utf16 = directory + "/u16.csv"
+    try Data([0xFF, 0xFE] + Array("x,label\n1,a\n".utf16).flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] })
+      .write(to: URL(fileURLWithPath: utf16))
+    let train = try SoftmaxTool.run(["train", utf16, "-o", directory + "/u.json"])
+    #expect(train.status == 1 && train.stderr.contains("UTF-16"), "\(train.stderr)")
+
+    #expect(symlink("loop-b.json", directory + "/loop-a.json") == 0 && symlink("loop-a.json", directory + "/loop-b.json") == 0)
+    let predict = try SoftmaxTool.run(["predict", directory + "/loop-a.json", dataFile("iris.csv")])
+    #expect(predict.status == 1 && predict.stderr.contains("symbolic links") && !predict.stderr.contains("NSCocoaErrorDomain"), "\(predict.stderr)")
+
+    let wide = directory + "/wide.csv"
+    let header = (0..<100_000).map { "c\($0)" }.joined(separator: ",") + ",label\n"
+    let row = [String](repeating: "1", count: 100_000).joined(separator: ",") + ",a\n"
+    try (header + row).write(toFile: wide, atomically: true, encoding: .utf8)
+    let missing = try SoftmaxTool.run(["train", wide, "--label", "nosuch", "-o", directory + "/w.json"])
+    #expect(missing.status == 1 && missing.stderr.contains("(99981 more)") && missing.stderr.utf8.count < 1000, "\(missing.stderr.utf8.count) bytes")
+  }
 }

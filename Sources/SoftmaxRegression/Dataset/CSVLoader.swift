@@ -39,6 +39,9 @@ struct CSVLoader {
 
   /// Reads and checks the header row. Cost: O(header bytes).
   mutating func readLayout() throws(DatasetError) -> Layout {
+    if bytes.count >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)) {
+      throw DatasetError(file: file, line: 1, reason: .utf16)
+    }
     let bodyStart = Self.byteOrderMarkLength(bytes)
     var scanner = CSVScanner(bytes: bytes, startingAt: bodyStart)
     guard try nextRow(&scanner, header: []) != nil else {

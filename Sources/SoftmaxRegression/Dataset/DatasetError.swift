@@ -17,6 +17,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case outOfFloat32Range
     case invalidUTF8
     case nulByte
+    case utf16
     case unterminatedQuote
     case textAfterClosingQuote
     case quoteInUnquotedField
@@ -94,6 +95,9 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .outOfFloat32Range: return "value out of Float32 range (±3.4028235e38)"
     case .invalidUTF8: return "invalid UTF-8"
     case .nulByte: return "NUL byte in the data"
+    case .utf16:
+      return "the file is UTF-16 (it starts with a UTF-16 byte-order mark); only UTF-8 is read: "
+        + "convert it, for example with 'iconv -f UTF-16 -t UTF-8'"
     case .unterminatedQuote: return "quoted field is never closed"
     case .textAfterClosingQuote: return "text after the closing quote"
     case .quoteInUnquotedField: return "quote inside an unquoted field"
@@ -103,17 +107,17 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .notARegularFile:
       return "not a regular file (a directory, a device or a pipe); to read a pipe, save it to a file first"
     case .unknownWeightColumn(let available):
-      return "no column named as the weight column; columns are \(available.joined(separator: ", "))"
+      return "no column named as the weight column; columns are \(DatasetError.Reason.list(available))"
     case .tooFewClasses(let count):
       return "found \(count) class\(count == 1 ? "" : "es"); training needs at least 2"
     case .unknownLabelColumn(let available):
-      return "no column named as the label; columns are \(available.joined(separator: ", "))"
+      return "no column named as the label; columns are \(DatasetError.Reason.list(available))"
     case .duplicateColumnName(let first): return "column name repeats column \(first)"
     case .missingFeatureColumn: return "the model's feature column is missing"
     case .unexpectedColumn: return "column is not a feature of the model"
     case .missingLabelColumn: return "the label column is missing"
     case .unknownClass(let known):
-      return "label is not a class of the model (classes: \(known.joined(separator: ", ")))"
+      return "label is not a class of the model (classes: \(DatasetError.Reason.list(known)))"
     case .inconsistentShape(let what): return what
     case .invalidCache(let why): return "not a usable dataset cache: \(why)"
     case .cacheMismatch(let why): return why
@@ -135,5 +139,14 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     }
     if text.unicodeScalars.count > 60 { escaped += "…" }
     return "\"\(escaped)\""
+  }
+}
+
+extension DatasetError.Reason {
+  /// At most 20 names, then how many more: a file with a million columns must not give a
+  /// megabytes-long message.
+  static func list(_ names: [String]) -> String {
+    let shown = names.prefix(20).joined(separator: ", ")
+    return names.count > 20 ? shown + ", … (\(names.count - 20) more)" : shown
   }
 }

@@ -73,6 +73,11 @@ extension SoftmaxModel {
     if stat(path, &status) == 0 && (status.st_mode & S_IFMT) != S_IFREG {
       throw .unreadable(file: path, "not a regular file")
     }
+    // open(2) first, for the system's own reason ("Too many levels of symbolic links", "No
+    // such file or directory") rather than Foundation's generic error 256.
+    let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+    guard descriptor >= 0 else { throw .unreadable(file: path, String(cString: strerror(errno))) }
+    close(descriptor)
     let data: Data
     do {
       data = try Data(contentsOf: URL(fileURLWithPath: path))
