@@ -171,8 +171,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         && product.count == parameterCount, "vectors of the wrong length")
     let partialSums =
       hessianPartialSums
-      ?? PartialSums<Double>(
-        shardCount: self.partialSums.shardCount, parameterCount: layout.parameterCount,
+      ?? doublePartialSums(
         scratchCount: HessianVectorKernel.scratchCount(
           classCount: layout.classCount, rowStride: layout.rowStride))
     hessianPartialSums = partialSums
@@ -241,8 +240,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   ) {
     let partialSums =
       precisePartialSums
-      ?? PartialSums<Double>(
-        shardCount: self.partialSums.shardCount, parameterCount: layout.parameterCount,
+      ?? doublePartialSums(
         scratchCount: PreciseGradientKernel.scratchCount(
           classCount: layout.classCount, rowStride: layout.rowStride))
     precisePartialSums = partialSums
@@ -285,6 +283,13 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       partialSums.finishShard(shard, accumulator)
     }
     reducer.reduce(partialSums, shardCount: shards.count, into: &totals, on: executor)
+  }
+
+  /// Shard buffers for a Double kernel, as many shards as the Float32 ones.
+  private func doublePartialSums(scratchCount: Int) -> PartialSums<Double> {
+    PartialSums<Double>(
+      shardCount: partialSums.shardCount, parameterCount: layout.parameterCount,
+      scratchCount: scratchCount)
   }
 
   /// The positions 0, 1, …, rowCount − 1 as an explicit order.

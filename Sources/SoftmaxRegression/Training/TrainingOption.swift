@@ -42,6 +42,28 @@ public struct TrainingOption {
 }
 
 extension TrainingOption {
+  /// Reads text with `parse` into the option at `keyPath`; false when it does not parse.
+  private static func setter<Value>(
+    _ keyPath: WritableKeyPath<TrainingOptions, Value>, _ parse: @escaping (String) -> Value?
+  ) -> (inout TrainingOptions, String) -> Bool {
+    { options, text in
+      guard let value = parse(text) else { return false }
+      options[keyPath: keyPath] = value
+      return true
+    }
+  }
+
+  /// Reads text with `parse` into the optional option at `keyPath`.
+  private static func setter<Value>(
+    _ keyPath: WritableKeyPath<TrainingOptions, Value?>, _ parse: @escaping (String) -> Value?
+  ) -> (inout TrainingOptions, String) -> Bool {
+    { options, text in
+      guard let value = parse(text) else { return false }
+      options[keyPath: keyPath] = value
+      return true
+    }
+  }
+
   /// A Double option with a rule on finite values.
   static func number(
     _ name: String, _ keyPath: WritableKeyPath<TrainingOptions, Double>, valueName: String = "X",
@@ -49,11 +71,7 @@ extension TrainingOption {
   ) -> TrainingOption {
     TrainingOption(
       name: name, valueName: valueName, summary: summary, rule: rule,
-      readText: { options, text in
-        guard let value = OptionText.number(text) else { return false }
-        options[keyPath: keyPath] = value
-        return true
-      },
+      readText: setter(keyPath, OptionText.number),
       holds: { options in options[keyPath: keyPath].isFinite && isValid(options[keyPath: keyPath]) },
       describe: { options in "\(options[keyPath: keyPath])" })
   }
@@ -65,11 +83,7 @@ extension TrainingOption {
   ) -> TrainingOption {
     TrainingOption(
       name: name, valueName: valueName, summary: summary, rule: rule,
-      readText: { options, text in
-        guard let value = OptionText.number(text) else { return false }
-        options[keyPath: keyPath] = value
-        return true
-      },
+      readText: setter(keyPath, OptionText.number),
       holds: { options in options[keyPath: keyPath].map { $0.isFinite && isValid($0) } ?? true },
       describe: { options in options[keyPath: keyPath].map { "\($0)" } })
   }
@@ -81,11 +95,7 @@ extension TrainingOption {
   ) -> TrainingOption {
     TrainingOption(
       name: name, valueName: "N", summary: summary, rule: OptionText.rule(for: range),
-      readText: { options, text in
-        guard let value = Int(text) else { return false }
-        options[keyPath: keyPath] = value
-        return true
-      },
+      readText: setter(keyPath) { Int($0) },
       holds: { options in range.contains(options[keyPath: keyPath]) },
       describe: { options in "\(options[keyPath: keyPath])" })
   }
@@ -97,11 +107,7 @@ extension TrainingOption {
   ) -> TrainingOption {
     TrainingOption(
       name: name, valueName: "N", summary: summary, rule: OptionText.rule(for: range),
-      readText: { options, text in
-        guard let value = Int(text) else { return false }
-        options[keyPath: keyPath] = value
-        return true
-      },
+      readText: setter(keyPath) { Int($0) },
       holds: { options in options[keyPath: keyPath].map(range.contains) ?? true },
       describe: { options in options[keyPath: keyPath].map { "\($0)" } })
   }
@@ -114,11 +120,7 @@ extension TrainingOption {
     TrainingOption(
       name: name, valueName: valueName, summary: summary,
       rule: "one of " + Choice.allCases.map(\.rawValue).joined(separator: ", "),
-      readText: { options, text in
-        guard let value = Choice(rawValue: text) else { return false }
-        options[keyPath: keyPath] = value
-        return true
-      },
+      readText: setter(keyPath) { Choice(rawValue: $0) },
       holds: { _ in true },
       describe: { options in options[keyPath: keyPath].rawValue })
   }
@@ -129,11 +131,7 @@ extension TrainingOption {
   ) -> TrainingOption {
     TrainingOption(
       name: name, valueName: "N", summary: summary, rule: "an integer from 0 to \(UInt64.max)",
-      readText: { options, text in
-        guard let value = UInt64(text) else { return false }
-        options[keyPath: keyPath] = value
-        return true
-      },
+      readText: setter(keyPath) { UInt64($0) },
       holds: { _ in true },
       describe: { options in "\(options[keyPath: keyPath])" })
   }
