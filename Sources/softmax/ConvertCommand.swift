@@ -25,6 +25,7 @@ enum ConvertCommand {
       throw .failure("\(csvPath) is already a dataset cache")
     }
     try OutputFiles.check(outputs: [cachePath], inputs: [csvPath])
+    Interruption.install()
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: 0)
     let clock = ContinuousClock()
     let start = clock.now
@@ -44,9 +45,13 @@ enum ConvertCommand {
     }
     display.finish()
     do {
-      try dataset.writeCache(to: cachePath, weightName: weightName)
+      try Interruption.check("\(cachePath) left as it was")
+      try dataset.writeCache(to: cachePath, weightName: weightName) { Interruption.received == nil }
+    } catch let error as CLIError {
+      throw error
     } catch {
-      throw .failure(error.description)
+      try Interruption.check("no cache written, \(cachePath) left as it was")
+      throw .failure("\(error)")
     }
     if display.mode != .silent {
       Console.error(

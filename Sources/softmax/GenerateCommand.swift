@@ -43,8 +43,10 @@ enum GenerateCommand {
     }
     let problem = GaussianClusters(rowCount: rows, featureCount: features, classCount: classes, seed: seed)
     let path = arguments.positionals[0]
+    Interruption.install()
     do {
       let writer = try AtomicFile.Writer(path: path)
+      writer.shouldContinue = { Interruption.received == nil }
       try writer.append((problem.featureNames + ["label"]).joined(separator: ",") + "\n")
       var line: [UInt8] = []
       try problem.forEachRow { label, values in
@@ -59,6 +61,7 @@ enum GenerateCommand {
       }
       try writer.commit()
     } catch let error as AtomicFile.WriteError {
+      try Interruption.check("no file written, \(path) left as it was")
       throw .failure(error.description)
     } catch {
       throw .failure("\(error)")

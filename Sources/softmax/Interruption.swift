@@ -36,6 +36,13 @@ enum Interruption {
     return number == 0 ? nil : number
   }
 
+  /// Throws `CLIError.interrupted` (exit 128 + signal) saying what was `kept`, when a
+  /// signal has arrived.
+  static func check(_ kept: String) throws(CLIError) {
+    guard let signal = received else { return }
+    throw .interrupted(signal: signal, "interrupted by \(name(signal)); \(kept)")
+  }
+
   static func name(_ signalNumber: Int32) -> String {
     signalNumber == SIGINT ? "SIGINT" : signalNumber == SIGTERM ? "SIGTERM" : "signal \(signalNumber)"
   }

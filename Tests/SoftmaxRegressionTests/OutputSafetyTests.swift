@@ -195,4 +195,40 @@ struct OutputSafetyTests {
     let missing = try SoftmaxTool.run(["train", wide, "--label", "nosuch", "-o", directory + "/w.json"])
     #expect(missing.status == 1 && missing.stderr.contains("(99981 more)") && missing.stderr.utf8.count < 1000, "\(missing.stderr.utf8.count) bytes")
   }
+
+  @Test("SIGINT or SIGTERM during generate stops it with 128+signal and no temporary file",
+    arguments: [SIGINT, SIGTERM])
+  func interruptedGenerate(signalNumber: Int32) throws {
+    let output = directory + "/big-\(signalNumber).csv"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: SoftmaxTool.executable)
+    process.arguments = ["generate", output, "--rows", "50000000", "--features", "20", "--classes", "3"]
+    process.standardError = Pipe()
+    try process.run()
+    // Wait until the temporary file exists: the writer is under way.
+    let deadline = Date().addingTimeInterval(30)
+    func temporaries() -> [String] {
+      ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.contains(".tmp-") }
+    }
+    while temporaries().isEmpty && Date() < deadline { usleep(20_000) }
+    #expect(!temporaries().isEmpty, "the writer never started")
+    kill(process.processIdentifier, signalNumber)
+    process.waitUntilExit()
+    #expect(process.terminationReason == .exit && process.terminationStatus == 128 + signalNumber)
+    #expect(temporaries().isEmpty, "\(temporaries())")
+    #expect(!FileManager.default.fileExists(atPath: output))
+  }
+
+  @Test("a writer removes the temporary files a dead process left beside its destination, and only those")
+  func staleTemporariesRemoved() throws {
+    var deadPID: Int32 = 4_000_000
+    while kill(deadPID, 0) == 0 || errno != ESRCH { deadPID -= 1 }
+    let stale = directory + "/.m.json.tmp-\(deadPID)-7"
+    let live = directory + "/.m.json.tmp-1-7"  // pid 1 always exists
+    let other = directory + "/.other.json.tmp-\(deadPID)-7"
+    for path in [stale, live, other] { #expect(FileManager.default.createFile(atPath: path, contents: Data("x".utf8))) }
+    #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", directory + "/m.json", "--quiet", "--max-epochs", "1"]).status == 0)
+    #expect(!FileManager.default.fileExists(atPath: stale))
+    #expect(FileManager.default.fileExists(atPath: live) && FileManager.default.fileExists(atPath: other))
+  }
 }

@@ -106,7 +106,11 @@ extension Dataset {
   /// Writes this dataset as a binary cache (see `DatasetCache`), atomically: the file is
   /// complete or absent. `weightName` records the weight column's name, if there are weights.
   /// Cost: one pass over the matrix to checksum it and one to write it.
-  public func writeCache(to path: String, weightName: String? = nil) throws(AtomicFile.WriteError) {
+  /// - Parameter shouldContinue: asked before each MiB is written; false stops the write,
+  ///   which then throws and leaves `path` as it was.
+  public func writeCache(
+    to path: String, weightName: String? = nil, shouldContinue: @escaping () -> Bool = { true }
+  ) throws(AtomicFile.WriteError) {
     let metadata = DatasetCache.metadataBytes(self, weightName: weightName)
     let layout = DatasetCache.layout(of: self, metadataLength: metadata.count)
     try AtomicFile.checkSpace(path, byteCount: layout.fileLength)
@@ -127,6 +131,7 @@ extension Dataset {
     Self.store(Self.headerChecksum(header), at: 96, in: &header)
 
     let writer = try AtomicFile.Writer(path: path)
+    writer.shouldContinue = shouldContinue
     do {
       try writer.append(header)
       for section in sections { try section.withBytes { bytes throws(AtomicFile.WriteError) in try writer.append(bytes) } }

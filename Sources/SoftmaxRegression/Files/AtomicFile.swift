@@ -92,6 +92,10 @@ public enum AtomicFile {
     private var descriptor: Int32
     private var buffer: [UInt8] = []
     private static let bufferLimit = 1 << 20
+    /// Asked before each 1 MiB reaches the file: when it returns false, the write fails
+    /// with "interrupted" (and the caller abandons the file). The CLI stops long writes on
+    /// SIGINT and SIGTERM this way, leaving no temporary file behind.
+    public var shouldContinue: () -> Bool = { true }
 
     /// Creates the temporary file beside the destination, or opens a device or FIFO.
     public init(path: String) throws(WriteError) {
@@ -118,6 +122,7 @@ public enum AtomicFile {
       let directory = slash.map { String(target[...$0]) } ?? ""
       let name = slash.map { String(target[target.index(after: $0)...]) } ?? target
       guard !name.isEmpty else { throw WriteError(path: path, reason: "the path names a directory") }
+      Self.removeStaleTemporaries(directory: directory, name: name)
       let temporary = "\(directory).\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
       temporaryPath = temporary
       descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
@@ -126,6 +131,23 @@ public enum AtomicFile {
       }
       if exists { _ = fchmod(descriptor, status.st_mode & 0o7777) }
       buffer.reserveCapacity(Self.bufferLimit)
+    }
+
+    /// Removes `.NAME.tmp-PID-*` files beside the destination whose writing process no
+    /// longer exists (killed with SIGKILL, or a power loss, mid-write): only this type
+    /// makes such names, and a live process's file (`kill(pid, 0)` succeeds, or says it
+    /// exists) is never touched.
+    private static func removeStaleTemporaries(directory: String, name: String) {
+      let prefix = ".\(name).tmp-"
+      guard let entries = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
+      else { return }
+      for entry in entries where entry.hasPrefix(prefix) {
+        let rest = entry.dropFirst(prefix.count)
+        guard let dash = rest.firstIndex(of: "-"), let pid = Int32(rest[..<dash]), pid > 0,
+          pid != getpid()
+        else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { unlink(directory + entry) }
+      }
     }
 
     /// The path a rename must replace so that a link at `path` stays a link: the link's
@@ -178,6 +200,7 @@ public enum AtomicFile {
     }
 
     private func flush() throws(WriteError) {
+      guard shouldContinue() else { throw WriteError(path: path, reason: "interrupted") }
       var offset = 0
       while offset < buffer.count {
         let written = buffer.withUnsafeBytes { bytes in
