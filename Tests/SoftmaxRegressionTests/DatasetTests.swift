@@ -12,6 +12,12 @@ struct DatasetTests {
     (0..<dataset.rowCount).map { row in (0..<dataset.featureCount).map { dataset.features[row, $0] } }
   }
 
+  @Test("two byte-order marks at the start are both dropped, not kept in the first column's name")
+  func doubleByteOrderMark() throws {
+    let dataset = try Dataset(csvText: "\u{FEFF}\u{FEFF}x,label\n1,a\n2,b\n", name: "bom.csv")
+    #expect(dataset.featureNames == ["x"])
+  }
+
   @Test("reads numbers, quotes, CRLF, lone CR, a BOM and blank lines")
   func readsRFC4180() throws {
     let text = "\u{FEFF}a,\"b\",label\r\n1, 2.5 ,x\r\n\r\n\"3\",\"-4e1\",\"y,\"\"z\"\"\"\r5,6,x\n\n"

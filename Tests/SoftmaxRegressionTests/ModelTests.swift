@@ -53,6 +53,9 @@ struct ModelTests {
       (text.replacingOccurrences(of: "softmax-regression-model", with: "other"), { if case .malformed = $0 { return true } else { return false } }),
       (text.replacingOccurrences(of: "\"bias\":[", with: "\"bias\":[1,"), { if case .invalid = $0 { return true } else { return false } }),
       (text.replacingOccurrences(of: "\"classes\":[", with: "\"classes\":[\"extra\","), { if case .invalid = $0 { return true } else { return false } }),
+      // A second "bias" (JSONDecoder would keep one silently), also spelled with an escape.
+      (text.replacingOccurrences(of: "\"classes\":", with: "\"bias\":[1,2,3],\"classes\":"), { $0.description.contains("\"bias\" appears twice") }),
+      (text.replacingOccurrences(of: "\"classes\":", with: "\"\\u0062ias\":[1,2,3],\"classes\":"), { $0.description.contains("\"bias\" appears twice") }),
     ]
     for (index, (content, matches)) in cases.enumerated() {
       do {
@@ -140,6 +143,15 @@ extension ModelTests {
     _ = try SoftmaxModel(
       classNames: ["a", "b"], featureNames: ["x"], labelName: "l", weights: [1, 2], bias: [0, 0],
       standardization: Standardization(mean: [3e38], scale: [Double(Float.leastNormalMagnitude)]))
+  }
+}
+
+extension ModelTests {
+  @Test("the same key in different objects, or in arrays of objects, is not a duplicate")
+  func keysInDifferentObjects() {
+    let json = Data(#"{"a":{"a":1,"b":[{"a":2},{"a":3}]},"b":"a","c":"\"a\""}"#.utf8)
+    #expect(JSONDuplicateKeys.first(in: json) == nil)
+    #expect(JSONDuplicateKeys.first(in: Data(#"{"a":[{"x":1,"y":2,"x":3}]}"#.utf8)) == "x")
   }
 }
 

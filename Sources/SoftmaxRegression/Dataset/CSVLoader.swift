@@ -79,8 +79,17 @@ struct CSVLoader {
     return dataset
   }
 
+  /// The length of the UTF-8 byte-order marks at the start: all of them, since a file
+  /// passed through two tools that each add one must not get a first column name that
+  /// starts with an invisible U+FEFF.
   private static func byteOrderMarkLength(_ bytes: UnsafeRawBufferPointer) -> Int {
-    bytes.count >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0
+    var length = 0
+    while bytes.count >= length + 3 && bytes[length] == 0xEF && bytes[length + 1] == 0xBB
+      && bytes[length + 2] == 0xBF
+    {
+      length += 3
+    }
+    return length
   }
 
   // MARK: - Header

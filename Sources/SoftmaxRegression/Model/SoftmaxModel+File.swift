@@ -101,6 +101,9 @@ extension SoftmaxModel {
         file: name,
         "\"format\" is \(header.format.map { "\"\($0)\"" } ?? "missing"), expected \"\(ModelFile.formatName)\"")
     }
+    if let key = JSONDuplicateKeys.first(in: data) {
+      throw .malformed(file: name, "the key \"\(key)\" appears twice in one object")
+    }
     guard let version = header.version else { throw .malformed(file: name, "\"version\" is missing") }
     guard version == ModelFile.currentVersion else {
       throw .unsupportedVersion(file: name, found: version, supported: ModelFile.currentVersion)
