@@ -114,10 +114,8 @@ enum TrainCommand {
     let modelBytes = overflow || parameters > (Int.max - 512) / 25 ? Int.max : 25 * parameters + 512
     do {
       try AtomicFile.checkSpace(modelPath, byteCount: modelBytes)
-    } catch let error as AtomicFile.WriteError {
-      throw .failure(error.description)
     } catch {
-      throw .failure("\(error)")
+      throw .failure(error.description)
     }
   }
 
