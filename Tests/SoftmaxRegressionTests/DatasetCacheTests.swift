@@ -46,15 +46,16 @@ struct DatasetCacheTests {
     #expect(size == DatasetCache.fileSize(of: original, weightName: "w"))
   }
 
-  @Test("a cache standardised in place leaves the file unchanged")
-  func privateMapping() throws {
+  @Test("training from a cache reads its matrix where it lies and leaves the file unchanged")
+  func trainingKeepsTheMapping() throws {
     let path = try writeCache(try source())
     let before = try Data(contentsOf: URL(fileURLWithPath: path))
-    var loaded = try Dataset(cacheAt: path)
-    loaded.standardize(with: Standardization(fitting: loaded.features))
-    #expect(loaded.features[0, 0] != 1.5)
+    let loaded = try Dataset(cacheAt: path)
+    let storage = loaded.features.storage
+    _ = try Trainer().fit(loaded)
+    #expect(loaded.features.isMapped && loaded.features.storage == storage)
+    #expect(loaded.value(row: 0, column: 0) == 1.5)
     #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == before)
-    #expect(try Dataset(cacheAt: path).features[0, 0] == 1.5)
   }
 
   @Test("every truncation is rejected")
@@ -81,13 +82,41 @@ struct DatasetCacheTests {
     }
   }
 
+  @Test("a version 1 cache, whose values were stored as read, still loads")
+  func versionOne() throws {
+    let original = try source(weights: false)
+    let asRead = Dataset(
+      features: original.features, encoding: .identity(featureCount: original.featureCount),
+      labels: original.labels, classNames: original.classNames,
+      featureNames: original.featureNames, labelName: original.labelName)
+    let path = try writeCache(asRead, weightName: nil)
+    var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+    let metadataEnd = bytes[DatasetCache.headerSize...].firstIndex(of: 0) ?? bytes.count
+    let metadata = String(decoding: bytes[DatasetCache.headerSize..<metadataEnd], as: UTF8.self)
+    #expect(metadata.contains("column_offset"))
+    // Version 1 metadata had no encoding: blank it out (JSON allows the spaces) and reseal.
+    let trimmed = metadata.replacing(/,"column_exponent":\[[^\]]*\],"column_offset":\[[^\]]*\]/, with: "")
+    let padded = Array(trimmed.utf8) + [UInt8](repeating: 0x20, count: metadata.utf8.count - trimmed.utf8.count)
+    bytes.replaceSubrange(DatasetCache.headerSize..<metadataEnd, with: padded)
+    bytes[8] = 1
+    var payload = Checksum64()
+    bytes.withUnsafeBytes { payload.update(UnsafeRawBufferPointer(rebasing: $0[DatasetCache.headerSize...])) }
+    Dataset.store(payload.value, at: 88, in: &bytes)
+    Dataset.store(Dataset.headerChecksum(Array(bytes.prefix(DatasetCache.headerSize))), at: 96, in: &bytes)
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let loaded = try Dataset(cacheAt: path)
+    #expect(loaded.encoding.isIdentity)
+    #expect(ParallelLoaderTests.fingerprint(loaded) == ParallelLoaderTests.fingerprint(asRead))
+    #expect(loaded.value(row: 2, column: 0) == Double(original.features[2, 0]))
+  }
+
   @Test("another version, a foreign file and an inconsistent header are refused clearly")
   func foreignFiles() throws {
     let path = try writeCache(try source())
     var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-    bytes[8] = 2
+    bytes[8] = 3
     try bytes.write(to: URL(fileURLWithPath: path))
-    expectInvalid(path, "format version 2")
+    expectInvalid(path, "format version 3")
     try Data("a,b\n1,2\n".utf8).write(to: URL(fileURLWithPath: path))
     expectInvalid(path, "magic")
     // A header whose checksum is right but whose row count points past the file.
@@ -125,7 +154,7 @@ struct DatasetCacheTests {
       cacheAt: path,
       schema: .matching(featureNames: ["b", "a", "w"], classNames: ["z", "y", "x", "v"], labelColumn: "kind", requiresLabels: true))
     #expect(loaded.featureNames == ["b", "a", "w"])
-    #expect((0..<3).map { loaded.features[0, $0] } == [-2, 1.5, 1])
+    #expect((0..<3).map { loaded.value(row: 0, column: $0) } == [-2, 1.5, 1])
     #expect(loaded.classNames == ["z", "y", "x", "v"])
     #expect(loaded.labels == [2, 1, 0, 2])
     let unlabeled = try Dataset(

@@ -41,6 +41,33 @@ struct GradientTests {
     }
   }
 
+  @Test("with the standardisation and the encoding folded into the parameters, it matches the scalar reference on the standardised values as read",
+    arguments: [SoftmaxObjective.Precision.single, .double])
+  func foldedScaling(precision: SoftmaxObjective.Precision) throws {
+    let dataset = try offsetDataset(rows: 37, classes: 3, seed: 4)
+    #expect(!dataset.encoding.isIdentity)
+    let (objective, standardization) = try standardizedObjective(dataset, lambda: 0.05)
+    objective.precision = precision
+    let layout = objective.layout
+    let parameters = randomParameters(layout, seed: 8)
+    let (evaluation, gradient) = objective.evaluationAndGradient(parameters)
+    var reference = ScalarReference(dataset: dataset, lambda: 0.05)
+    reference.rows = reference.rows.map { row in row.indices.map { standardization.apply(row[$0], column: $0) } }
+    let (weights, bias) = layout.unpack(parameters)
+    let expected = reference.evaluate(
+      weights: (0..<layout.classCount).map { k in (0..<layout.featureCount).map { Double(weights[k * layout.featureCount + $0]) } },
+      bias: bias.map(Double.init))
+    let tolerance = precision == .double ? 1e-12 : 1e-5
+    #expect(abs(evaluation.value - expected.value) <= tolerance * expected.value)
+    #expect(evaluation.correctCount == expected.correct)
+    for k in 0..<layout.classCount {
+      for j in 0..<layout.featureCount {
+        #expect(abs(gradient[k * layout.rowStride + j] - expected.weightGradient[k][j]) <= tolerance, "W[\(k)][\(j)]")
+      }
+      #expect(abs(gradient[layout.biasOffset + k] - expected.biasGradient[k]) <= tolerance, "b[\(k)]")
+    }
+  }
+
   @Test("equals central finite differences of the objective")
   func matchesFiniteDifferences() throws {
     let dataset = randomDataset(rows: 23, features: 6, classes: 3, seed: 7)

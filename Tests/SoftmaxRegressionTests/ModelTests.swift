@@ -29,7 +29,7 @@ struct ModelTests {
   func probabilities() throws {
     let model = try trainedModel()
     let dataset = try Dataset(csvAt: dataFile("iris.csv"))
-    let row = (0..<4).map { dataset.features[70, $0] }
+    let row = (0..<4).map { Float(dataset.value(row: 70, column: $0)) }
     let probabilities = model.probabilities(for: row)
     #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
     #expect(model.predict(row) == model.classNames[probabilities.firstIndex(of: probabilities.max()!)!])

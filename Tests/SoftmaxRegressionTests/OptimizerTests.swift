@@ -339,6 +339,17 @@ struct HessianVectorTests {
     for index in weights.indices { weights[index] = Float(0.5 + generator.nextUniform()) }
     let objective = try SoftmaxObjective(
       dataset: dataset, lambda: 0.03, rowWeights: weights, executor: ShardedExecutor(threadCount: 2))
+    try expectFiniteDifferences(objective)
+  }
+
+  @Test("match central differences of the Double gradient with the standardisation folded into the parameters")
+  func matchFiniteDifferencesFolded() throws {
+    let dataset = try offsetDataset(rows: 45, classes: 3, seed: 2)
+    let weights = (0..<45).map { Float(1 + $0 % 3) }
+    try expectFiniteDifferences(standardizedObjective(dataset, lambda: 0.03, rowWeights: weights, threads: 2).0)
+  }
+
+  func expectFiniteDifferences(_ objective: SoftmaxObjective, sourceLocation: SourceLocation = #_sourceLocation) throws {
     objective.precision = .double
     let layout = objective.layout
     let theta = randomParameters(layout, seed: 5, scale: 0.5)
@@ -355,7 +366,7 @@ struct HessianVectorTests {
     let scale = product.map(abs).max()!
     for index in 0..<layout.parameterCount {
       let difference = (plus[index] - minus[index]) / (2 * step)
-      #expect(abs(product[index] - difference) <= 1e-7 * scale, "entry \(index): \(product[index]) vs \(difference)")
+      #expect(abs(product[index] - difference) <= 1e-7 * scale, "entry \(index): \(product[index]) vs \(difference)", sourceLocation: sourceLocation)
     }
   }
 

@@ -21,6 +21,7 @@ struct ParallelLoaderTests {
     var parts = [
       "features \(dataset.featureNames)", "classes \(dataset.classNames)", "label \(dataset.labelName)",
       "labels \(dataset.labels)", "weights \(dataset.rowWeights.map { $0.map(\.bitPattern) } ?? [])",
+      "offsets \(dataset.encoding.offset.map(\.bitPattern))", "exponents \(dataset.encoding.exponent)",
     ]
     let matrix = dataset.features
     for row in 0..<matrix.rowCount {

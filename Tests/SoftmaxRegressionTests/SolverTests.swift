@@ -11,11 +11,26 @@ struct NewtonReference {
   let classCount: Int
   let lambda: Double
 
-  init(dataset: Dataset, lambda: Double, weights: [Float]? = nil) {
-    rows = (0..<dataset.rowCount).map { row in (0..<dataset.featureCount).map { Double(dataset.features[row, $0]) } }
+  /// The problem on `dataset`'s values as read, or on their standardisation.
+  init(dataset: Dataset, lambda: Double, weights: [Float]? = nil, standardization: Standardization? = nil) {
+    rows = (0..<dataset.rowCount).map { row in
+      (0..<dataset.featureCount).map { column in
+        let value = dataset.value(row: row, column: column)
+        return standardization.map { ($0.apply(value, column: column)) } ?? value
+      }
+    }
     labels = dataset.labels.map(Int.init)
     self.weights = weights.map { $0.map(Double.init) } ?? [Double](repeating: 1, count: dataset.rowCount)
     classCount = dataset.classCount
+    self.lambda = lambda
+  }
+
+  /// The problem on explicit rows (each weight 1).
+  init(rows: [[Double]], labels: [Int], classCount: Int, lambda: Double) {
+    self.rows = rows
+    self.labels = labels
+    self.weights = [Double](repeating: 1, count: rows.count)
+    self.classCount = classCount
     self.lambda = lambda
   }
 
@@ -123,12 +138,12 @@ struct SolverTests {
   @Test("lbfgs reaches the Newton optimum within 1e-6 (relative) on iris and digits-like data, as the trainer sees them",
     arguments: [1e-4, 1e-2])
   func lbfgsIris(lambda: Double) throws {
-    var dataset = try Dataset(csvAt: dataFile("iris.csv"))
+    let dataset = try Dataset(csvAt: dataFile("iris.csv"))
     var options = TrainingOptions()
     options.lambda = lambda
     let result = try Trainer(options: options).fit(dataset)
-    dataset.standardize(with: result.model.standardization!)
-    let newton = NewtonReference(dataset: dataset, lambda: lambda)
+    let newton = NewtonReference(
+      dataset: dataset, lambda: lambda, standardization: result.model.standardization)
     let optimum = newton.objective(newton.solve())
     let reached = newton.objective(newton.theta(of: result.model))
     #expect(reached - optimum <= 1e-6 * optimum, "gap \(reached - optimum), optimum \(optimum), \(result.report.stopReason)")
@@ -151,7 +166,7 @@ struct SolverTests {
     var random = SplitMix64(seed: 3)
     let base = GaussianClusters(rowCount: 300, featureCount: 5, classCount: 4, seed: 8).makeDataset()
     let weights = (0..<300).map { _ in Float(0.2 + 2 * random.nextUniform()) }
-    let rows = (0..<300).map { row in (0..<5).map { base.features[row, $0] } }
+    let rows = (0..<300).map { row in (0..<5).map { Float(base.value(row: row, column: $0)) } }
     let dataset = try Dataset(rows: rows, labels: base.labels.map { String($0) }, weights: weights)
     let result = try Trainer(options: unstandardized(.lbfgs, lambda: 0.01)).fit(dataset)
     let newton = NewtonReference(dataset: dataset, lambda: 0.01, weights: weights)
@@ -238,7 +253,7 @@ struct SolverTests {
       // Two weight levels, so the weights matter; scaled by `weight` overall.
       let weights = (0..<iris.rowCount).map { row in weight * (varying && row % 3 == 0 ? 2 : 1) }
       var rows: [[Float]] = []
-      for row in 0..<iris.rowCount { rows.append((0..<4).map { iris.features[row, $0] }) }
+      for row in 0..<iris.rowCount { rows.append((0..<4).map { Float(iris.value(row: row, column: $0)) }) }
       let dataset = try Dataset(
         rows: rows, labels: iris.labels.map { iris.classNames[Int($0)] },
         featureNames: iris.featureNames, labelName: iris.labelName, weights: weights)

@@ -6,14 +6,14 @@ import Foundation
 /// Independent of the kernel: no tiling, no SIMD, no shards, no log-sum-exp tricks beyond
 /// the max shift.
 struct ScalarReference {
-  let rows: [[Double]]
+  var rows: [[Double]]
   let labels: [Int]
   let classCount: Int
   let lambda: Double
 
   init(dataset: Dataset, lambda: Double) {
     rows = (0..<dataset.rowCount).map { row in
-      (0..<dataset.featureCount).map { Double(dataset.features[row, $0]) }
+      (0..<dataset.featureCount).map { dataset.value(row: row, column: $0) }
     }
     labels = dataset.labels.map(Int.init)
     classCount = dataset.classCount
@@ -141,4 +141,37 @@ enum TestScale {
 
   /// `long` in a long run, else `quick`.
   static func count(quick: Int, long: Int) -> Int { isLong ? long : quick }
+}
+
+/// Rows whose columns sit far from 0 or far from unit scale (1e5 + 0.01·g, 1e-20·g,
+/// 3 + g, 7000·g), so that their stored form is shifted and scaled (`ColumnEncoding`).
+func offsetDataset(rows: Int, classes: Int, seed: UInt64) throws -> Dataset {
+  var random = SplitMix64(seed: seed)
+  var values: [[Float]] = []
+  var labels: [String] = []
+  for row in 0..<rows {
+    let label = row < classes ? row : Int(random.next() % UInt64(classes))
+    let signal = Float(label) - Float(classes - 1) / 2
+    values.append([
+      1e5 + 0.01 * (signal + random.nextGaussian()), 1e-20 * (random.nextGaussian() - signal),
+      3 + random.nextGaussian(), 7000 * (random.nextGaussian() + 0.5 * signal),
+    ])
+    labels.append(String(label))
+  }
+  return try Dataset(rows: values, labels: labels)
+}
+
+/// The objective the trainer builds with standardisation: the standardisation and the
+/// stored values' encoding folded into the parameters.
+func standardizedObjective(
+  _ dataset: Dataset, lambda: Double, rowWeights: [Float]? = nil, threads: Int = 1
+) throws -> (SoftmaxObjective, Standardization) {
+  let standardization = Standardization(fitting: dataset)
+  let layout = ParameterLayout(classCount: dataset.classCount, featureCount: dataset.featureCount)
+  let objective = try SoftmaxObjective(
+    dataset: dataset, regularizer: L2Penalty(lambda: lambda, layout: layout), rows: nil,
+    rowWeights: rowWeights, shards: nil, executor: ShardedExecutor(threadCount: threads),
+    reducer: ShardOrderReducer(),
+    scaling: FeatureScaling(encoding: dataset.encoding, standardization: standardization))
+  return (objective, standardization)
 }

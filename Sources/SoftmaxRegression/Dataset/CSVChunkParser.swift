@@ -8,7 +8,8 @@
 /// label and weight buffers, at the chunk's own row indices.
 ///
 /// Each row first takes a one-pass path for the common shape (unquoted fields, plain
-/// decimals, no spaces): digits are read and converted in the same loop that finds the commas.
+/// decimals, no spaces): digits are read and converted (to Double, then stored through the
+/// layout's `ColumnEncoding`) in the same loop that finds the commas.
 /// Any other row is re-read from its start with `CSVScanner` and `CSVLoader`'s field rules, so
 /// the values are the serial reader's. Any error makes `parse` return false; messages come
 /// from the serial reader. Labels get chunk-local indices, in order of first appearance
@@ -27,6 +28,7 @@ struct CSVChunkParser {
   }
 
   private let target: Target
+  private let encoding: ColumnEncoding
   private let base: UnsafePointer<UInt8>
   private let end: Int
   /// Per column: the feature index (≥ 0), or one of the codes below.
@@ -47,6 +49,7 @@ struct CSVChunkParser {
 
   init(target: Target) {
     self.target = target
+    encoding = target.layout.encoding
     base = target.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
     end = target.bytes.count
     codes = target.layout.roles.map { role in
@@ -100,12 +103,15 @@ struct CSVChunkParser {
     for column in 0...lastColumn {
       let code = codes[column]
       if code >= 0 {
-        guard let value = DecimalParser.parseField(base, &position, end: end) else { return nil }
-        row[code] = value
+        guard let value = DecimalParser.parseFieldDouble(base, &position, end: end) else { return nil }
+        let stored = encoding.encode(value, column: code)
+        guard stored.isFinite else { return nil }
+        row[code] = stored
       } else if code == Self.weightCode {
-        guard let value = DecimalParser.parseField(base, &position, end: end), value >= 0
+        guard let value = DecimalParser.parseFieldDouble(base, &position, end: end),
+          case let weight = Float(value), weight.isFinite, weight >= 0
         else { return nil }
-        target.weights[rowIndex] = value
+        target.weights[rowIndex] = weight
       } else {
         let fieldStart = position
         while position < end {
@@ -187,7 +193,9 @@ struct CSVChunkParser {
     for (column, field) in fields.enumerated() {
       let code = codes[column]
       if code >= 0 {
-        guard let value = try? loader.number(in: field, column: column, header: header)
+        guard
+          let value = try? loader.feature(
+            in: field, column: column, header: header, encoding: encoding, featureIndex: code)
         else { return nil }
         row[code] = value
       } else if code == Self.weightCode {

@@ -35,6 +35,8 @@ struct CSVLoader {
     var bodyStart: Int
     /// The physical line number at `bodyStart`.
     var bodyLine: Int
+    /// How feature values are stored, from the first rows (`ColumnEncoding.sampleRowCount`).
+    var encoding: ColumnEncoding
   }
 
   /// Reads and checks the header row. Cost: O(header bytes).
@@ -51,7 +53,27 @@ struct CSVLoader {
     let columns = try columnLayout(header)
     return Layout(
       header: header, featureNames: columns.featureNames, roles: columns.roles,
-      labelColumn: columns.labelColumn, bodyStart: scanner.position, bodyLine: scanner.line)
+      labelColumn: columns.labelColumn, bodyStart: scanner.position, bodyLine: scanner.line,
+      encoding: sampleEncoding(from: scanner, roles: columns.roles, featureCount: columns.featureNames.count))
+  }
+
+  /// The encoding of the feature values of the first rows that scan cleanly (invalid rows
+  /// and cells are left out here; the load reports them). Cost: O(sample bytes).
+  private mutating func sampleEncoding(
+    from start: CSVScanner, roles: [ColumnRole], featureCount: Int
+  ) -> ColumnEncoding {
+    var sampler = ColumnEncoding.Sampler(featureCount: featureCount)
+    var scanner = start
+    for _ in 0..<ColumnEncoding.sampleRowCount {
+      guard (try? scanner.nextRow(into: &fields)) != nil else { break }
+      guard fields.count == roles.count else { continue }
+      for (column, field) in fields.enumerated() {
+        if case .feature(let index) = roles[column], case .value(let value) = number(in: field) {
+          sampler.add(value, column: index)
+        }
+      }
+    }
+    return sampler.encoding()
   }
 
   /// Loads the whole file on the calling thread: the reference behaviour, and the source of
@@ -240,7 +262,9 @@ struct CSVLoader {
       for (column, field) in fields.enumerated() {
         switch layout.roles[column] {
         case .feature(let featureIndex):
-          rowStart[featureIndex] = try number(in: field, column: column, header: header)
+          rowStart[featureIndex] = try feature(
+            in: field, column: column, header: header, encoding: layout.encoding,
+            featureIndex: featureIndex)
         case .label:
           let name = try label(in: field, column: column, header: header)
           if let known = schema.classNames, !knownClasses.contains(name) {
@@ -291,42 +315,64 @@ struct CSVLoader {
       (classNames, remap) = interner.sortedClasses()
     }
     return Dataset(
-      features: matrix, labels: labels.map { remap[Int($0)] }, classNames: classNames,
-      featureNames: layout.featureNames, labelName: labelName, rowWeights: rowWeights)
+      features: matrix, encoding: layout.encoding, labels: labels.map { remap[Int($0)] },
+      classNames: classNames, featureNames: layout.featureNames, labelName: labelName,
+      rowWeights: rowWeights)
   }
 
   // MARK: - Fields
 
-  /// The field as a weight: a number ≥ 0.
+  /// The field as a weight: a number ≥ 0, rounded to Float32.
   func weight(in field: CSVField, column: Int, header: [String]) throws(DatasetError) -> Float {
-    let weight = try number(in: field, column: column, header: header)
-    guard weight >= 0 else {
-      throw DatasetError(
-        file: file, line: field.line, column: column + 1, columnName: header[column],
-        value: lossyText(of: field), reason: .invalidWeight)
-    }
+    let weight = try Float(number(in: field, column: column, header: header))
+    guard weight.isFinite else { throw failure(.valueOutOfRange, field, column, header) }
+    guard weight >= 0 else { throw failure(.invalidWeight, field, column, header) }
     return weight
   }
 
-  /// The field as a Float32, trimmed of spaces and tabs.
+  /// The field as feature `featureIndex`, stored with `encoding`.
+  func feature(
+    in field: CSVField, column: Int, header: [String], encoding: ColumnEncoding, featureIndex: Int
+  ) throws(DatasetError) -> Float {
+    let stored = encoding.encode(
+      try number(in: field, column: column, header: header), column: featureIndex)
+    guard stored.isFinite else { throw failure(.valueOutOfRange, field, column, header) }
+    return stored
+  }
+
+  /// The field as the nearest Double, trimmed of spaces and tabs.
   func number(in field: CSVField, column: Int, header: [String]) throws(DatasetError)
-    -> Float
+    -> Double
   {
+    switch number(in: field) {
+    case .value(let value): return value
+    case .empty: throw failure(.emptyCell, field, column, header)
+    case .invalid: throw failure(text(of: field) == nil ? .invalidUTF8 : .notANumber, field, column, header)
+    }
+  }
+
+  private enum NumberField {
+    case value(Double)
+    case empty
+    case invalid
+  }
+
+  private func number(in field: CSVField) -> NumberField {
     var start = field.start
     var end = field.end
     while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
     while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
-    func failure(_ reason: DatasetError.Reason) -> DatasetError {
-      DatasetError(
-        file: file, line: field.line, column: column + 1, columnName: header[column],
-        value: reason == .emptyCell ? nil : lossyText(of: field), reason: reason)
-    }
-    guard start < end else { throw failure(.emptyCell) }
-    switch DecimalParser.parse(UnsafeRawBufferPointer(rebasing: bytes[start..<end])) {
-    case .value(let value): return value
-    case .outOfRange: throw failure(.outOfFloat32Range)
-    case .invalid: throw failure(text(of: field) == nil ? .invalidUTF8 : .notANumber)
-    }
+    guard start < end else { return .empty }
+    return DecimalParser.parseDouble(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+      .map { .value($0) } ?? .invalid
+  }
+
+  private func failure(
+    _ reason: DatasetError.Reason, _ field: CSVField, _ column: Int, _ header: [String]
+  ) -> DatasetError {
+    DatasetError(
+      file: file, line: field.line, column: column + 1, columnName: header[column],
+      value: reason == .emptyCell ? nil : lossyText(of: field), reason: reason)
   }
 
   /// The field as a label: valid UTF-8, not empty, `""` collapsed.

@@ -1,12 +1,18 @@
 /// A labelled table of Float32 features, the input to training and evaluation.
 ///
-/// Features live once, row-major and padded (see `FeatureMatrix`). Each row has a class
+/// Features live once, row-major and padded (see `FeatureMatrix`), stored through
+/// `encoding` (a per-column shift and power-of-two scale chosen at ingest, see
+/// `ColumnEncoding`); `value(row:column:)` gives the value as read. Nothing rewrites the
+/// stored values after loading: training folds the encoding and the standardisation into
+/// its parameters, so a matrix mapped from a cache is used where it lies. Each row has a class
 /// index into `classNames`; class names are the labels exactly as written in the data. A
 /// dataset loaded for prediction from a file without a label column has no labels
 /// (`isLabeled == false`).
 public struct Dataset: Sendable {
   /// The feature values, one row per example.
-  public private(set) var features: FeatureMatrix
+  public let features: FeatureMatrix
+  /// How `features` stores each column's values.
+  public let encoding: ColumnEncoding
   /// The class index (into `classNames`) of each row; empty when the data has no labels.
   public let labels: [Int32]
   /// The class names in class-index order.
@@ -29,13 +35,15 @@ public struct Dataset: Sendable {
 
   /// Wraps already validated parts. `labels` is empty or has one valid index per row.
   init(
-    features: FeatureMatrix, labels: [Int32], classNames: [String], featureNames: [String],
-    labelName: String, rowWeights: [Float]? = nil
+    features: FeatureMatrix, encoding: ColumnEncoding, labels: [Int32], classNames: [String],
+    featureNames: [String], labelName: String, rowWeights: [Float]? = nil
   ) {
     precondition(labels.isEmpty || labels.count == features.rowCount)
     precondition(featureNames.count == features.featureCount)
+    precondition(encoding.offset.count == features.featureCount)
     precondition(rowWeights == nil || rowWeights!.count == features.rowCount)
     self.features = features
+    self.encoding = encoding
     self.labels = labels
     self.classNames = classNames
     self.featureNames = featureNames
@@ -46,15 +54,16 @@ public struct Dataset: Sendable {
   /// Builds a dataset from in-memory rows and string labels.
   ///
   /// Classes are ordered as in CSV loading: numerically when every label is an integer,
-  /// otherwise by string order. Cost: O(rows · features + rows · log classes).
+  /// otherwise by string order. Values are stored as CSV values are (see `ColumnEncoding`).
+  /// Cost: O(rows · features + rows · log classes).
   /// - Parameters:
   ///   - rows: one array of feature values per example, all of the same length.
   ///   - labels: one label per row.
   ///   - featureNames: names for the feature columns; default `x1`, `x2`, ….
   ///   - labelName: the label column's name; default `label`.
   ///   - weights: a finite weight ≥ 0 per row, or nil for 1.
-  /// - Throws: `DatasetError` for ragged rows, non-finite values, negative weights, empty
-  ///   labels, or no rows.
+  /// - Throws: `DatasetError` for ragged rows, non-finite values, values too far from their
+  ///   column's first values to store, negative weights, empty labels, or no rows.
   public init(
     rows: [[Float]], labels: [String], featureNames: [String]? = nil, labelName: String = "label",
     weights: [Float]? = nil
@@ -106,19 +115,24 @@ public struct Dataset: Sendable {
         throw DatasetError(file: file, line: bad + 1, value: "\(weights[bad])", reason: .invalidWeight)
       }
     }
+    let encoding: ColumnEncoding
+    switch ColumnEncoding.encodeInPlace(matrix) {
+    case .success(let fitted): encoding = fitted
+    case .failure(let cell):
+      throw DatasetError(
+        file: file, line: cell.row + 1, column: cell.column + 1, columnName: names[cell.column],
+        value: "\(rows[cell.row][cell.column])", reason: .valueOutOfRange)
+    }
     let (classNames, remap) = interner.sortedClasses()
     self.init(
-      features: matrix, labels: indices.map { remap[Int($0)] }, classNames: classNames,
-      featureNames: names, labelName: labelName, rowWeights: weights)
+      features: matrix, encoding: encoding, labels: indices.map { remap[Int($0)] },
+      classNames: classNames, featureNames: names, labelName: labelName, rowWeights: weights)
   }
 
-  /// Replaces each feature value x by `(x - mean) / scale` in place, copying the storage
-  /// first if another dataset shares it or it is mapped read-only from a cache.
-  /// Cost: O(rows · features).
-  public mutating func standardize(with standardization: Standardization) {
-    precondition(standardization.mean.count == featureCount)
-    if !isKnownUniquelyReferenced(&features) || features.isMapped { features = features.copy() }
-    standardization.apply(to: features)
+  /// The value of feature `column` in `row` (both zero-based) as read, in Double: the stored
+  /// Float32 decoded with `encoding`. Cost: O(1).
+  public func value(row: Int, column: Int) -> Double {
+    encoding.decode(features[row, column], column: column)
   }
 
   /// The rows at `indices`, in that order, as a new dataset with the same classes.
@@ -129,7 +143,7 @@ public struct Dataset: Sendable {
       matrix.rowPointer(target).update(from: features.rowPointer(source), count: features.rowStride)
     }
     return Dataset(
-      features: matrix, labels: labels.isEmpty ? [] : indices.map { labels[$0] },
+      features: matrix, encoding: encoding, labels: labels.isEmpty ? [] : indices.map { labels[$0] },
       classNames: classNames, featureNames: featureNames, labelName: labelName,
       rowWeights: rowWeights.map { weights in indices.map { weights[$0] } })
   }

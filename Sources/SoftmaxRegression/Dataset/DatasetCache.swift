@@ -3,13 +3,13 @@ import Foundation
 /// The binary dataset cache (`.smx`): a parsed dataset that loads by memory-mapping, with no
 /// parsing.
 ///
-/// Format, version 1. All integers little-endian; sections start at multiples of 64 bytes
+/// Format, version 2 (version 1, which stored values as read, still loads). All integers little-endian; sections start at multiples of 64 bytes
 /// (the matrix at a multiple of 4096, so it maps page-aligned) and are zero-padded to them.
 ///
 /// | offset | size | field |
 /// |---|---|---|
 /// | 0 | 8 | magic `SMXDATA` + 0x1A |
-/// | 8 | 4 | version (1) |
+/// | 8 | 4 | version (2) |
 /// | 12 | 4 | flags: bit 0 labels present, bit 1 weights present |
 /// | 16 | 8 | rows |
 /// | 24 | 8 | features |
@@ -25,7 +25,9 @@ import Foundation
 /// | 104 | 24 | zero |
 ///
 /// Metadata: UTF-8 JSON `{"feature_names": […], "class_names": […], "label_name": "…",
-/// "weight_name": "…" or null}`. Matrix: rows × stride Float32, padding columns zero. Labels:
+/// "weight_name": "…" or null, "column_offset": […], "column_exponent": […]}` (the last two:
+/// the `ColumnEncoding` of the stored values; absent in version 1, which means the identity).
+/// Matrix: rows × stride Float32, padding columns zero, values stored as the encoding says. Labels:
 /// one Int32 class index per row. Weights: one Float32 per row.
 ///
 /// Loading checks the magic, version, both checksums, the file length and every offset, and
@@ -35,7 +37,9 @@ public enum DatasetCache {
   /// The first 8 bytes of every cache file.
   public static let magic: [UInt8] = Array("SMXDATA".utf8) + [0x1A]
   /// The format version this build writes and reads.
-  public static let version: UInt32 = 1
+  public static let version: UInt32 = 2
+  /// The format versions this build reads.
+  static let readableVersions: ClosedRange<UInt32> = 1...2
   static let headerSize = 128
 
   struct Metadata: Codable {
@@ -43,12 +47,16 @@ public enum DatasetCache {
     var classNames: [String]
     var labelName: String
     var weightName: String?
+    var columnOffset: [Double]?
+    var columnExponent: [Int]?
 
     enum CodingKeys: String, CodingKey {
       case featureNames = "feature_names"
       case classNames = "class_names"
       case labelName = "label_name"
       case weightName = "weight_name"
+      case columnOffset = "column_offset"
+      case columnExponent = "column_exponent"
     }
   }
 
@@ -79,7 +87,8 @@ public enum DatasetCache {
   static func metadataBytes(_ dataset: Dataset, weightName: String?) -> [UInt8] {
     let metadata = Metadata(
       featureNames: dataset.featureNames, classNames: dataset.classNames,
-      labelName: dataset.labelName, weightName: dataset.rowWeights == nil ? nil : weightName ?? "weight")
+      labelName: dataset.labelName, weightName: dataset.rowWeights == nil ? nil : weightName ?? "weight",
+      columnOffset: dataset.encoding.offset, columnExponent: dataset.encoding.exponent)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return (try? Array(encoder.encode(metadata))) ?? []

@@ -56,8 +56,9 @@ extension Dataset {
     }
     guard let modelFeatures = schema.featureNames, let modelClasses = schema.classNames else {
       return Dataset(
-        features: features, labels: labels, classNames: classNames, featureNames: featureNames,
-        labelName: labelName, rowWeights: schema.weightColumn == nil ? nil : rowWeights)
+        features: features, encoding: encoding, labels: labels, classNames: classNames,
+        featureNames: featureNames, labelName: labelName,
+        rowWeights: schema.weightColumn == nil ? nil : rowWeights)
     }
     guard Set(modelFeatures) == Set(featureNames) && modelFeatures.count == featureNames.count else {
       let missing = modelFeatures.filter { !featureNames.contains($0) }
@@ -66,9 +67,12 @@ extension Dataset {
         "the cache's features differ from the model's (missing: \(missing.joined(separator: ", ")); "
           + "not in the model: \(extra.joined(separator: ", ")))")
     }
-    let matrix = modelFeatures == featureNames ? features : reordered(to: modelFeatures)
+    let (matrix, matrixEncoding) =
+      modelFeatures == featureNames ? (features, encoding) : reordered(to: modelFeatures)
     guard schema.requiresLabels else {
-      return Dataset(features: matrix, labels: [], classNames: modelClasses, featureNames: modelFeatures, labelName: labelName)
+      return Dataset(
+        features: matrix, encoding: matrixEncoding, labels: [], classNames: modelClasses,
+        featureNames: modelFeatures, labelName: labelName)
     }
     var classIndex: [String: Int32] = [:]
     for (index, name) in modelClasses.enumerated() { classIndex[name] = Int32(index) }
@@ -81,11 +85,12 @@ extension Dataset {
       remap.append(index)
     }
     return Dataset(
-      features: matrix, labels: labels.map { remap[Int($0)] }, classNames: modelClasses,
-      featureNames: modelFeatures, labelName: labelName)
+      features: matrix, encoding: matrixEncoding, labels: labels.map { remap[Int($0)] },
+      classNames: modelClasses, featureNames: modelFeatures, labelName: labelName)
   }
 
-  private func reordered(to names: [String]) -> FeatureMatrix {
+  /// The matrix with its columns in the order of `names`, and the encoding to match.
+  private func reordered(to names: [String]) -> (FeatureMatrix, ColumnEncoding) {
     let source = names.map { name in featureNames.firstIndex(of: name) ?? 0 }
     let matrix = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
     for row in 0..<rowCount {
@@ -93,7 +98,12 @@ extension Dataset {
       let to = matrix.rowPointer(row)
       for (column, sourceColumn) in source.enumerated() { to[column] = from[sourceColumn] }
     }
-    return matrix
+    let stored = encoding
+    let columnEncoding =
+      ColumnEncoding(
+        offset: source.map { stored.offset[$0] }, exponent: source.map { stored.exponent[$0] })
+      ?? .identity(featureCount: featureCount)
+    return (matrix, columnEncoding)
   }
 }
 
@@ -119,8 +129,10 @@ private struct CacheReader {
       throw invalid("the file does not start with the cache's magic bytes")
     }
     let version = load(UInt32.self, at: 8)
-    guard version == DatasetCache.version else {
-      throw invalid("format version \(version); this build reads version \(DatasetCache.version)")
+    guard DatasetCache.readableVersions.contains(version) else {
+      throw invalid(
+        "format version \(version); this build reads versions "
+          + "\(DatasetCache.readableVersions.lowerBound) to \(DatasetCache.readableVersions.upperBound)")
     }
     guard Dataset.headerChecksum(Array(bytes.prefix(DatasetCache.headerSize))) == load(UInt64.self, at: 96) else {
       throw invalid("the header is damaged (checksum mismatch)")
@@ -146,13 +158,14 @@ private struct CacheReader {
     guard metadata.featureNames.count == shape.featureCount else {
       throw invalid("the metadata names \(metadata.featureNames.count) features, the header \(shape.featureCount)")
     }
+    let encoding = try readEncoding(metadata, version: version, featureCount: shape.featureCount)
     let matrix = FeatureMatrix(
       mapping: file, offset: shape.matrixOffset, rowCount: shape.rowCount, featureCount: shape.featureCount)
     try checkValues(matrix)
     let labels = try readLabels(shape, classCount: metadata.classNames.count)
     let weights = try readWeights(shape)
     let dataset = Dataset(
-      features: matrix, labels: labels, classNames: metadata.classNames,
+      features: matrix, encoding: encoding, labels: labels, classNames: metadata.classNames,
       featureNames: metadata.featureNames, labelName: metadata.labelName, rowWeights: weights)
     return (dataset, weights == nil ? nil : metadata.weightName)
   }
@@ -215,6 +228,18 @@ private struct CacheReader {
       Set(metadata.featureNames).count == metadata.featureNames.count
     else { throw invalid("the metadata's class or feature names are empty or repeat") }
     return metadata
+  }
+
+  /// The stored values' encoding: in version 2 every column's, valid; version 1 stored values
+  /// as read.
+  private func readEncoding(
+    _ metadata: DatasetCache.Metadata, version: UInt32, featureCount: Int
+  ) throws(DatasetError) -> ColumnEncoding {
+    guard version >= 2 else { return .identity(featureCount: featureCount) }
+    guard let offset = metadata.columnOffset, let exponent = metadata.columnExponent,
+      offset.count == featureCount, let encoding = ColumnEncoding(offset: offset, exponent: exponent)
+    else { throw invalid("the metadata's column encoding is missing or invalid") }
+    return encoding
   }
 
   /// Features finite, padding zero.

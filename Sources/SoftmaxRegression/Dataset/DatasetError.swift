@@ -14,7 +14,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case raggedRow(expected: Int, found: Int)
     case emptyCell
     case notANumber
-    case outOfFloat32Range
+    case valueOutOfRange
     case invalidUTF8
     case nulByte
     case utf16
@@ -92,7 +92,9 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .raggedRow(let expected, let found): return "expected \(expected) fields, found \(found)"
     case .emptyCell: return "empty cell"
     case .notANumber: return "not a number"
-    case .outOfFloat32Range: return "value out of Float32 range (±3.4028235e38)"
+    case .valueOutOfRange:
+      return "value out of range: beyond Double's ±1.8e308, a weight beyond Float32's ±3.4e38, "
+        + "or too far from the column's first \(ColumnEncoding.sampleRowCount) values to store in Float32"
     case .invalidUTF8: return "invalid UTF-8"
     case .nulByte: return "NUL byte in the data"
     case .utf16:

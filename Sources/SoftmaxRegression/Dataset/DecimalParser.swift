@@ -4,7 +4,10 @@
   import Darwin
 #endif
 
-/// Converts the text of one decimal number to the nearest Float32, exactly as `strtof` does.
+/// Converts the text of one decimal number to the nearest Float32, exactly as `strtof` does
+/// (`parse`), or to the nearest Double, exactly as `strtod` does (the CSV reader's
+/// `parseDouble` and `parseFieldDouble`, whose value is then shifted and stored by
+/// `ColumnEncoding`).
 ///
 /// Accepted syntax (after the caller has trimmed surrounding spaces):
 /// `[+-]? digits [. digits]? ([eE] [+-]? digits)?`, with at least one digit before or after
@@ -13,8 +16,9 @@
 /// reported as out of range; values too small for a subnormal round to ±0, like `strtof`.
 ///
 /// Fast path (Clinger): when the significand has at most 24 bits and the decimal exponent is
-/// within ±10, both operands are exact Float32 values and one IEEE multiply or divide rounds
-/// correctly. Otherwise the validated text goes to `strtof`, which rounds correctly.
+/// within ±10 (Double: 53 bits, ±22), both operands are exact and one IEEE multiply or divide
+/// rounds correctly. Otherwise the validated text goes to `strtof` (`strtod`), which rounds
+/// correctly.
 public enum DecimalParser {
   /// The outcome of parsing one field.
   public enum Result: Equatable, Sendable {
@@ -32,32 +36,62 @@ public enum DecimalParser {
 
   /// Parses `bytes`, which must already be trimmed. Cost: O(bytes.count).
   public static func parse(_ bytes: UnsafeRawBufferPointer) -> Result {
+    guard let number = scan(bytes) else { return .invalid }
+    if number.significand == 0 { return .value(number.negative ? -0.0 : 0.0) }
+    if !number.droppedNonzeroDigit,
+      let value = exactProduct(number.significand, number.exponent, negative: number.negative)
+    {
+      return .value(value)
+    }
+    return parseWithStrtof(bytes)
+  }
+
+  /// Parses `bytes` (already trimmed) to the nearest Double, as `strtod` does; nil when the
+  /// text is not a decimal number in the accepted syntax, ±infinity beyond Double's range.
+  static func parseDouble(_ bytes: UnsafeRawBufferPointer) -> Double? {
+    guard let number = scan(bytes) else { return nil }
+    if number.significand == 0 { return number.negative ? -0.0 : 0.0 }
+    if !number.droppedNonzeroDigit,
+      let value = exactDoubleProduct(number.significand, number.exponent, negative: number.negative)
+    {
+      return value
+    }
+    return withNulTerminated(bytes) { strtod($0, nil) }
+  }
+
+  /// A validated decimal: ±significand · 10^exponent, with up to 19 significant digits kept.
+  private struct ScannedNumber {
+    var negative = false
+    var significand: UInt64 = 0
+    var exponent = 0
+    var droppedNonzeroDigit = false
+  }
+
+  /// Checks the syntax of `bytes` and reads its digits; nil when it is not a number.
+  private static func scan(_ bytes: UnsafeRawBufferPointer) -> ScannedNumber? {
     let count = bytes.count
     var index = 0
-    var negative = false
+    var number = ScannedNumber()
     if index < count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") {
-      negative = bytes[index] == UInt8(ascii: "-")
+      number.negative = bytes[index] == UInt8(ascii: "-")
       index += 1
     }
-    var significand: UInt64 = 0
     var significantDigits = 0
     var digitCount = 0
-    var decimalExponent = 0
-    var droppedNonzeroDigit = false
 
     func take(_ digit: UInt64, afterPoint: Bool) {
       digitCount += 1
-      if significand == 0 && digit == 0 {
-        if afterPoint { decimalExponent -= 1 }
+      if number.significand == 0 && digit == 0 {
+        if afterPoint { number.exponent -= 1 }
         return
       }
       if significantDigits < 19 {
-        significand = significand * 10 + digit
+        number.significand = number.significand * 10 + digit
         significantDigits += 1
-        if afterPoint { decimalExponent -= 1 }
+        if afterPoint { number.exponent -= 1 }
       } else {
-        if digit != 0 { droppedNonzeroDigit = true }
-        if !afterPoint { decimalExponent += 1 }
+        if digit != 0 { number.droppedNonzeroDigit = true }
+        if !afterPoint { number.exponent += 1 }
       }
     }
 
@@ -72,7 +106,7 @@ public enum DecimalParser {
         index += 1
       }
     }
-    guard digitCount > 0 else { return .invalid }
+    guard digitCount > 0 else { return nil }
     if index < count, bytes[index] | 0x20 == UInt8(ascii: "e") {
       index += 1
       var exponentNegative = false
@@ -87,18 +121,11 @@ public enum DecimalParser {
         exponentDigits += 1
         index += 1
       }
-      guard exponentDigits > 0 else { return .invalid }
-      decimalExponent += exponentNegative ? -exponent : exponent
+      guard exponentDigits > 0 else { return nil }
+      number.exponent += exponentNegative ? -exponent : exponent
     }
-    guard index == count else { return .invalid }
-
-    if significand == 0 { return .value(negative ? -0.0 : 0.0) }
-    if !droppedNonzeroDigit,
-      let value = exactProduct(significand, decimalExponent, negative: negative)
-    {
-      return .value(value)
-    }
-    return parseWithStrtof(bytes)
+    guard index == count else { return nil }
+    return number
   }
 
   /// Clinger's fast path: ±significand · 10^exponent when one IEEE operation on exact Float32
@@ -112,18 +139,49 @@ public enum DecimalParser {
     return negative ? -scaled : scaled
   }
 
+  private static let exactDoublePowersOfTen: [Double] = (0...22).map { power in
+    (0..<power).reduce(1.0) { value, _ in value * 10 }
+  }
+
+  /// Clinger's fast path in Double: significand ≤ 2^53 and |exponent| ≤ 22, else nil.
+  @inline(__always)
+  static func exactDoubleProduct(_ significand: UInt64, _ exponent: Int, negative: Bool) -> Double? {
+    guard significand <= 1 << 53 && exponent >= -22 && exponent <= 22 else { return nil }
+    let exact = Double(significand)
+    let scaled =
+      exponent >= 0
+      ? exact * exactDoublePowersOfTen[exponent] : exact / exactDoublePowersOfTen[-exponent]
+    return negative ? -scaled : scaled
+  }
+
   /// Parses the number starting at `position`, stopping at the first byte that cannot
   /// continue it, and advances `position` there; the caller checks what follows.
   ///
-  /// Returns exactly what `parse` returns for the same bytes, or nil where `parse` would not
+  /// Returns exactly what `parseDouble` returns for the same bytes, or nil where it would not
   /// return a value, or where more than 19 digits make the shortcut unsafe (the caller then
   /// takes the general path). This is the row parser's one-pass inner loop: no trimming, no
   /// copy. Cost: O(digits).
   @inline(__always)
-  static func parseField(
+  static func parseFieldDouble(
     _ base: UnsafePointer<UInt8>, _ position: inout Int, end: Int
-  ) -> Float? {
+  ) -> Double? {
     let start = position
+    guard let (negative, significand, exponent) = scanField(base, &position, end: end) else {
+      return nil
+    }
+    if significand == 0 { return negative ? -0.0 : 0.0 }
+    if let magnitude = exactDoubleProduct(significand, exponent, negative: false) {
+      return negative ? -magnitude : magnitude
+    }
+    return parseDouble(UnsafeRawBufferPointer(start: base + start, count: position - start))
+  }
+
+  /// The sign, digits and decimal exponent of the number at `position`, advancing past it;
+  /// nil where a field parser must return nil (not a number, or over 19 digits).
+  @inline(__always)
+  private static func scanField(
+    _ base: UnsafePointer<UInt8>, _ position: inout Int, end: Int
+  ) -> (negative: Bool, significand: UInt64, exponent: Int)? {
     var index = position
     guard index < end else { return nil }
     // Signs are random in real data: branch-free, so they cost no mispredictions.
@@ -157,13 +215,7 @@ public enum DecimalParser {
       exponent += exponentNegative ? -written : written
     }
     position = index
-    if significand == 0 { return negative ? -0.0 : 0.0 }
-    if let magnitude = exactProduct(significand, exponent, negative: false) {
-      return Float(bitPattern: magnitude.bitPattern | UInt32(negative ? 1 : 0) << 31)
-    }
-    guard case .value(let value) = parse(UnsafeRawBufferPointer(start: base + start, count: index - start))
-    else { return nil }
-    return value
+    return (negative, significand, exponent)
   }
 
   /// Appends the run of ASCII digits at `position` to `significand` (wrapping past 19
@@ -215,13 +267,18 @@ public enum DecimalParser {
 
   /// The exact fallback: `strtof` on a NUL-terminated copy of already validated text.
   private static func parseWithStrtof(_ bytes: UnsafeRawBufferPointer) -> Result {
-    let value = withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) {
-      buffer -> Float in
+    let value = withNulTerminated(bytes) { strtof($0, nil) }
+    return value.isInfinite ? .outOfRange : .value(value)
+  }
+
+  private static func withNulTerminated<Value>(
+    _ bytes: UnsafeRawBufferPointer, _ body: (UnsafePointer<CChar>) -> Value
+  ) -> Value {
+    withUnsafeTemporaryAllocation(of: CChar.self, capacity: bytes.count + 1) { buffer in
       for index in 0..<bytes.count { buffer[index] = CChar(bitPattern: bytes[index]) }
       buffer[bytes.count] = 0
-      return strtof(buffer.baseAddress!, nil)
+      return body(buffer.baseAddress!)
     }
-    return value.isInfinite ? .outOfRange : .value(value)
   }
 
   /// Parses the UTF-8 of `text`. Convenience for tests and flags; cost O(text.utf8.count).

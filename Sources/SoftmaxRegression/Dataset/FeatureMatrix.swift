@@ -5,12 +5,11 @@
 /// and the padding contributes nothing to dot products. Storage is 64-byte aligned.
 /// Memory: `rowCount * rowStride * 4` bytes.
 ///
-/// The storage is a reference type; `Dataset` copies it before mutating when it is shared
-/// or mapped from a file (`isMapped`: those pages are read-only and never written).
+/// The storage is a reference type, written only while the matrix is built (by a loader,
+/// which owns it then) and read-only afterwards; a matrix mapped from a cache (`isMapped`)
+/// is never written at all.
 public final class FeatureMatrix: @unchecked Sendable {
-  // @unchecked: the buffer is written only while the matrix is built or by a uniquely
-  // referenced owner of an allocated matrix (Dataset checks `isKnownUniquelyReferenced`
-  // and `isMapped` before mutating).
+  // @unchecked: the buffer is written only while the matrix is built, before it is shared.
 
   /// The number of rows (examples).
   public let rowCount: Int
@@ -50,7 +49,7 @@ public final class FeatureMatrix: @unchecked Sendable {
   }
 
   /// A matrix stored inside a read-only mapping, at a 64-byte aligned `offset`; it is
-  /// never written (`Dataset.standardize` copies it first).
+  /// never written.
   /// The caller has checked that the range holds `rowCount` padded rows. Cost: O(1).
   init(mapping: MappedFile, offset: Int, rowCount: Int, featureCount: Int) {
     self.rowCount = rowCount
@@ -68,13 +67,6 @@ public final class FeatureMatrix: @unchecked Sendable {
   /// Whether the rows live in a read-only file mapping (a `.smx` cache) rather than in an
   /// allocation this matrix owns.
   var isMapped: Bool { mapping != nil }
-
-  /// A copy with its own storage. Cost: O(rowCount · rowStride).
-  func copy() -> FeatureMatrix {
-    let result = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
-    result.storage.update(from: storage, count: rowCount * rowStride)
-    return result
-  }
 
   /// The value at `row`, `column` (both zero-based). Cost: O(1).
   public subscript(row: Int, column: Int) -> Float {

@@ -50,9 +50,11 @@ public struct GaussianClusters: Sendable {
       labels.append(Int32(label))
       rowIndex += 1
     }
+    // Generated values are a few units from zero: their stored form is always finite.
+    let encoding = (try? ColumnEncoding.encodeInPlace(matrix).get()) ?? .identity(featureCount: featureCount)
     return Dataset(
-      features: matrix, labels: labels, classNames: (0..<classCount).map(String.init),
-      featureNames: featureNames, labelName: "label")
+      features: matrix, encoding: encoding, labels: labels,
+      classNames: (0..<classCount).map(String.init), featureNames: featureNames, labelName: "label")
   }
 
   /// `f0`, `f1`, ….

@@ -41,7 +41,7 @@ extension SoftmaxModel {
           parameters.withUnsafeBufferPointer { parameters in
             input.labels.withUnsafeBufferPointer { labels in
               let pass = ScoringPass(
-                features: features, layout: layout, parameters: parameters, mean: mean, scale: scale,
+                features: features, encoding: input.encoding, layout: layout, parameters: parameters, mean: mean, scale: scale,
                 labels: hasLabels ? labels : nil, predicted: predicted,
                 probabilities: probabilities, logProbabilities: logProbabilities)
               ShardedExecutor(threadCount: threadCount).forEachShard(shards.count) { shard in
@@ -60,13 +60,15 @@ extension SoftmaxModel {
 }
 
 /// One scoring pass: reads the features and parameters, writes per-row outputs.
-/// Scores rows in Double: each row is standardised, (x − μ)/σ, into a padded Double scratch
+/// Scores rows in Double: each row is decoded and standardised, (x − μ)/σ, into a padded Double scratch
 /// row, and the logits are Double dot products, so no finite row overflows (a logit of
 /// 1e40 is fine in Double) and every probability is finite.
 private struct ScoringPass: @unchecked Sendable {
   // @unchecked: inputs are only read; shards cover disjoint rows, so no output element is
   // written twice.
   let features: FeatureMatrix
+  /// How `features` stores the values; rows are decoded before they are standardised.
+  let encoding: ColumnEncoding
   let layout: ParameterLayout
   /// θ in Double, in the padded layout.
   let parameters: UnsafeBufferPointer<Double>
@@ -83,7 +85,8 @@ private struct ScoringPass: @unchecked Sendable {
     for row in rows {
       let values = features.rowPointer(row)
       for column in 0..<layout.featureCount {
-        standardized[column] = (Double(values[column]) - mean[column]) / scale[column]
+        standardized[column] =
+          (encoding.decode(values[column], column: column) - mean[column]) / scale[column]
       }
       standardized.withUnsafeBufferPointer { standardized in
         for classIndex in 0..<layout.classCount {

@@ -9,6 +9,10 @@
 /// (1/Σ_i v_i) Σ_i v_i. The rows may be a subset or an order of the dataset's rows
 /// (`rows`), e.g. the training part of a validation split.
 ///
+/// x is the data as read (`Dataset.value(row:column:)`), or its standardisation when the
+/// trainer asks for one; the kernels read the stored values where they lie, and the map
+/// between the two is folded into the parameters (`FeatureScaling`).
+///
 /// One `evaluate` is one fused pass over the rows, in three steps with one owner each:
 /// 1. the kernel runs over each shard on the executor's threads into that shard's slot of
 ///    `PartialSums` (no m × K matrix);
@@ -20,7 +24,7 @@
 /// Not reentrant: `evaluate`, `hessianVectorProduct` and `shuffleRows` use the instance's
 /// buffers, so one optimizer at a time may use an instance (it is not `Sendable`).
 public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunction {
-  /// The data, as the objective sees it (standardised if the trainer did so).
+  /// The data, as stored.
   public let dataset: Dataset
   /// The L2 penalty λ on W.
   public let lambda: Double
@@ -49,6 +53,11 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   private let rowWeights: [Float]?
   private let regularizer: any SmoothRegularizer
   private let reducer: any ShardReducer
+  /// The map from the stored values to θ's coordinates, or nil when they are the same.
+  private let scaling: FeatureScaling?
+  /// θ (or a direction) mapped by `scaling`, in Double, for the kernels.
+  private let kernelParameters: UnsafeMutableBufferPointer<Double>
+  private let kernelDirection: UnsafeMutableBufferPointer<Double>
   private let partialSums: PartialSums<Float>
   private var precisePartialSums: PartialSums<Double>? = nil
   private var hessianPartialSums: PartialSums<Double>? = nil
@@ -71,14 +80,16 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     let layout = ParameterLayout(classCount: dataset.classCount, featureCount: dataset.featureCount)
     try self.init(
       dataset: dataset, regularizer: L2Penalty(lambda: lambda, layout: layout), rows: rows,
-      rowWeights: rowWeights, shards: shards, executor: executor, reducer: ShardOrderReducer())
+      rowWeights: rowWeights, shards: shards, executor: executor, reducer: ShardOrderReducer(),
+      scaling: FeatureScaling(encoding: dataset.encoding, standardization: nil))
   }
 
-  /// An objective with an explicit regulariser and reducer (the seams for other penalties
-  /// and for reductions across processes).
+  /// An objective with an explicit regulariser, reducer and scaling (the seams for other
+  /// penalties, for reductions across processes, and for standardisation).
   init(
     dataset: Dataset, regularizer: any SmoothRegularizer, rows: [Int32]?, rowWeights: [Float]?,
-    shards: Shards?, executor: ShardedExecutor, reducer: any ShardReducer
+    shards: Shards?, executor: ShardedExecutor, reducer: any ShardReducer,
+    scaling: FeatureScaling?
   ) throws(TrainingError) {
     guard dataset.isLabeled else { throw .unusableData("the objective needs labelled rows") }
     if let rowWeights, rowWeights.count != dataset.rowCount {
@@ -91,6 +102,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     self.lambda = (regularizer as? L2Penalty)?.lambda ?? 0
     self.regularizer = regularizer
     self.reducer = reducer
+    self.scaling = scaling
     self.rowCount = rows?.count ?? dataset.rowCount
     self.shards = shards ?? Shards(rowCount: rowCount)
     self.executor = executor
@@ -117,9 +129,13 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         byteCount: layout.parameterCount * MemoryLayout<Float>.stride, alignment: 64
       ).initializeMemory(as: Float.self, repeating: 0, count: layout.parameterCount),
       count: layout.parameterCount)
+    kernelParameters = .allocate(capacity: scaling == nil ? 0 : layout.parameterCount)
+    kernelDirection = .allocate(capacity: scaling == nil ? 0 : layout.parameterCount)
   }
 
   deinit {
+    kernelParameters.deallocate()
+    kernelDirection.deallocate()
     singleParameters.deallocate()
     rowOrder?.deallocate()
   }
@@ -175,12 +191,15 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         scratchCount: HessianVectorKernel.scratchCount(
           classCount: layout.classCount, rowStride: layout.rowStride))
     hessianPartialSums = partialSums
+    let kernelPoint = forKernel(parameters, buffer: kernelParameters)
+    let kernelDirection = forKernel(direction, buffer: self.kernelDirection)
     withKernelInputs { _, weights, rowIndices in
       var kernel = HessianVectorKernel(
         features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
-        classCount: layout.classCount, weights: parameters.baseAddress!,
-        bias: parameters.baseAddress! + layout.biasOffset, directionWeights: direction.baseAddress!,
-        directionBias: direction.baseAddress! + layout.biasOffset)
+        classCount: layout.classCount, weights: kernelPoint.baseAddress!,
+        bias: kernelPoint.baseAddress! + layout.biasOffset,
+        directionWeights: kernelDirection.baseAddress!,
+        directionBias: kernelDirection.baseAddress! + layout.biasOffset)
       kernel.rowIndices = rowIndices
       kernel.rowWeights = weights
       runPass(kernel, partialSums: partialSums, positions: 0..<rowCount, shards: shards)
@@ -189,6 +208,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     totals.withGradientSums { sums in
       for index in 0..<parameterCount { product[index] = sums[index] * inverseWeightSum }
     }
+    scaling?.fromKernel(product, layout: layout)
     regularizer.addHessianVectorProduct(direction, into: product)
   }
 
@@ -200,12 +220,13 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       parameters.count == parameterCount && gradient.count == parameterCount,
       "vectors of the wrong length")
     precondition(shards.count <= partialSums.shardCount)
+    let kernelPoint = forKernel(parameters, buffer: kernelParameters)
     switch precision {
     case .single:
-      for index in 0..<parameterCount { singleParameters[index] = Float(parameters[index]) }
+      for index in 0..<parameterCount { singleParameters[index] = Float(kernelPoint[index]) }
       runSingle(positions: positions, shards: shards)
     case .double:
-      runDouble(parameters: parameters, positions: positions, shards: shards)
+      runDouble(parameters: kernelPoint, positions: positions, shards: shards)
     }
     let weightSum = totals.weightSum > 0 ? totals.weightSum : 1
     let meanLoss = totals.loss / weightSum
@@ -213,10 +234,20 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     totals.withGradientSums { sums in
       for index in 0..<parameterCount { gradient[index] = sums[index] * inverseWeightSum }
     }
+    scaling?.fromKernel(gradient, layout: layout)
     regularizer.addGradient(parameters, into: gradient)
     return Evaluation(
       value: meanLoss + regularizer.value(parameters), meanLoss: meanLoss,
       correctCount: totals.correctCount, rowCount: totals.rowCount)
+  }
+
+  /// `vector` in the kernel's parameters: itself without a scaling, else mapped into `buffer`.
+  private func forKernel(
+    _ vector: UnsafeBufferPointer<Double>, buffer: UnsafeMutableBufferPointer<Double>
+  ) -> UnsafeBufferPointer<Double> {
+    guard let scaling else { return vector }
+    scaling.toKernel(vector, into: buffer, layout: layout)
+    return UnsafeBufferPointer(buffer)
   }
 
   /// One pass of the Float32 kernel at `singleParameters`, into `totals`.

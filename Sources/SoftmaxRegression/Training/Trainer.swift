@@ -1,4 +1,4 @@
-/// Trains a softmax regression model: standardise (optionally), split off validation rows,
+/// Trains a softmax regression model: split off validation rows, fit the standardisation (optionally),
 /// weight rows, build the objective on the executor's threads, run the chosen solver, and
 /// package the result.
 ///
@@ -23,8 +23,8 @@ public struct Trainer: Sendable {
 
   /// Trains on `dataset` (labelled, at least 2 classes).
   /// - Parameters:
-  ///   - dataset: the training rows (and per-row weights, if it has them). Standardisation
-  ///     works on a copy if the caller still holds the dataset; pass ownership to avoid it.
+  ///   - dataset: the training rows (and per-row weights, if it has them); never modified
+  ///     (standardisation is folded into the parameters), so a mapped cache is not copied.
   ///   - onEpoch: called after the start (epoch 0) and after every epoch; return false to
   ///     stop early (the model is then the last completed epoch's).
   /// - Throws: `TrainingError` for invalid options, unusable data, an incompatible initial
@@ -90,7 +90,7 @@ public struct Trainer: Sendable {
     guard dataset.classCount >= 2 else {
       throw .unusableData("found \(dataset.classCount) class; training needs at least 2")
     }
-    var data = dataset
+    let data = dataset
     let split = try options.validationFraction.map { fraction throws(TrainingError) in
       try ValidationSplit(
         labels: data.labels, classCount: data.classCount, fraction: fraction, seed: options.seed)
@@ -98,15 +98,20 @@ public struct Trainer: Sendable {
     let statistics = LocalStatistics()
     let standardization =
       options.standardize
-      ? Standardization(fitting: data.features, rows: split?.training, reduction: statistics) : nil
-    if let standardization { data.standardize(with: standardization) }
+      ? Standardization(fitting: data, rows: split?.training, reduction: statistics) : nil
+    let scaling = FeatureScaling(encoding: data.encoding, standardization: standardization)
     let executor = ShardedExecutor(threadCount: options.effectiveThreadCount)
+    let layout = ParameterLayout(classCount: data.classCount, featureCount: data.featureCount)
     let objective = try SoftmaxObjective(
-      dataset: data, lambda: options.lambda, rows: split?.training,
+      dataset: data, regularizer: L2Penalty(lambda: options.lambda, layout: layout),
+      rows: split?.training,
       rowWeights: try rowWeights(data, trainingRows: split?.training, statistics: statistics),
-      executor: executor)
+      shards: nil, executor: executor, reducer: ShardOrderReducer(), scaling: scaling)
     let validation = try split.map { split throws(TrainingError) in
-      try SoftmaxObjective(dataset: data, lambda: 0, rows: split.validation, executor: executor)
+      try SoftmaxObjective(
+        dataset: data, regularizer: L2Penalty(lambda: 0, layout: layout), rows: split.validation,
+        rowWeights: nil, shards: nil, executor: executor, reducer: ShardOrderReducer(),
+        scaling: scaling)
     }
     return Problem(
       data: data, standardization: standardization, objective: objective, validation: validation)
