@@ -162,4 +162,28 @@ struct DatasetCacheTests {
       schema: .matching(featureNames: ["a", "w", "b"], classNames: ["x"], labelColumn: "kind", requiresLabels: false))
     #expect(!unlabeled.isLabeled)
   }
+
+  @Test("one schema step: a CSV and its cache read for a model give the same dataset, columns reordered and classes mapped")
+  func sameSchemaStep() throws {
+    let csvPath = temporary.path + "/same.csv"
+    try Data(Self.csv.utf8).write(to: URL(fileURLWithPath: csvPath))
+    let cachePath = try writeCache(try Dataset(contentsOf: csvPath), weightName: nil)
+    let schemas: [Dataset.Schema] = [
+      .matching(featureNames: ["b", "w", "a"], classNames: ["z", "q", "y", "x"], labelColumn: "kind", requiresLabels: true),
+      .matching(featureNames: ["w", "a", "b"], classNames: ["x", "y", "z"], labelColumn: "kind", requiresLabels: false),
+      .training(),
+    ]
+    for schema in schemas {
+      let fromCSV = try Dataset(contentsOf: csvPath, schema: schema)
+      let fromCache = try Dataset(contentsOf: cachePath, schema: schema)
+      #expect(fromCSV.featureNames == fromCache.featureNames && fromCSV.classNames == fromCache.classNames)
+      #expect(fromCSV.labels == fromCache.labels)
+      for row in 0..<fromCSV.rowCount {
+        for column in 0..<fromCSV.featureCount {
+          #expect(fromCSV.value(row: row, column: column) == fromCache.value(row: row, column: column))
+        }
+      }
+    }
+    #expect(try Dataset(contentsOf: cachePath, schema: schemas[0]).labels == [3, 2, 0, 3])
+  }
 }

@@ -12,13 +12,13 @@ struct CSVLoader {
 
   let bytes: UnsafeRawBufferPointer
   let file: String
-  let schema: Dataset.CSVSchema
+  let schema: Dataset.Schema
   /// Called every `progressInterval` rows with (bytes parsed, total bytes), and at the end.
   var progress: ((Int, Int) -> Void)? = nil
   private let progressInterval = 1 << 14
   private var fields: [CSVField] = []
 
-  init(bytes: UnsafeRawBufferPointer, file: String, schema: Dataset.CSVSchema) {
+  init(bytes: UnsafeRawBufferPointer, file: String, schema: Dataset.Schema) {
     self.bytes = bytes
     self.file = file
     self.schema = schema
@@ -89,16 +89,7 @@ struct CSVLoader {
     // read, so the error reported is always the first one in the file.
     let dataset = try readRows(from: scanner, rowCount: rowCount, layout: layout)
     if let syntaxError { throw syntaxError }
-    return try checkClassCount(dataset)
-  }
-
-  func checkClassCount(_ dataset: Dataset) throws(DatasetError) -> Dataset {
-    if schema.requiresLabels && schema.classNames == nil && dataset.classCount < 2 {
-      throw DatasetError(
-        file: file, columnName: dataset.labelName, value: dataset.classNames.first,
-        reason: .tooFewClasses(dataset.classCount))
-    }
-    return dataset
+    return try schema.conform(dataset, file: file)
   }
 
   /// The length of the UTF-8 byte-order marks at the start: all of them, since a file
@@ -281,39 +272,22 @@ struct CSVLoader {
       }
     }
     progress?(bytes.count, bytes.count)
-    guard
-      let dataset = makeDataset(
-        matrix: matrix, labels: labels, labelNames: interner.names,
-        rowWeights: readsWeights ? weights : nil, layout: layout)
-    else { preconditionFailure("every label was checked against the schema's classes") }
-    return dataset
+    return makeDataset(
+      matrix: matrix, labels: labels, labelNames: interner.names,
+      rowWeights: readsWeights ? weights : nil, layout: layout)
   }
 
-  /// Assembles the dataset from rows already read: `labels` index `labelNames` (in order of
-  /// first appearance). With a schema's class list the classes are that list, and nil is
-  /// returned if a name is not among them; otherwise classes are sorted by `ClassOrder`.
+  /// Assembles the dataset from rows already read, before `Schema.conform`: `labels` index
+  /// `labelNames` (in order of first appearance); classes are sorted by `ClassOrder`.
   /// Cost: O(rows).
   func makeDataset(
     matrix: FeatureMatrix, labels: [Int32], labelNames: [String], rowWeights: [Float]?,
     layout: Layout
-  ) -> Dataset? {
+  ) -> Dataset {
     let labelName = layout.labelColumn.map { layout.header[$0] } ?? schema.labelColumn ?? "label"
-    let classNames: [String]
-    let remap: [Int32]
-    if let known = schema.classNames {
-      var knownClass: [String: Int32] = [:]
-      for (index, name) in known.enumerated() { knownClass[name] = Int32(index) }
-      var indices: [Int32] = []
-      for name in labelNames {
-        guard let index = knownClass[name] else { return nil }
-        indices.append(index)
-      }
-      (classNames, remap) = (known, indices)
-    } else {
-      var interner = LabelInterner()
-      for name in labelNames { _ = interner.index(of: name) }
-      (classNames, remap) = interner.sortedClasses()
-    }
+    var interner = LabelInterner()
+    for name in labelNames { _ = interner.index(of: name) }
+    let (classNames, remap) = interner.sortedClasses()
     return Dataset(
       features: matrix, encoding: layout.encoding, labels: labels.map { remap[Int($0)] },
       classNames: classNames, featureNames: layout.featureNames, labelName: labelName,

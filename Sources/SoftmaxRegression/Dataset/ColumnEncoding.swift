@@ -39,11 +39,12 @@ public struct ColumnEncoding: Equatable, Sendable {
   /// Stores values as they are (offset 0, exponent 0).
   public static func identity(featureCount: Int) -> ColumnEncoding {
     ColumnEncoding(
-      uncheckedOffset: [Double](repeating: 0, count: featureCount),
+      validatedOffset: [Double](repeating: 0, count: featureCount),
       exponent: [Int](repeating: 0, count: featureCount))
   }
 
-  private init(uncheckedOffset offset: [Double], exponent: [Int]) {
+  /// Values taken from encodings already validated (for example, reordered columns).
+  init(validatedOffset offset: [Double], exponent: [Int]) {
     self.offset = offset
     self.exponent = exponent
     self.scale = exponent.map { Double(sign: .plus, exponent: -$0, significand: 1) }
@@ -98,7 +99,7 @@ public struct ColumnEncoding: Equatable, Sendable {
         offsets.append(offset)
         exponents.append(exponent)
       }
-      return ColumnEncoding(uncheckedOffset: offsets, exponent: exponents)
+      return ColumnEncoding(validatedOffset: offsets, exponent: exponents)
     }
 
     private static func fit(mean: Double, deviation: Double) -> (Double, Int) {

@@ -1,39 +1,6 @@
 import Foundation
 
 extension Dataset {
-  /// What a CSV loader expects of the columns.
-  public struct CSVSchema: Sendable {
-    /// The label column's name; nil means the last column.
-    public var labelColumn: String?
-    /// When set, exactly these feature columns (matched by name, in any order) plus the label
-    /// column are expected; features are stored in this order. Used to read data for a model.
-    public var featureNames: [String]?
-    /// When set, labels must be among these classes (in this class order).
-    public var classNames: [String]?
-    /// Whether rows must have a label column (training, evaluation) or may lack one
-    /// (prediction, where a label column present is skipped without validation).
-    public var requiresLabels: Bool
-    /// A column of per-row weights (finite, ≥ 0), read into `Dataset.rowWeights` and not
-    /// used as a feature. Default nil.
-    public var weightColumn: String? = nil
-
-    /// The schema for training: label by name or the last column, every other column a feature.
-    public static func training(labelColumn: String? = nil, weightColumn: String? = nil) -> CSVSchema {
-      CSVSchema(
-        labelColumn: labelColumn, featureNames: nil, classNames: nil, requiresLabels: true,
-        weightColumn: weightColumn)
-    }
-
-    /// The schema for data scored by an existing model.
-    public static func matching(
-      featureNames: [String], classNames: [String], labelColumn: String, requiresLabels: Bool
-    ) -> CSVSchema {
-      CSVSchema(
-        labelColumn: labelColumn, featureNames: featureNames, classNames: classNames,
-        requiresLabels: requiresLabels)
-    }
-  }
-
   /// Loads a CSV file: a header row, numeric feature columns and one label column.
   ///
   /// Input rules (RFC 4180): `,` delimiter, `"` quoting with `""` escapes, LF/CRLF/CR line
@@ -53,7 +20,7 @@ extension Dataset {
   /// - Throws: `DatasetError` naming the file, physical line, column and value: the first
   ///   error in the file.
   public init(
-    csvAt path: String, schema: CSVSchema = .training(),
+    csvAt path: String, schema: Schema = .training(),
     threadCount: Int = ShardedExecutor.availableCoreCount,
     progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
   ) throws(DatasetError) {
@@ -77,7 +44,7 @@ extension Dataset {
   }
 
   /// Parses CSV text held in memory, with the same rules and errors as `init(csvAt:schema:)`.
-  public init(csvText: String, name: String = "<memory>", schema: CSVSchema = .training())
+  public init(csvText: String, name: String = "<memory>", schema: Schema = .training())
     throws(DatasetError)
   {
     self = try Self.parse(csvText: csvText, name: name, schema: schema, threadCount: 1)
@@ -85,7 +52,7 @@ extension Dataset {
 
   /// Parses text in memory with the parallel loader, cut into `chunkSize`-byte chunks.
   static func parse(
-    csvText: String, name: String, schema: CSVSchema, threadCount: Int,
+    csvText: String, name: String, schema: Schema, threadCount: Int,
     chunkSize: Int = ParallelCSVLoader.defaultChunkSize
   ) throws(DatasetError) -> Dataset {
     try parseReportingFallback(
@@ -95,7 +62,7 @@ extension Dataset {
 
   /// `parse`, also telling whether the serial reader had to take over.
   static func parseReportingFallback(
-    csvText: String, name: String, schema: CSVSchema, threadCount: Int, chunkSize: Int
+    csvText: String, name: String, schema: Schema, threadCount: Int, chunkSize: Int
   ) throws(DatasetError) -> (dataset: Dataset, fellBackToSerial: Bool) {
     var text = csvText
     let result = text.withUTF8 { buffer in
@@ -110,7 +77,7 @@ extension Dataset {
 
   /// `parseReportingFallback` on raw bytes, which need not be valid UTF-8.
   static func parseReportingFallback(
-    csvBytes: UnsafeRawBufferPointer, name: String, schema: CSVSchema, threadCount: Int,
+    csvBytes: UnsafeRawBufferPointer, name: String, schema: Schema, threadCount: Int,
     chunkSize: Int
   ) throws(DatasetError) -> (dataset: Dataset, fellBackToSerial: Bool) {
     var loader = ParallelCSVLoader(
@@ -121,7 +88,7 @@ extension Dataset {
   }
 
   /// The serial reference reader on `csvText`.
-  static func parseSerially(csvText: String, name: String, schema: CSVSchema)
+  static func parseSerially(csvText: String, name: String, schema: Schema)
     throws(DatasetError) -> Dataset
   {
     var text = csvText
@@ -134,7 +101,7 @@ extension Dataset {
   }
 
   /// The serial reference reader on raw bytes, which need not be valid UTF-8.
-  static func parseSerially(csvBytes: UnsafeRawBufferPointer, name: String, schema: CSVSchema)
+  static func parseSerially(csvBytes: UnsafeRawBufferPointer, name: String, schema: Schema)
     throws(DatasetError) -> Dataset
   {
     var loader = CSVLoader(bytes: csvBytes, file: name, schema: schema)

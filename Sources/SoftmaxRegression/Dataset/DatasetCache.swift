@@ -40,7 +40,7 @@ public enum DatasetCache {
   public static let version: UInt32 = 2
   /// The format versions this build reads.
   static let readableVersions: ClosedRange<UInt32> = 1...2
-  static let headerSize = 128
+  static let headerSize = CacheHeader.size
 
   struct Metadata: Codable {
     var featureNames: [String]
@@ -60,15 +60,9 @@ public enum DatasetCache {
     }
   }
 
-  /// Whether the file at `path` starts with the cache's magic bytes.
+  /// Whether the file at `path` is a regular file that starts with the cache's magic bytes.
   public static func isCache(path: String) -> Bool {
-    // Only a regular file can be a cache; opening a FIFO to look would block.
-    var status = stat()
-    guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else { return false }
-    guard let handle = FileHandle(forReadingAtPath: path) else { return false }
-    defer { try? handle.close() }
-    guard let head = try? handle.read(upToCount: magic.count) else { return false }
-    return Array(head) == magic
+    BinaryCacheFormat().recognizes(path: path)
   }
 
   /// The size in bytes of `dataset`'s cache file.
@@ -126,18 +120,14 @@ extension Dataset {
     let sections = cacheSections(metadata: metadata, layout: layout)
     var checksum = Checksum64()
     for section in sections { section.withBytes { checksum.update($0) } }
-    var header = [UInt8](repeating: 0, count: DatasetCache.headerSize)
-    let flags: UInt32 = (isLabeled ? 1 : 0) | (rowWeights != nil ? 2 : 0)
-    header.replaceSubrange(0..<8, with: DatasetCache.magic)
-    Self.store(DatasetCache.version, at: 8, in: &header)
-    Self.store(flags, at: 12, in: &header)
-    let fields = [
-      rowCount, featureCount, features.rowStride, layout.metadataOffset, metadata.count,
-      layout.matrixOffset, layout.labelsOffset, layout.weightsOffset, layout.fileLength,
-    ]
-    for (index, field) in fields.enumerated() { Self.store(UInt64(field), at: 16 + 8 * index, in: &header) }
-    Self.store(checksum.value, at: 88, in: &header)
-    Self.store(Self.headerChecksum(header), at: 96, in: &header)
+    let header = CacheHeader(
+      flags: (isLabeled ? 1 : 0) | (rowWeights != nil ? 2 : 0), rowCount: UInt64(rowCount),
+      featureCount: UInt64(featureCount), rowStride: UInt64(features.rowStride),
+      metadataOffset: UInt64(layout.metadataOffset), metadataLength: UInt64(metadata.count),
+      matrixOffset: UInt64(layout.matrixOffset), labelsOffset: UInt64(layout.labelsOffset),
+      weightsOffset: UInt64(layout.weightsOffset), fileLength: UInt64(layout.fileLength),
+      payloadChecksum: checksum.value
+    ).encoded()
 
     let writer = try AtomicFile.Writer(path: path)
     writer.shouldContinue = shouldContinue
@@ -152,13 +142,11 @@ extension Dataset {
   }
 
   static func headerChecksum(_ header: [UInt8]) -> UInt64 {
-    var checksum = Checksum64()
-    header.withUnsafeBytes { checksum.update(UnsafeRawBufferPointer(rebasing: $0[0..<96])) }
-    return checksum.value
+    CacheHeader.checksum(ofHeader: header)
   }
 
   static func store<Value: FixedWidthInteger>(_ value: Value, at offset: Int, in bytes: inout [UInt8]) {
-    withUnsafeBytes(of: value.littleEndian) { bytes.replaceSubrange(offset..<offset + $0.count, with: $0) }
+    CacheHeader.store(value, at: offset, in: &bytes)
   }
 
   /// The file after the header, as byte sections padded to 64 bytes, in file order.

@@ -10,7 +10,7 @@ extension Dataset {
   /// model's classes. Cost: one checksum pass and one validation pass over the file.
   /// - Throws: `DatasetError` with reason `.invalidCache` (truncated, damaged, another
   ///   version, inconsistent) or `.cacheMismatch`, naming the file.
-  public init(cacheAt path: String, schema: CSVSchema = .training()) throws(DatasetError) {
+  public init(cacheAt path: String, schema: Schema = .training()) throws(DatasetError) {
     let file: MappedFile
     do {
       file = try MappedFile(path: path)
@@ -21,26 +21,26 @@ extension Dataset {
       }
     }
     let (stored, weightName) = try CacheReader(file: file, path: path).read()
-    self = try stored.applying(schema, path: path, storedWeightName: weightName)
+    try stored.checkColumns(schema, path: path, storedWeightName: weightName)
+    self = try schema.conform(stored, file: path)
   }
 
-  /// Loads `path` as a binary cache when it starts with the cache's magic bytes, and as CSV
-  /// otherwise (see `init(csvAt:schema:threadCount:progress:)` and `init(cacheAt:schema:)`).
+  /// Loads `path` in the format its first bytes show (`DatasetFormats`): a binary cache when
+  /// it starts with the cache's magic bytes, CSV otherwise (see
+  /// `init(csvAt:schema:threadCount:progress:)` and `init(cacheAt:schema:)`).
   public init(
-    contentsOf path: String, schema: CSVSchema = .training(),
+    contentsOf path: String, schema: Schema = .training(),
     threadCount: Int = ShardedExecutor.availableCoreCount,
     progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
   ) throws(DatasetError) {
-    if DatasetCache.isCache(path: path) {
-      try self.init(cacheAt: path, schema: schema)
-    } else {
-      try self.init(csvAt: path, schema: schema, threadCount: threadCount, progress: progress)
-    }
+    self = try DatasetFormats.format(of: path).load(
+      path: path, schema: schema, threadCount: threadCount, progress: progress)
   }
 
-  /// This cached dataset shaped as `schema` asks.
-  fileprivate func applying(_ schema: CSVSchema, path: String, storedWeightName: String?)
-    throws(DatasetError) -> Dataset
+  /// Checks what a cache fixes at conversion and a CSV reader would choose: the label and
+  /// weight columns. The rest is `Schema.conform`'s.
+  fileprivate func checkColumns(_ schema: Schema, path: String, storedWeightName: String?)
+    throws(DatasetError)
   {
     func mismatch(_ why: String) -> DatasetError { DatasetError(file: path, reason: .cacheMismatch(why)) }
     if let label = schema.labelColumn, schema.featureNames == nil, label != labelName {
@@ -51,59 +51,6 @@ extension Dataset {
         storedWeightName.map { "the cache's weight column is \"\($0)\", not \"\(weight)\"" }
           ?? "the cache has no weight column; convert the CSV again with --weight \(weight)")
     }
-    if schema.requiresLabels && !isLabeled {
-      throw mismatch("the cache has no labels")
-    }
-    guard let modelFeatures = schema.featureNames, let modelClasses = schema.classNames else {
-      return Dataset(
-        features: features, encoding: encoding, labels: labels, classNames: classNames,
-        featureNames: featureNames, labelName: labelName,
-        rowWeights: schema.weightColumn == nil ? nil : rowWeights)
-    }
-    guard Set(modelFeatures) == Set(featureNames) && modelFeatures.count == featureNames.count else {
-      let missing = modelFeatures.filter { !featureNames.contains($0) }
-      let extra = featureNames.filter { !modelFeatures.contains($0) }
-      throw mismatch(
-        "the cache's features differ from the model's (missing: \(missing.joined(separator: ", ")); "
-          + "not in the model: \(extra.joined(separator: ", ")))")
-    }
-    let (matrix, matrixEncoding) =
-      modelFeatures == featureNames ? (features, encoding) : reordered(to: modelFeatures)
-    guard schema.requiresLabels else {
-      return Dataset(
-        features: matrix, encoding: matrixEncoding, labels: [], classNames: modelClasses,
-        featureNames: modelFeatures, labelName: labelName)
-    }
-    var classIndex: [String: Int32] = [:]
-    for (index, name) in modelClasses.enumerated() { classIndex[name] = Int32(index) }
-    var remap: [Int32] = []
-    for name in classNames {
-      guard let index = classIndex[name] else {
-        throw DatasetError(
-          file: path, columnName: labelName, value: name, reason: .unknownClass(known: modelClasses))
-      }
-      remap.append(index)
-    }
-    return Dataset(
-      features: matrix, encoding: matrixEncoding, labels: labels.map { remap[Int($0)] },
-      classNames: modelClasses, featureNames: modelFeatures, labelName: labelName)
-  }
-
-  /// The matrix with its columns in the order of `names`, and the encoding to match.
-  private func reordered(to names: [String]) -> (FeatureMatrix, ColumnEncoding) {
-    let source = names.map { name in featureNames.firstIndex(of: name) ?? 0 }
-    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
-    for row in 0..<rowCount {
-      let from = features.rowPointer(row)
-      let to = matrix.rowPointer(row)
-      for (column, sourceColumn) in source.enumerated() { to[column] = from[sourceColumn] }
-    }
-    let stored = encoding
-    let columnEncoding =
-      ColumnEncoding(
-        offset: source.map { stored.offset[$0] }, exponent: source.map { stored.exponent[$0] })
-      ?? .identity(featureCount: featureCount)
-    return (matrix, columnEncoding)
   }
 }
 
@@ -128,30 +75,29 @@ private struct CacheReader {
     guard Array(bytes.prefix(8)) == DatasetCache.magic else {
       throw invalid("the file does not start with the cache's magic bytes")
     }
-    let version = load(UInt32.self, at: 8)
+    let header = CacheHeader(decoding: bytes)
+    let version = header.version
     guard DatasetCache.readableVersions.contains(version) else {
       throw invalid(
         "format version \(version); this build reads versions "
           + "\(DatasetCache.readableVersions.lowerBound) to \(DatasetCache.readableVersions.upperBound)")
     }
-    guard Dataset.headerChecksum(Array(bytes.prefix(DatasetCache.headerSize))) == load(UInt64.self, at: 96) else {
+    guard CacheHeader.hasValidChecksum(bytes) else {
       throw invalid("the header is damaged (checksum mismatch)")
     }
-    guard bytes[104..<DatasetCache.headerSize].allSatisfy({ $0 == 0 }) else {
+    guard CacheHeader.hasZeroReservedBytes(bytes) else {
       throw invalid("the header's reserved bytes are not zero")
     }
-    let flags = load(UInt32.self, at: 12)
-    let fields = (0..<9).map { load(UInt64.self, at: 16 + 8 * $0) }
-    guard let fileLength = Int(exactly: fields[8]), fileLength == bytes.count else {
-      throw invalid("truncated or extended: the header says \(fields[8]) bytes, the file has \(bytes.count)")
+    guard let fileLength = Int(exactly: header.fileLength), fileLength == bytes.count else {
+      throw invalid("truncated or extended: the header says \(header.fileLength) bytes, the file has \(bytes.count)")
     }
     guard (bytes.count - DatasetCache.headerSize) % 32 == 0 else {
       throw invalid("its length, \(bytes.count) bytes, is not the header plus whole 32-byte blocks")
     }
-    let shape = try checkLayout(fields, flags: flags)
+    let shape = try checkLayout(header)
     var checksum = Checksum64()
     checksum.update(UnsafeRawBufferPointer(rebasing: bytes[DatasetCache.headerSize...]))
-    guard checksum.value == load(UInt64.self, at: 88) else {
+    guard checksum.value == header.payloadChecksum else {
       throw invalid("the data is damaged (checksum mismatch)")
     }
     let metadata = try decodeMetadata(shape.metadata)
@@ -180,12 +126,15 @@ private struct CacheReader {
   }
 
   /// Checks every size and offset against the file, with overflow-checked arithmetic.
-  private func checkLayout(_ fields: [UInt64], flags: UInt32) throws(DatasetError) -> Shape {
+  private func checkLayout(_ header: CacheHeader) throws(DatasetError) -> Shape {
+    let flags = header.flags
     guard
-      let rows = Int(exactly: fields[0]), let featureCount = Int(exactly: fields[1]),
-      let stride = Int(exactly: fields[2]), let metadataOffset = Int(exactly: fields[3]),
-      let metadataLength = Int(exactly: fields[4]), let matrixOffset = Int(exactly: fields[5]),
-      let labelsOffset = Int(exactly: fields[6]), let weightsOffset = Int(exactly: fields[7])
+      let rows = Int(exactly: header.rowCount), let featureCount = Int(exactly: header.featureCount),
+      let stride = Int(exactly: header.rowStride), let metadataOffset = Int(exactly: header.metadataOffset),
+      let metadataLength = Int(exactly: header.metadataLength),
+      let matrixOffset = Int(exactly: header.matrixOffset),
+      let labelsOffset = Int(exactly: header.labelsOffset),
+      let weightsOffset = Int(exactly: header.weightsOffset)
     else { throw invalid("a size or offset in the header is out of range") }
     // Every feature of a row takes 4 bytes of the file: this bounds the count before any
     // arithmetic on it can overflow.

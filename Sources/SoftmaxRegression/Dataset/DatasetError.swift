@@ -152,3 +152,11 @@ extension DatasetError.Reason {
     return names.count > 20 ? shown + ", … (\(names.count - 20) more)" : shown
   }
 }
+
+extension DatasetError.Reason {
+  /// Whether this is `.unknownClass`, whatever the classes listed.
+  var isUnknownClass: Bool {
+    if case .unknownClass = self { return true }
+    return false
+  }
+}

@@ -37,7 +37,11 @@ struct ParallelCSVLoader {
     else {
       return try readSerially()
     }
-    return try loader.checkClassCount(dataset)
+    do {
+      return try loader.schema.conform(dataset, file: loader.file)
+    } catch where error.reason.isUnknownClass {
+      return try readSerially()  // which names the line of the first unknown class
+    }
   }
 
   /// The serial reader's verdict: its first error, or (were the plan ever wrong about a

@@ -15,7 +15,7 @@ extension SoftmaxModel {
   }
 
   /// Scores every row of `dataset` (raw features, in this model's feature order: load it
-  /// with `Dataset.CSVSchema.matching`). Rows are split into shards run on `threadCount`
+  /// with `Dataset.Schema.matching`). Rows are split into shards run on `threadCount`
   /// threads; each row's result is independent of the split. Cost: O(rows · K · D).
   public func scores(for dataset: Dataset, threadCount: Int = ShardedExecutor.availableCoreCount)
     -> Scores

@@ -1,0 +1,129 @@
+extension Dataset {
+  /// What the caller expects of the data, whatever its format: which column is the label,
+  /// which holds weights, and, for data scored by a model, the model's features and classes.
+  ///
+  /// A reader chooses the columns it can while it reads (CSV: by header name), then every
+  /// reader's dataset goes through the one step `conform`, which checks what the reader
+  /// could not, puts the features in the schema's order and maps the classes to the
+  /// schema's.
+  public struct Schema: Sendable {
+    /// The label column's name; nil means the last column.
+    public var labelColumn: String?
+    /// When set, exactly these feature columns (matched by name, in any order) plus the label
+    /// column are expected; features are stored in this order. Used to read data for a model.
+    public var featureNames: [String]?
+    /// When set, labels must be among these classes (in this class order).
+    public var classNames: [String]?
+    /// Whether rows must have a label column (training, evaluation) or may lack one
+    /// (prediction, where a label column present is skipped without validation).
+    public var requiresLabels: Bool
+    /// A column of per-row weights (finite, ≥ 0), read into `Dataset.rowWeights` and not
+    /// used as a feature. Default nil.
+    public var weightColumn: String? = nil
+
+    /// The schema for training: label by name or the last column, every other column a feature.
+    public static func training(labelColumn: String? = nil, weightColumn: String? = nil) -> Schema {
+      Schema(
+        labelColumn: labelColumn, featureNames: nil, classNames: nil, requiresLabels: true,
+        weightColumn: weightColumn)
+    }
+
+    /// The schema for data scored by an existing model.
+    public static func matching(
+      featureNames: [String], classNames: [String], labelColumn: String, requiresLabels: Bool
+    ) -> Schema {
+      Schema(
+        labelColumn: labelColumn, featureNames: featureNames, classNames: classNames,
+        requiresLabels: requiresLabels)
+    }
+
+    /// `dataset`, read from `file`, as this schema asks: features in the schema's order,
+    /// classes mapped to the schema's, labels dropped when they are not required, weights
+    /// kept only when a weight column was asked for.
+    /// - Throws: `DatasetError` naming `file`: missing labels, too few classes for training,
+    ///   features that differ from the schema's, or a class the schema does not know
+    ///   (`.unknownClass`, without a line: a reader that can locate it checks first).
+    func conform(_ dataset: Dataset, file: String) throws(DatasetError) -> Dataset {
+      if requiresLabels && !dataset.isLabeled {
+        throw DatasetError(file: file, columnName: dataset.labelName, reason: .missingLabelColumn)
+      }
+      guard let expectedFeatures = featureNames, let expectedClasses = classNames else {
+        if requiresLabels && dataset.classCount < 2 {
+          throw DatasetError(
+            file: file, columnName: dataset.labelName, value: dataset.classNames.first,
+            reason: .tooFewClasses(dataset.classCount))
+        }
+        return dataset.keepingWeights(weightColumn != nil)
+      }
+      let (matrix, encoding) = try dataset.columns(in: expectedFeatures, file: file)
+      guard requiresLabels else {
+        return Dataset(
+          features: matrix, encoding: encoding, labels: [], classNames: expectedClasses,
+          featureNames: expectedFeatures, labelName: dataset.labelName)
+      }
+      let remap = try Self.classIndices(of: dataset, in: expectedClasses, file: file)
+      return Dataset(
+        features: matrix, encoding: encoding, labels: dataset.labels.map { remap[Int($0)] },
+        classNames: expectedClasses, featureNames: expectedFeatures, labelName: dataset.labelName)
+    }
+
+    /// For each of the dataset's classes, its index among `classes`.
+    private static func classIndices(
+      of dataset: Dataset, in classes: [String], file: String
+    ) throws(DatasetError) -> [Int32] {
+      var classIndex: [String: Int32] = [:]
+      for (index, name) in classes.enumerated() { classIndex[name] = Int32(index) }
+      var remap: [Int32] = []
+      for name in dataset.classNames {
+        guard let index = classIndex[name] else {
+          throw DatasetError(
+            file: file, columnName: dataset.labelName, value: name, reason: .unknownClass(known: classes))
+        }
+        remap.append(index)
+      }
+      return remap
+    }
+  }
+
+  /// This dataset with its row weights, or without them.
+  fileprivate func keepingWeights(_ keep: Bool) -> Dataset {
+    guard !keep && rowWeights != nil else { return self }
+    return Dataset(
+      features: features, encoding: encoding, labels: labels, classNames: classNames,
+      featureNames: featureNames, labelName: labelName)
+  }
+
+  /// The matrix with its columns in the order of `names` (itself when already so), and the
+  /// encoding to match.
+  fileprivate func columns(in names: [String], file: String) throws(DatasetError)
+    -> (FeatureMatrix, ColumnEncoding)
+  {
+    if names == featureNames { return (features, encoding) }
+    var indexByName: [String: Int] = [:]
+    for (index, name) in featureNames.enumerated() { indexByName[name] = index }
+    let source = names.compactMap { indexByName[$0] }
+    guard source.count == names.count && names.count == featureNames.count else {
+      let missing = names.filter { indexByName[$0] == nil }
+      let extra = featureNames.filter { !Set(names).contains($0) }
+      throw DatasetError(
+        file: file,
+        reason: .cacheMismatch(
+          "the data's features differ from the model's (missing: \(missing.joined(separator: ", ")); "
+            + "not in the model: \(extra.joined(separator: ", ")))"))
+    }
+    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
+    for row in 0..<rowCount {
+      let from = features.rowPointer(row)
+      let to = matrix.rowPointer(row)
+      for (column, sourceColumn) in source.enumerated() { to[column] = from[sourceColumn] }
+    }
+    let reordered = ColumnEncoding(
+      validatedOffset: source.map { encoding.offset[$0] }, exponent: source.map { encoding.exponent[$0] })
+    return (matrix, reordered)
+  }
+}
+
+extension Dataset {
+  /// The former name of `Schema`, kept so that code written against it still builds.
+  public typealias CSVSchema = Schema
+}
