@@ -43,6 +43,20 @@ struct ColumnEncodingTests {
     }
   }
 
+  @Test("in a CSV, a value too far from its column's first 1,024 values is an error naming its line and column, on every chunking",
+    arguments: [64, 4096, 1 << 22])
+  func overflowInCSV(chunkSize: Int) throws {
+    var text = "a,b,label\n"
+    for row in 0..<1100 { text += "1,\(row % 3)e-30,\(row % 2)\n" }
+    text += "1,5e37,0\n"
+    #expect {
+      try Dataset.parse(csvText: text, name: "far.csv", schema: .training(), threadCount: 2, chunkSize: chunkSize)
+    } throws: { error in
+      guard let error = error as? DatasetError else { return false }
+      return error.reason == .valueOutOfRange && error.line == 1102 && error.column == 2 && error.value == "5e37"
+    }
+  }
+
   @Test("invalid explicit encodings are refused")
   func explicitValidation() {
     #expect(ColumnEncoding(offset: [0, .nan], exponent: [0, 0]) == nil)

@@ -84,7 +84,7 @@ struct DecimalParserTests {
     #expect(subnormalCount > 5)
   }
 
-  @Test("the row parser's one-pass number reader equals the reference, stops at the field's end and declines only past 19 digits")
+  @Test("the row parser's one-pass number reader equals strtod, stops at the field's end and declines only past 19 digits or 9.1e37")
   func fieldReaderMatchesReference() {
     var random = SplitMix64(seed: 7)
     // What may follow a number in a row: a byte that cannot continue it, then anything; or
@@ -107,7 +107,7 @@ struct DecimalParserTests {
           #expect(position == number.utf8.count, "\(number)\(terminator)")
           #expect(value.bitPattern == reference.bitPattern, "\(number)")
         } else {
-          #expect(digitCount > 19, "declined \(number)")
+          #expect(digitCount > 19 || abs(reference) > DecimalParser.fieldMagnitudeLimit, "declined \(number)")
         }
       }
     }

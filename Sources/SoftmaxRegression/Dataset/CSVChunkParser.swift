@@ -25,6 +25,12 @@ struct CSVChunkParser {
     let matrix: FeatureMatrix
     let labels: UnsafeMutablePointer<Int32>
     let weights: UnsafeMutablePointer<Float>
+    /// The layout's `ColumnEncoding` as two arrays, offset then scale, per feature: the hot
+    /// loop reads them without bounds checks.
+    let encodingValues: UnsafePointer<Double>
+    /// Whether a value the field reader returns can be too large to store (see
+    /// `ColumnEncoding.mayOverflow`); when not, the hot loop skips the check.
+    let checksStoredValues: Bool
   }
 
   private let target: Target
@@ -100,12 +106,17 @@ struct CSVChunkParser {
   ) -> Int? {
     var position = start
     let lastColumn = codes.count - 1
+    let offsets = target.encodingValues
+    let scales = offsets + target.matrix.featureCount
+    // One test per row, not a branch per value: a value too large to store sends the row to
+    // the general path, which gives the located error.
+    var allFinite = true
     for column in 0...lastColumn {
       let code = codes[column]
       if code >= 0 {
         guard let value = DecimalParser.parseFieldDouble(base, &position, end: end) else { return nil }
-        let stored = encoding.encode(value, column: code)
-        guard stored.isFinite else { return nil }
+        let stored = Float((value - offsets[code]) * scales[code])
+        if target.checksStoredValues { allFinite = allFinite && stored.isFinite }
         row[code] = stored
       } else if code == Self.weightCode {
         guard let value = DecimalParser.parseFieldDouble(base, &position, end: end),
@@ -132,6 +143,7 @@ struct CSVChunkParser {
         guard position == end || CSVChunkPlan.isLineBreak(base[position]) else { return nil }
       }
     }
+    guard allFinite else { return nil }
     if position < end {
       if base[position] == UInt8(ascii: "\r") && position + 1 < end
         && base[position + 1] == UInt8(ascii: "\n")

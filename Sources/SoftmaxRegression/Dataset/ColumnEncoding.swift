@@ -61,6 +61,14 @@ public struct ColumnEncoding: Equatable, Sendable {
     Float((value - offset[column]) * scale[column])
   }
 
+  /// Whether some value of magnitude ≤ `limit` has a stored form beyond Float32's range in
+  /// some column (with an ulp of margin).
+  func mayOverflow(magnitudeUpTo limit: Double) -> Bool {
+    zip(offset, scale).contains { offset, scale in
+      (limit + abs(offset)) * scale * (1 + 0x1p-20) >= Double(Float.greatestFiniteMagnitude)
+    }
+  }
+
   /// The value a stored number stands for, in Double.
   @inline(__always)
   public func decode(_ stored: Float, column: Int) -> Double {

@@ -139,9 +139,10 @@ public enum DecimalParser {
     return negative ? -scaled : scaled
   }
 
-  private static let exactDoublePowersOfTen: [Double] = (0...22).map { power in
-    (0..<power).reduce(1.0) { value, _ in value * 10 }
-  }
+  private static let exactDoublePowersOfTen: [Double] = [
+    1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+  ]
 
   /// Clinger's fast path in Double: significand ≤ 2^53 and |exponent| ≤ 22, else nil.
   @inline(__always)
@@ -158,30 +159,14 @@ public enum DecimalParser {
   /// continue it, and advances `position` there; the caller checks what follows.
   ///
   /// Returns exactly what `parseDouble` returns for the same bytes, or nil where it would not
-  /// return a value, or where more than 19 digits make the shortcut unsafe (the caller then
-  /// takes the general path). This is the row parser's one-pass inner loop: no trimming, no
+  /// return a value, where more than 19 digits make the shortcut unsafe, or where the value's
+  /// magnitude exceeds `fieldMagnitudeLimit` (the caller then takes the general path). This is the row parser's one-pass inner loop: no trimming, no
   /// copy. Cost: O(digits).
-  @inline(__always)
+  @_transparent
   static func parseFieldDouble(
     _ base: UnsafePointer<UInt8>, _ position: inout Int, end: Int
   ) -> Double? {
     let start = position
-    guard let (negative, significand, exponent) = scanField(base, &position, end: end) else {
-      return nil
-    }
-    if significand == 0 { return negative ? -0.0 : 0.0 }
-    if let magnitude = exactDoubleProduct(significand, exponent, negative: false) {
-      return negative ? -magnitude : magnitude
-    }
-    return parseDouble(UnsafeRawBufferPointer(start: base + start, count: position - start))
-  }
-
-  /// The sign, digits and decimal exponent of the number at `position`, advancing past it;
-  /// nil where a field parser must return nil (not a number, or over 19 digits).
-  @inline(__always)
-  private static func scanField(
-    _ base: UnsafePointer<UInt8>, _ position: inout Int, end: Int
-  ) -> (negative: Bool, significand: UInt64, exponent: Int)? {
     var index = position
     guard index < end else { return nil }
     // Signs are random in real data: branch-free, so they cost no mispredictions.
@@ -215,7 +200,25 @@ public enum DecimalParser {
       exponent += exponentNegative ? -written : written
     }
     position = index
-    return (negative, significand, exponent)
+    if significand == 0 { return negative ? -0.0 : 0.0 }
+    if let magnitude = exactDoubleProduct(significand, exponent, negative: false) {
+      // The sign as a bit, not a branch: signs are random in real data.
+      return Double(bitPattern: magnitude.bitPattern | UInt64(negative ? 1 : 0) << 63)
+    }
+    guard let value = parseDoubleSlowly(UnsafeRawBufferPointer(start: base + start, count: index - start)),
+      abs(value) <= fieldMagnitudeLimit
+    else { return nil }
+    return value
+  }
+
+  /// The largest magnitude `parseFieldDouble` returns: its fast path's bound, 2^53 · 10^22
+  /// (rounded up); the rare larger values are left to the general path.
+  static let fieldMagnitudeLimit = 9.1e37
+
+  /// `parseDouble`, kept out of line: the field reader's rare path.
+  @inline(never)
+  private static func parseDoubleSlowly(_ bytes: UnsafeRawBufferPointer) -> Double? {
+    parseDouble(bytes)
   }
 
   /// Appends the run of ASCII digits at `position` to `significand` (wrapping past 19

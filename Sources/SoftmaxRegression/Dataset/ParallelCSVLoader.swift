@@ -64,7 +64,10 @@ struct ParallelCSVLoader {
       capacity: readsWeights ? plan.rowCount : 1)
     let outcomes = UnsafeMutableBufferPointer<ChunkOutcome>.allocate(capacity: plan.chunks.count)
     outcomes.initialize(repeating: ChunkOutcome())
+    let encodingValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, 2 * matrix.featureCount))
+    _ = encodingValues.initialize(from: layout.encoding.offset + layout.encoding.scale)
     defer {
+      encodingValues.deallocate()
       labelBuffer.deallocate()
       weightBuffer.deallocate()
       outcomes.deinitialize()
@@ -72,7 +75,9 @@ struct ParallelCSVLoader {
     }
     let target = CSVChunkParser.Target(
       bytes: loader.bytes, loader: loader, layout: layout, matrix: matrix,
-      labels: labelBuffer.baseAddress!, weights: weightBuffer.baseAddress!)
+      labels: labelBuffer.baseAddress!, weights: weightBuffer.baseAddress!,
+      encodingValues: UnsafePointer(encodingValues.baseAddress!),
+      checksStoredValues: layout.encoding.mayOverflow(magnitudeUpTo: DecimalParser.fieldMagnitudeLimit))
     guard parseChunks(plan, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
     else { return nil }
     var labels = readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : []
