@@ -26,6 +26,7 @@ enum ConvertCommand {
     }
     try OutputFiles.check(outputs: [cachePath], inputs: [csvPath])
     Interruption.install()
+    FileChangeGuard.install(command: "convert", inputs: [csvPath])
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: 0)
     let clock = ContinuousClock()
     let start = clock.now

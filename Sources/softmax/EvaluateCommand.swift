@@ -19,6 +19,7 @@ enum EvaluateCommand {
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let plotPath = arguments.string("plot")
     try OutputFiles.check(outputs: plotPath.map { [$0] } ?? [], inputs: Array(arguments.positionals.prefix(2)))
+    FileChangeGuard.install(command: "evaluate", inputs: Array(arguments.positionals.prefix(2)))
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(

@@ -19,6 +19,7 @@ enum PredictCommand {
     let outputPath = arguments.string("output")
     try OutputFiles.check(
       outputs: outputPath.map { [$0] } ?? [], inputs: Array(arguments.positionals.prefix(2)))
+    FileChangeGuard.install(command: "predict", inputs: Array(arguments.positionals.prefix(2)))
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(

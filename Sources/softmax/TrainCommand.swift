@@ -53,6 +53,7 @@ enum TrainCommand {
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: options.maxEpochs)
 
     Interruption.install()
+    FileChangeGuard.install(command: "train", inputs: [dataPath])
     let (dataset, loadSeconds) = try load(dataPath, arguments, options, &display)
     let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
     try checkModelSpace(modelPath, classes: shape.classes, features: shape.features)

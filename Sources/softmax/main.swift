@@ -24,9 +24,28 @@ let overview = """
   Run 'softmax COMMAND --help' for a command's arguments and options.
   """
 
+/// The first argument that is not valid UTF-8, shown with its bad bytes as `\xNN`: Swift
+/// strings would silently replace those bytes, so a file name would name another file.
+func firstNonUTF8Argument() -> String? {
+  for index in 1..<Int(CommandLine.argc) {
+    guard let pointer = CommandLine.unsafeArgv[index] else { continue }
+    let bytes = UnsafeRawBufferPointer(start: pointer, count: strlen(pointer))
+    guard String(validating: bytes, as: UTF8.self) == nil else { continue }
+    return bytes.map { $0 < 0x80 ? String(UnicodeScalar($0)) : "\\x" + String($0, radix: 16, uppercase: true) }
+      .joined()
+  }
+  return nil
+}
+
 @MainActor
 func main() -> Int32 {
   let arguments = Array(CommandLine.arguments.dropFirst())
+  if let argument = firstNonUTF8Argument() {
+    Console.error(
+      "softmax: the argument \"\(TerminalText.escaped(argument, keepingNewlines: false))\" is not valid UTF-8; "
+        + "file names and options must be UTF-8 (rename the file)")
+    return 2
+  }
   guard let name = arguments.first else {
     Console.error(overview)
     return 2

@@ -24,6 +24,12 @@ struct SoftmaxTool {
   /// Starts `softmax` with `arguments`, waits until stderr contains `marker`, sends
   /// `signalNumber`, and returns the exit status and everything written on stderr.
   static func interrupt(_ arguments: [String], after marker: String, with signalNumber: Int32) throws -> Output {
+    try start(arguments, after: marker) { kill($0, signalNumber) }
+  }
+
+  /// Starts `softmax` with `arguments`, waits until stderr contains `marker`, calls `action`
+  /// with its process id, and returns the exit status and everything written on stderr.
+  static func start(_ arguments: [String], after marker: String, then action: (pid_t) -> Void) throws -> Output {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
@@ -37,7 +43,7 @@ struct SoftmaxTool {
       if chunk.isEmpty { break }
       seen += chunk
     }
-    kill(process.processIdentifier, signalNumber)
+    action(process.processIdentifier)
     seen += errors.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return Output(status: process.terminationStatus, stdout: "", stderr: String(decoding: seen, as: UTF8.self))

@@ -56,6 +56,9 @@ struct ModelTests {
       // A second "bias" (JSONDecoder would keep one silently), also spelled with an escape.
       (text.replacingOccurrences(of: "\"classes\":", with: "\"bias\":[1,2,3],\"classes\":"), { $0.description.contains("\"bias\" appears twice") }),
       (text.replacingOccurrences(of: "\"classes\":", with: "\"\\u0062ias\":[1,2,3],\"classes\":"), { $0.description.contains("\"bias\" appears twice") }),
+      // Numbers Float32 cannot hold are located, not called corrupted JSON.
+      (text.replacingOccurrences(of: "\"weights\":[[", with: "\"weights\":[[4e38,"), { $0.description.contains("weights[0][0] = 4e+38 is beyond Float32") }),
+      (text.replacingOccurrences(of: "\"bias\":[", with: "\"bias\":[0,-1e39,"), { $0.description.contains("bias[1] = -1e+39 is beyond Float32") }),
     ]
     for (index, (content, matches)) in cases.enumerated() {
       do {

@@ -231,4 +231,28 @@ struct OutputSafetyTests {
     #expect(!FileManager.default.fileExists(atPath: stale))
     #expect(FileManager.default.fileExists(atPath: live) && FileManager.default.fileExists(atPath: other))
   }
+
+  @Test("a cache truncated while training reads it is exit 1 with a message naming it, not SIGBUS, and no model")
+  func truncatedWhileMapped() throws {
+    let cache = directory + "/s.smx", model = directory + "/m.json"
+    try GaussianClusters(rowCount: 3000, featureCount: 20, classCount: 3, seed: 2).makeDataset().writeCache(to: cache)
+    let output = try SoftmaxTool.start(
+      ["train", cache, "--solver", "sgd", "--tolerance", "1e-300", "--max-epochs", "100000000", "-o", model],
+      after: "epoch 2"
+    ) { _ in _ = truncate(cache, 4096) }
+    #expect(output.status == 1, "\(output.stderr)")
+    #expect(output.stderr.contains("an input file changed (truncated?) while it was read: \(cache)"))
+    #expect(!FileManager.default.fileExists(atPath: model))
+  }
+
+  @Test("arguments that are not UTF-8 are refused, not replaced by another name")
+  func nonUTF8Arguments() throws {
+    let iris = try copyIris()
+    let output = try SoftmaxTool.runProgram(
+      "/bin/sh", ["-c", "exec \"$0\" train \"$1\" -o \"$(printf 'o\\376.json')\"", SoftmaxTool.executable, iris],
+      in: directory)
+    #expect(output.status == 2)
+    #expect(output.stderr.contains("o\\xFE.json\" is not valid UTF-8"), "\(output.stderr)")
+    #expect(try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("o") }.isEmpty)
+  }
 }

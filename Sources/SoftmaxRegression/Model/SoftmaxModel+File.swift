@@ -28,6 +28,28 @@ struct ModelFile: Codable {
   var bias: [Float]
   var standardization: Standardization?
 
+  /// The weights and bias read as Double, to locate a value Float32 cannot hold.
+  struct Parameters: Decodable {
+    var weights: [[Double]]?
+    var bias: [Double]?
+
+    /// `weights[k][j] = v` or `bias[k] = v` for the first number beyond Float32's range, or
+    /// nil (none, or the file does not decode even so).
+    static func firstBeyondFloat(in data: Data, decoder: JSONDecoder) -> String? {
+      guard let numbers = try? decoder.decode(Parameters.self, from: data) else { return nil }
+      let limit = Double(Float.greatestFiniteMagnitude)
+      for (row, values) in (numbers.weights ?? []).enumerated() {
+        if let column = values.firstIndex(where: { abs($0) > limit }) {
+          return "weights[\(row)][\(column)] = \(values[column])"
+        }
+      }
+      if let bias = numbers.bias, let index = bias.firstIndex(where: { abs($0) > limit }) {
+        return "bias[\(index)] = \(bias[index])"
+      }
+      return nil
+    }
+  }
+
   /// Just enough to check the version before decoding the rest.
   struct Header: Decodable {
     var format: String?
@@ -112,6 +134,10 @@ extension SoftmaxModel {
     do {
       file = try decoder.decode(ModelFile.self, from: data)
     } catch {
+      // Foundation reports a number too large for Float as invalid JSON, with no location.
+      if let location = ModelFile.Parameters.firstBeyondFloat(in: data, decoder: decoder) {
+        throw .invalid(file: name, "\(location) is beyond Float32's range (±3.4028235e38)")
+      }
       throw .malformed(file: name, Self.describe(error))
     }
     guard file.weights.allSatisfy({ $0.count == file.features.count }) else {
@@ -140,10 +166,12 @@ extension SoftmaxModel {
       return keys.isEmpty ? "top level" : keys.joined()
     }
     switch decodingError {
-    case .dataCorrupted(let context):
+    case .dataCorrupted(let context) where context.codingPath.isEmpty:
       let underlying = (context.underlyingError as NSError?)?.localizedDescription
-      return "the JSON is corrupted or truncated"
-        + (underlying.map { " (\($0))" } ?? (context.codingPath.isEmpty ? "" : " at \(path(context))"))
+      return "the JSON is corrupted or truncated" + (underlying.map { " (\($0))" } ?? "")
+    case .dataCorrupted(let context):
+      // A value the JSON holds but its type cannot, such as a weight beyond Float32's range.
+      return "unusable value at \(path(context)): \(context.debugDescription)"
     case .keyNotFound(let key, let context):
       return "\"\(key.stringValue)\" is missing at \(path(context))"
     case .typeMismatch(_, let context), .valueNotFound(_, let context):
