@@ -33,16 +33,18 @@ enum ConvertCommand {
     let weightName = arguments.string("weight")
     let dataset: Dataset
     do {
-      dataset = try Dataset(
-        csvAt: csvPath,
-        schema: .training(labelColumn: arguments.string("label"), weightColumn: weightName),
-        threadCount: threads
-      ) { bytesDone, totalBytes in
+      let schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: weightName)
+      let path = ModelInput.dataPath(csvPath)
+      let progress = { (bytesDone: Int, totalBytes: Int) in
         display.loading(csvPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
       }
+      // Not a cache (checked above): CSV from a file or a stream.
+      dataset = try Dataset(
+        contentsOf: path, schema: schema, threadCount: threads, progress: progress,
+        shouldContinue: { Interruption.received == nil })
     } catch {
       display.finish()
-      throw .failure(error.description)
+      throw ModelInput.loadFailure(error, path: csvPath)
     }
     display.finish()
     do {

@@ -15,16 +15,31 @@ enum ModelInput {
   static func loadData(_ path: String, for model: SoftmaxModel, requiresLabels: Bool, threadCount: Int)
     throws(CLIError) -> Dataset
   {
+    Interruption.install()
     do {
       return try Dataset(
-        contentsOf: path,
+        contentsOf: dataPath(path),
         schema: .matching(
           featureNames: model.featureNames, classNames: model.classNames,
           labelColumn: model.labelName, requiresLabels: requiresLabels),
-        threadCount: threadCount)
+        threadCount: threadCount, shouldContinue: { Interruption.received == nil })
     } catch {
-      throw .failure(error.description)
+      throw loadFailure(error, path: path)
     }
+  }
+
+  /// The data argument as a path: `-` is standard input, read as a stream.
+  static func dataPath(_ argument: String) -> String {
+    argument == "-" ? "/dev/stdin" : argument
+  }
+
+  /// A load error as the CLI reports it: a load stopped by a signal is an interruption.
+  static func loadFailure(_ error: DatasetError, path: String) -> CLIError {
+    if error.reason == .cancelled, let signal = Interruption.received {
+      return .interrupted(
+        signal: signal, "interrupted by \(Interruption.name(signal)) while reading \(path); nothing written")
+    }
+    return .failure(error.description)
   }
 
   /// Parses `--threads` for scoring commands.

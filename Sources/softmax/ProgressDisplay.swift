@@ -37,7 +37,8 @@ struct ProgressDisplay {
     guard mode == .liveLine else { return }
     let megabytes = Double(bytesDone) / 1e6
     let rate = seconds > 0 ? megabytes / seconds : 0
-    show("loading \(file): \(Format.fixed(megabytes, 1)) of \(Format.fixed(Double(totalBytes) / 1e6, 1)) MB (\(Format.fixed(rate, 0)) MB/s)")
+    let total = totalBytes > 0 ? " of \(Format.fixed(Double(totalBytes) / 1e6, 1))" : ""  // 0: a stream
+    show("loading \(file): \(Format.fixed(megabytes, 1))\(total) MB (\(Format.fixed(rate, 0)) MB/s)")
   }
 
   /// One epoch: a rewritten status line on a terminal (at most ten times a second, and

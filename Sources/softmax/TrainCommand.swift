@@ -85,16 +85,17 @@ enum TrainCommand {
     defer { display = progress }
     do {
       dataset = try Dataset(
-        contentsOf: dataPath,
+        contentsOf: ModelInput.dataPath(dataPath),
         schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")),
-        threadCount: options.effectiveThreadCount
-      ) { bytesDone, totalBytes in
-        progress.loading(
-          dataPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
-      }
+        threadCount: options.effectiveThreadCount,
+        progress: { bytesDone, totalBytes in
+          progress.loading(
+            dataPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
+        },
+        shouldContinue: { Interruption.received == nil })
     } catch {
       progress.finish()
-      throw .failure(error.description)
+      throw ModelInput.loadFailure(error, path: dataPath)
     }
     progress.finish()
     let seconds = (clock.now - start).seconds

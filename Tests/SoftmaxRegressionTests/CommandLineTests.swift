@@ -116,6 +116,36 @@ struct CommandLineTests {
     #expect(table.stdout.contains("confusion matrix") && table.stdout.contains("virginica"))
   }
 
+  @Test("'-' reads standard input as a stream: train, convert and predict give what the file gives")
+  func standardInput() throws {
+    let iris = dataFile("iris.csv"), tool = SoftmaxTool.executable, directory = temporary.path
+    func shell(_ script: String) throws -> SoftmaxTool.Output {
+      try SoftmaxTool.runProgram("/bin/sh", ["-c", script, tool, iris, directory])
+    }
+    #expect(try shell(#"cat "$1" | "$0" train - -o "$2/stdin.json" --quiet"#).status == 0)
+    #expect(try SoftmaxTool.run(["train", iris, "-o", directory + "/file.json", "--quiet"]).status == 0)
+    let fromStdin = try Data(contentsOf: URL(fileURLWithPath: directory + "/stdin.json"))
+    let fromFile = try Data(contentsOf: URL(fileURLWithPath: directory + "/file.json"))
+    #expect(fromStdin == fromFile)
+    #expect(try shell(#"cat "$1" | "$0" convert - "$2/stdin.smx" --quiet"#).status == 0)
+    let cachedLabels = try Dataset(cacheAt: directory + "/stdin.smx").labels
+    #expect(cachedLabels == (try Dataset(csvAt: iris).labels))
+    let predicted = try shell(#"cat "$1" | "$0" predict "$2/file.json" -"#)
+    let expected = try SoftmaxTool.run(["predict", directory + "/file.json", iris]).stdout
+    #expect(predicted.status == 0 && predicted.stdout == expected)
+  }
+
+  @Test("a FIFO with no writer yet does not hang: SIGINT or SIGTERM stops the wait with 128 + signal", arguments: ["INT", "TERM"])
+  func fifoWaitIsInterruptible(signal: String) throws {
+    let fifo = temporary.path + "/waiting-\(signal)"
+    #expect(mkfifo(fifo, 0o600) == 0)
+    let output = try SoftmaxTool.runProgram(
+      "/bin/sh", ["-c", #""$0" train "$1" -o "$1.json" --quiet & sleep 0.5; kill -$2 $!; wait $!"#, SoftmaxTool.executable, fifo, signal])
+    #expect(output.status == (signal == "INT" ? 130 : 143), "\(output.stderr)")
+    #expect(output.stderr.contains("interrupted by SIG\(signal) while reading \(fifo); nothing written"))
+    #expect(!FileManager.default.fileExists(atPath: fifo + ".json"))
+  }
+
   @Test("prints progress per epoch on stderr unless --quiet")
   func progress() throws {
     let output = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", directory + "/m.json", "--max-epochs", "3"])

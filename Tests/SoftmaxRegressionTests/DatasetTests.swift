@@ -251,4 +251,30 @@ struct StandardizationTests {
     let deviation = (column1.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / 500).squareRoot()
     #expect(abs(mean) < 1e-9 && abs(deviation - 1) < 1e-9)
   }
+
+  @Test("a matrix that cannot be allocated is an error naming its size, not an abort",
+    arguments: [(Int.max / 64, 8), (1 << 40, 100)])
+  func allocationFailure(rowCount: Int, featureCount: Int) {
+    #expect {
+      try FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
+    } throws: { error in
+      guard let error = error as? DatasetError, case .outOfMemory(let why) = error.reason else { return false }
+      return why.contains("cannot allocate") && why.contains("\(rowCount) × ")
+    }
+  }
+
+  @Test("a load asked to stop throws .cancelled, on the parallel and the serial path")
+  func cancelledLoad() throws {
+    let temporary = TemporaryDirectory()
+    let path = temporary.path + "/rows.csv"
+    let valid = "a,b,l\n" + String(repeating: "1,2,x\n3,4,y\n", count: 20_000)
+    for (name, text) in [("parallel", valid), ("serial", valid + "5,oops,x\n")] {
+      try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+      var asked = 0
+      #expect(performing: {
+        try Dataset(csvAt: path, threadCount: 2, shouldContinue: { asked += 1; return false })
+      }, throws: { ($0 as? DatasetError)?.reason == .cancelled })
+      #expect(asked == 1, "\(name): asked \(asked) times")
+    }
+  }
 }

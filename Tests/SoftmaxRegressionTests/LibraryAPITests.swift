@@ -22,7 +22,7 @@ struct LibraryAPITests {
 
   @Test("cancelling the task stops training and throws CancellationError")
   func cancellation() async throws {
-    let dataset = GaussianClusters(rowCount: 20_000, featureCount: 20, classCount: 5, seed: 1).makeDataset()
+    let dataset = try GaussianClusters(rowCount: 20_000, featureCount: 20, classCount: 5, seed: 1).makeDataset()
     var options = TrainingOptions()
     options.solver = .gd
     options.tolerance = 1e-12

@@ -6,7 +6,7 @@ import Testing
 struct NumericalStressTests {
   /// Training rows and labels from a seeded problem, transformed column-wise.
   func problem(_ transform: (Float) -> Float) throws -> Dataset {
-    let base = GaussianClusters(rowCount: 400, featureCount: 4, classCount: 3, seed: 21).makeDataset()
+    let base = try GaussianClusters(rowCount: 400, featureCount: 4, classCount: 3, seed: 21).makeDataset()
     let rows = (0..<base.rowCount).map { row in (0..<4).map { transform(Float(base.value(row: row, column: $0))) } }
     return try Dataset(rows: rows, labels: base.labels.map { String($0) })
   }

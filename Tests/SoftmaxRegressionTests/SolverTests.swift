@@ -164,7 +164,7 @@ struct SolverTests {
   @Test("lbfgs reaches the Newton optimum on generated data, with row weights")
   func lbfgsGeneratedWeighted() throws {
     var random = SplitMix64(seed: 3)
-    let base = GaussianClusters(rowCount: 300, featureCount: 5, classCount: 4, seed: 8).makeDataset()
+    let base = try GaussianClusters(rowCount: 300, featureCount: 5, classCount: 4, seed: 8).makeDataset()
     let weights = (0..<300).map { _ in Float(0.2 + 2 * random.nextUniform()) }
     let rows = (0..<300).map { row in (0..<5).map { Float(base.value(row: row, column: $0)) } }
     let dataset = try Dataset(rows: rows, labels: base.labels.map { String($0) }, weights: weights)
@@ -184,7 +184,7 @@ struct SolverTests {
     let dataset =
       TestScale.isLong
       ? try Dataset(csvAt: dataFile("digits.csv"))
-      : GaussianClusters(rowCount: 600, featureCount: 12, classCount: 4, seed: 9).makeDataset()
+      : try GaussianClusters(rowCount: 600, featureCount: 12, classCount: 4, seed: 9).makeDataset()
     var options = TrainingOptions()
     options.standardize = TestScale.isLong
     let lbfgs = try Trainer(options: options).fit(dataset).report
@@ -197,7 +197,7 @@ struct SolverTests {
 
   @Test("sgd is bit-identical for 1, 2, 3 and 8 threads and gets close to the optimum")
   func sgdDeterministic() throws {
-    let dataset = GaussianClusters(rowCount: 2000, featureCount: 6, classCount: 3, seed: 5).makeDataset()
+    let dataset = try GaussianClusters(rowCount: 2000, featureCount: 6, classCount: 3, seed: 5).makeDataset()
     var options = TrainingOptions()
     options.solver = .sgd
     options.maxEpochs = 15
@@ -240,7 +240,7 @@ struct SolverTests {
     // (the same seeded split), its log loss is the minimum of the history.
     let split = try ValidationSplit(
       labels: dataset.labels, classCount: dataset.classCount, fraction: 0.25, seed: options.seed)
-    let held = dataset.subset(split.validation.map(Int.init))
+    let held = try dataset.subset(split.validation.map(Int.init))
     let heldLoss = ClassificationMetrics(model: result.model, dataset: held).logLoss
     #expect(abs(heldLoss - losses[best]) <= 1e-5 * losses[best], "\(heldLoss) vs \(losses[best])")
     #expect(losses.last! > losses[best] + 1e-6, "the last epoch's model would score worse")

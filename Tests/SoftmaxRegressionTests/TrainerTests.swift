@@ -8,7 +8,7 @@ struct TrainerTests {
     let dataset = try Dataset(csvAt: dataFile(file))
     let (train, test) = stratifiedSplit(dataset, testFraction: 0.3, seed: seed)
     let result = try Trainer().fit(dataset.subset(train))
-    let metrics = ClassificationMetrics(model: result.model, dataset: dataset.subset(test))
+    let metrics = ClassificationMetrics(model: result.model, dataset: try dataset.subset(test))
     return (metrics.accuracy, result.report)
   }
 
@@ -63,7 +63,7 @@ struct TrainerTests {
   @Test("the model file is byte-identical for 1, 2, 3 and 8 threads")
   func deterministicAcrossThreads() throws {
     // 3,000 rows: three shards of 1,024, so threads really split the work.
-    let dataset = GaussianClusters(rowCount: 3000, featureCount: 13, classCount: 5, seed: 4).makeDataset()
+    let dataset = try GaussianClusters(rowCount: 3000, featureCount: 13, classCount: 5, seed: 4).makeDataset()
     #expect(Shards(rowCount: dataset.rowCount).count == 3)
     let files = try [1, 2, 3, 8].map { threads in
       var options = TrainingOptions()

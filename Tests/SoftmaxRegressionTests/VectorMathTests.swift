@@ -114,7 +114,7 @@ struct Log1pTests {
   func confidentRows() throws {
     // Rows of class 0 only, and a bias of 25 on class 0: p(0 | x) = 1/(1 + 2e^{-25}).
     let dataset = randomDataset(rows: 40, features: 3, classes: 3, seed: 31)
-    let classZero = dataset.subset((0..<dataset.rowCount).filter { dataset.labels[$0] == 0 })
+    let classZero = try dataset.subset((0..<dataset.rowCount).filter { dataset.labels[$0] == 0 })
     let objective = try SoftmaxObjective(dataset: classZero, lambda: 0, executor: ShardedExecutor(threadCount: 1))
     let layout = objective.layout
     let parameters = layout.pack(weights: [Float](repeating: 0, count: 9), bias: [25, 0, 0])

@@ -16,6 +16,8 @@ struct CSVLoader {
   /// Called every `progressInterval` rows with (bytes parsed, total bytes), and at the end.
   var progress: ((Int, Int) -> Void)? = nil
   private let progressInterval = 1 << 14
+  /// Asked every `progressInterval` rows; false stops the load with `.cancelled`.
+  var shouldContinue: (() -> Bool)? = nil
   private var fields: [CSVField] = []
 
   init(bytes: UnsafeRawBufferPointer, file: String, schema: Dataset.Schema) {
@@ -231,7 +233,12 @@ struct CSVLoader {
     throws(DatasetError) -> Dataset
   {
     let header = layout.header
-    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: layout.featureNames.count)
+    let matrix: FeatureMatrix
+    do {
+      matrix = try FeatureMatrix(rowCount: rowCount, featureCount: layout.featureNames.count)
+    } catch {
+      throw error.located(in: file)
+    }
     var interner = LabelInterner()
     let readsLabels = layout.roles.contains(.label)
     var labels: [Int32] = []
@@ -243,7 +250,10 @@ struct CSVLoader {
 
     var scanner = start
     for row in 0..<rowCount {
-      if let progress, row % progressInterval == 0 { progress(scanner.position, bytes.count) }
+      if row % progressInterval == 0 {
+        progress?(scanner.position, bytes.count)
+        if let shouldContinue, !shouldContinue() { throw DatasetError(file: file, reason: .cancelled) }
+      }
       guard let line = try nextRow(&scanner, header: header) else { break }
       guard fields.count == header.count else {
         throw DatasetError(

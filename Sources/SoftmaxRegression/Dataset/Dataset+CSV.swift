@@ -17,12 +17,15 @@ extension Dataset {
   ///   - threadCount: the threads that parse; default all cores.
   ///   - progress: called on the calling thread now and then while rows are parsed, with the
   ///     bytes done and the file's size, and once at the end.
+  ///   - shouldContinue: asked on the calling thread every few tens of MB; false stops the
+  ///     load with reason `.cancelled` (for example on Ctrl-C).
   /// - Throws: `DatasetError` naming the file, physical line, column and value: the first
   ///   error in the file.
   public init(
     csvAt path: String, schema: Schema = .training(),
     threadCount: Int = ShardedExecutor.availableCoreCount,
-    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
+    shouldContinue: (() -> Bool)? = nil
   ) throws(DatasetError) {
     let file: MappedFile
     do {
@@ -39,8 +42,33 @@ extension Dataset {
         executor: ShardedExecutor(threadCount: threadCount),
         chunkSize: ParallelCSVLoader.defaultChunkSize,
         release: { file.release($0) }, progress: progress)
+      loader.shouldContinue = shouldContinue
       return try loader.load()
     }
+  }
+
+  /// Reads CSV from a stream (a pipe, a FIFO, standard input as `/dev/stdin`) to its end,
+  /// then parses it as `init(csvAt:)` does. The text is held in memory while it is parsed.
+  /// `progress` gets the bytes read so far, with 0 for the unknown total, while reading.
+  public init(
+    csvStreamAt path: String, schema: Schema = .training(),
+    threadCount: Int = ShardedExecutor.availableCoreCount,
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
+    shouldContinue: (() -> Bool)? = nil
+  ) throws(DatasetError) {
+    let bytes = try StreamInput.readAll(
+      path: path, shouldContinue: shouldContinue ?? { true }, progress: progress.map { report in { report($0, 0) } })
+    let result = bytes.withUnsafeBytes { buffer in
+      Result { () throws(DatasetError) -> Dataset in
+        var loader = ParallelCSVLoader(
+          loader: CSVLoader(bytes: buffer, file: path, schema: schema),
+          executor: ShardedExecutor(threadCount: threadCount),
+          chunkSize: ParallelCSVLoader.defaultChunkSize, progress: progress)
+        loader.shouldContinue = shouldContinue
+        return try loader.load()
+      }
+    }
+    self = try result.get()
   }
 
   /// Parses CSV text held in memory, with the same rules and errors as `init(csvAt:schema:)`.

@@ -111,7 +111,12 @@ extension Dataset {
           "the data's features differ from the model's (missing: \(missing.joined(separator: ", ")); "
             + "not in the model: \(extra.joined(separator: ", ")))"))
     }
-    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
+    let matrix: FeatureMatrix
+    do {
+      matrix = try FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
+    } catch {
+      throw error.located(in: file)
+    }
     for row in 0..<rowCount {
       let from = features.rowPointer(row)
       let to = matrix.rowPointer(row)

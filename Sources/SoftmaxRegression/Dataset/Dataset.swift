@@ -81,7 +81,7 @@ public struct Dataset: Sendable {
         file: file,
         reason: .inconsistentShape("\(names.count) feature names for \(first.count) features"))
     }
-    let matrix = FeatureMatrix(rowCount: rows.count, featureCount: first.count)
+    let matrix = try FeatureMatrix(rowCount: rows.count, featureCount: first.count)
     for (rowIndex, row) in rows.enumerated() {
       guard row.count == first.count else {
         throw DatasetError(
@@ -137,8 +137,9 @@ public struct Dataset: Sendable {
 
   /// The rows at `indices`, in that order, as a new dataset with the same classes.
   /// Cost: O(indices.count · features).
-  public func subset(_ indices: [Int]) -> Dataset {
-    let matrix = FeatureMatrix(rowCount: indices.count, featureCount: featureCount)
+  /// - Throws: `DatasetError` with reason `.outOfMemory` when the copy cannot be allocated.
+  public func subset(_ indices: [Int]) throws(DatasetError) -> Dataset {
+    let matrix = try FeatureMatrix(rowCount: indices.count, featureCount: featureCount)
     for (target, source) in indices.enumerated() {
       matrix.rowPointer(target).update(from: features.rowPointer(source), count: features.rowStride)
     }

@@ -26,15 +26,17 @@ extension Dataset {
   }
 
   /// Loads `path` in the format its first bytes show (`DatasetFormats`): a binary cache when
-  /// it starts with the cache's magic bytes, CSV otherwise (see
-  /// `init(csvAt:schema:threadCount:progress:)` and `init(cacheAt:schema:)`).
+  /// it starts with the cache's magic bytes, CSV otherwise, read as a stream when `path` is
+  /// a pipe, FIFO or device (see `init(csvAt:)`, `init(csvStreamAt:)` and `init(cacheAt:schema:)`).
   public init(
     contentsOf path: String, schema: Schema = .training(),
     threadCount: Int = ShardedExecutor.availableCoreCount,
-    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
+    shouldContinue: (() -> Bool)? = nil
   ) throws(DatasetError) {
     self = try DatasetFormats.format(of: path).load(
-      path: path, schema: schema, threadCount: threadCount, progress: progress)
+      path: path, schema: schema, threadCount: threadCount, progress: progress,
+      shouldContinue: shouldContinue)
   }
 
   /// Checks what a cache fixes at conversion and a CSV reader would choose: the label and

@@ -38,6 +38,10 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case invalidCache(String)
     /// A valid binary cache that does not fit what was asked of it (label, weights, model).
     case cacheMismatch(String)
+    /// The memory for the data could not be allocated: the size and the limits in force.
+    case outOfMemory(String)
+    /// The caller asked the load to stop (for example, on Ctrl-C).
+    case cancelled
   }
 
   /// The file (its path as given), or "<memory>" for in-memory data.
@@ -123,6 +127,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .inconsistentShape(let what): return what
     case .invalidCache(let why): return "not a usable dataset cache: \(why)"
     case .cacheMismatch(let why): return why
+    case .outOfMemory(let why): return why
+    case .cancelled: return "reading stopped before the end, as asked"
     }
   }
 
@@ -141,6 +147,15 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     }
     if text.unicodeScalars.count > 60 { escaped += "…" }
     return "\"\(escaped)\""
+  }
+}
+
+extension DatasetError {
+  /// This error, said of `file` (an allocation fails before its file is known).
+  func located(in file: String) -> DatasetError {
+    var copy = self
+    copy.file = file
+    return copy
   }
 }
 

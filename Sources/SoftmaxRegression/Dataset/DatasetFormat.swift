@@ -15,7 +15,7 @@ protocol DatasetFormat: Sendable {
   /// Reads the file at `path` as `schema` asks.
   func load(
     path: String, schema: Dataset.Schema, threadCount: Int,
-    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)?
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)?, shouldContinue: (() -> Bool)?
   ) throws(DatasetError) -> Dataset
 }
 
@@ -49,20 +49,28 @@ struct BinaryCacheFormat: DatasetFormat {
 
   func load(
     path: String, schema: Dataset.Schema, threadCount: Int,
-    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)?
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)?, shouldContinue: (() -> Bool)?
   ) throws(DatasetError) -> Dataset {
     try Dataset(cacheAt: path, schema: schema)
   }
 }
 
-/// CSV text (`Dataset(csvAt:)`): any file no other format recognises.
+/// CSV text (`Dataset(csvAt:)`, or `Dataset(csvStreamAt:)` for a pipe, FIFO or device): any
+/// file no other format recognises.
 struct CSVFormat: DatasetFormat {
   func recognizes(path: String) -> Bool { true }
 
   func load(
     path: String, schema: Dataset.Schema, threadCount: Int,
-    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)?
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)?, shouldContinue: (() -> Bool)?
   ) throws(DatasetError) -> Dataset {
-    try Dataset(csvAt: path, schema: schema, threadCount: threadCount, progress: progress)
+    if StreamInput.isStream(path) {
+      return try Dataset(
+        csvStreamAt: path, schema: schema, threadCount: threadCount, progress: progress,
+        shouldContinue: shouldContinue)
+    }
+    return try Dataset(
+      csvAt: path, schema: schema, threadCount: threadCount, progress: progress,
+      shouldContinue: shouldContinue)
   }
 }

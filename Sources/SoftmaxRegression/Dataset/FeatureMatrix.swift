@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// A dense, row-major Float32 matrix whose rows are padded to a multiple of 8 floats.
 ///
 /// Row `i` starts at `baseAddress + i * rowStride`; columns `featureCount..<rowStride` of
@@ -28,23 +34,37 @@ public final class FeatureMatrix: @unchecked Sendable {
   }
 
   /// Allocates a zero-filled matrix. Cost: O(rowCount · rowStride).
-  public convenience init(rowCount: Int, featureCount: Int) {
-    self.init(uninitializedRowCount: rowCount, featureCount: featureCount)
+  /// - Throws: `DatasetError` with reason `.outOfMemory` when the memory cannot be had.
+  public convenience init(rowCount: Int, featureCount: Int) throws(DatasetError) {
+    try self.init(uninitializedRowCount: rowCount, featureCount: featureCount)
     storage.initialize(repeating: 0, count: max(1, rowCount * rowStride))
   }
 
   /// Allocates a matrix whose every element, padding included, the caller will write
   /// before reading it. Pages are touched first by the writers (in parallel for the CSV
   /// loader), not by a zero fill. Cost: O(1).
-  init(uninitializedRowCount rowCount: Int, featureCount: Int) {
+  /// - Throws: `DatasetError` (file "<memory>") with reason `.outOfMemory`, naming the size
+  ///   and the limits in force, instead of the runtime's abort.
+  init(uninitializedRowCount rowCount: Int, featureCount: Int) throws(DatasetError) {
     precondition(rowCount >= 0 && featureCount >= 0)
+    let stride = Self.paddedStride(forFeatureCount: featureCount)
+    let (count, overflow) = max(1, rowCount).multipliedReportingOverflow(by: stride)
+    let byteCount = overflow ? Int.max : count.multipliedReportingOverflow(by: 4).partialValue
+    var address: UnsafeMutableRawPointer? = nil
+    guard !overflow, count <= Int.max / 4, posix_memalign(&address, 64, byteCount) == 0,
+      let address
+    else {
+      throw DatasetError(
+        file: "<memory>",
+        reason: .outOfMemory(
+          "cannot allocate \(overflow ? "more than \(Int.max)" : "\(byteCount)") bytes for the "
+            + "\(rowCount) × \(stride) feature matrix"
+            + (SystemMemory.limitsDescription.map { " (\($0))" } ?? "")))
+    }
     self.rowCount = rowCount
     self.featureCount = featureCount
-    self.rowStride = Self.paddedStride(forFeatureCount: featureCount)
-    let count = max(1, rowCount * rowStride)
-    let raw = UnsafeMutableRawPointer.allocate(
-      byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
-    storage = raw.bindMemory(to: Float.self, capacity: count)
+    self.rowStride = stride
+    storage = address.bindMemory(to: Float.self, capacity: count)
     mapping = nil
   }
 
@@ -61,7 +81,7 @@ public final class FeatureMatrix: @unchecked Sendable {
   }
 
   deinit {
-    if mapping == nil { storage.deallocate() }
+    if mapping == nil { free(storage) }
   }
 
   /// Whether the rows live in a read-only file mapping (a `.smx` cache) rather than in an

@@ -40,8 +40,9 @@ public struct GaussianClusters: Sendable {
   }
 
   /// The rows as an in-memory dataset (features `f0`…, label column `label`).
-  public func makeDataset() -> Dataset {
-    let matrix = FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
+  /// - Throws: `DatasetError` with reason `.outOfMemory` when the matrix cannot be allocated.
+  public func makeDataset() throws(DatasetError) -> Dataset {
+    let matrix = try FeatureMatrix(rowCount: rowCount, featureCount: featureCount)
     var labels: [Int32] = []
     labels.reserveCapacity(rowCount)
     var rowIndex = 0

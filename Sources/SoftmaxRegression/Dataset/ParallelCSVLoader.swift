@@ -18,6 +18,8 @@ struct ParallelCSVLoader {
   var release: (@Sendable (Range<Int>) -> Void)?
   /// Called between waves of chunks with (bytes done, total bytes), and at the end.
   var progress: ((Int, Int) -> Void)?
+  /// Asked between waves of chunks; false stops the load with `.cancelled`.
+  var shouldContinue: (() -> Bool)? = nil
   /// Whether the last `load` handed the file to the serial reader (tests check that valid
   /// files never need to).
   private(set) var fellBackToSerial = false
@@ -33,7 +35,7 @@ struct ParallelCSVLoader {
       bytes: bytes, bodyStart: layout.bodyStart, chunkSize: chunkSize, executor: executor,
       afterScanning: release)
     guard plan.rowCount > 0 && !plan.endsInsideQuotes,
-      let dataset = parse(plan, layout: layout, release: release)
+      let dataset = try parse(plan, layout: layout, release: release)
     else {
       return try readSerially()
     }
@@ -49,14 +51,20 @@ struct ParallelCSVLoader {
   private mutating func readSerially() throws(DatasetError) -> Dataset {
     fellBackToSerial = true
     loader.progress = progress
+    loader.shouldContinue = shouldContinue
     return try loader.load()
   }
 
   private func parse(
     _ plan: CSVChunkPlan, layout: CSVLoader.Layout, release: @Sendable (Range<Int>) -> Void
-  ) -> Dataset? {
-    let matrix = FeatureMatrix(
-      uninitializedRowCount: plan.rowCount, featureCount: layout.featureNames.count)
+  ) throws(DatasetError) -> Dataset? {
+    let matrix: FeatureMatrix
+    do {
+      matrix = try FeatureMatrix(
+        uninitializedRowCount: plan.rowCount, featureCount: layout.featureNames.count)
+    } catch {
+      throw error.located(in: loader.file)
+    }
     let readsLabels = layout.roles.contains(.label)
     let readsWeights = layout.roles.contains(.weight)
     let labelBuffer = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, plan.rowCount))
@@ -78,7 +86,7 @@ struct ParallelCSVLoader {
       labels: labelBuffer.baseAddress!, weights: weightBuffer.baseAddress!,
       encodingValues: UnsafePointer(encodingValues.baseAddress!),
       checksStoredValues: layout.encoding.mayOverflow(magnitudeUpTo: DecimalParser.fieldMagnitudeLimit))
-    guard parseChunks(plan, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
+    guard try parseChunks(plan, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
     else { return nil }
     var labels = readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : []
     let labelNames = mergeLabels(plan, outcomes: outcomes, into: &labels)
@@ -91,10 +99,11 @@ struct ParallelCSVLoader {
   private func parseChunks(
     _ plan: CSVChunkPlan, target: CSVChunkParser.Target,
     outcomes: UnsafeSendableBuffer<ChunkOutcome>, release: @Sendable (Range<Int>) -> Void
-  ) -> Bool {
+  ) throws(DatasetError) -> Bool {
     let chunks = plan.chunks
     let totalBytes = loader.bytes.count
-    let waveSize = progress == nil ? chunks.count : max(4 * executor.threadCount, 8)
+    let waveSize =
+      progress == nil && shouldContinue == nil ? chunks.count : max(4 * executor.threadCount, 8)
     var waveStart = 0
     while waveStart < chunks.count {
       let wave = waveStart..<min(chunks.count, waveStart + waveSize)
@@ -108,6 +117,7 @@ struct ParallelCSVLoader {
       }
       guard wave.allSatisfy({ outcomes.buffer[$0].parsed }) else { return false }
       progress?(chunks[wave.upperBound - 1].bytes.upperBound, totalBytes)
+      if let shouldContinue, !shouldContinue() { throw DatasetError(file: loader.file, reason: .cancelled) }
       waveStart = wave.upperBound
     }
     return true
