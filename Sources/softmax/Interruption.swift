@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import Dispatch
 import Synchronization
 
 /// The signal that asked the process to stop (SIGINT or SIGTERM), or 0.
@@ -41,6 +42,29 @@ enum Interruption {
   static func check(_ kept: String) throws(CLIError) {
     guard let signal = received else { return }
     throw .interrupted(signal: signal, "interrupted by \(name(signal)); \(kept)")
+  }
+
+  /// Runs `work` on another thread and waits for it, looking at the flag every 50 ms: a
+  /// signal during long work that cannot look itself (encoding a large model) ends the
+  /// wait with `CLIError.interrupted`, saying what was `kept`; the work's result is dropped.
+  static func waiting<Value: Sendable>(
+    _ kept: String, _ work: @escaping @Sendable () throws(CLIError) -> Value
+  ) throws(CLIError) -> Value {
+    let outcome = Mutex<Result<Value, CLIError>?>(nil)
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+      let result = Result { () throws(CLIError) -> Value in try work() }
+      outcome.withLock { $0 = result }
+      done.signal()
+    }
+    while done.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+      if let signal = received {
+        throw .interrupted(signal: signal, "interrupted by \(name(signal)) \(kept)")
+      }
+    }
+    // The result is stored before the semaphore is signalled.
+    guard let result = outcome.withLock({ $0 }) else { throw .failure("the work ended without a result") }
+    return try result.get()
   }
 
   static func name(_ signalNumber: Int32) -> String {

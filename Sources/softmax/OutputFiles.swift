@@ -36,7 +36,12 @@ enum OutputFiles {
       try Console.writeOutput(bytes)
       return
     }
-    do { try AtomicFile.write(bytes, to: path) } catch { throw .failure(error.description) }
+    do {
+      try AtomicFile.write(bytes, to: path) { Interruption.received == nil }
+    } catch {
+      try Interruption.check("\(path) left as it was")
+      throw .failure(error.description)
+    }
   }
 
   /// The device and inode of a regular file at `path` (links followed), or nil when there

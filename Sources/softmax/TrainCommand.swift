@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 import SoftmaxRegression
 
 /// `softmax train DATA.csv`: fit a model and write it atomically.
@@ -171,11 +176,19 @@ enum TrainCommand {
   private static func writeOutputs(
     _ result: Trainer.Result, modelPath: String, plotPath: String?, dataPath: String
   ) throws(CLIError) {
-    let bytes: [UInt8]
-    do {
-      bytes = try result.model.fileBytes()
-    } catch {
-      throw .failure(error.description)
+    let bytes = try Interruption.waiting("while saving the model; \(modelPath) left as it was") {
+      () throws(CLIError) -> [UInt8] in
+      // A test stands in for the seconds a large model takes to encode.
+      if let text = getenv("SOFTMAX_TEST_SAVE_DELAY_MS"), let delay = UInt32(String(cString: text)) {
+        usleep(delay * 1000)
+      }
+      do {
+        return try result.model.fileBytes()
+      } catch let error as ModelError {
+        throw .failure(error.description)
+      } catch {
+        throw .failure("\(error)")
+      }
     }
     try OutputFiles.write(bytes, to: modelPath)
     if let plotPath {

@@ -290,6 +290,22 @@ struct CommandLineTests {
     #expect(newlines < 15, "no line per epoch on a terminal (\(newlines) lines)")
   }
 
+  @Test("SIGINT while the final model is encoded stops at once: exit 130, no model written")
+  func interruptDuringSave() throws {
+    let model = temporary.path + "/saved.json"
+    // The test seam stands in for a 5-second encode; training 2 epochs of iris takes far less
+    // than the 1.5 s before the signal.
+    let output = try SoftmaxTool.runProgram(
+      "/bin/sh",
+      ["-c", #"SOFTMAX_TEST_SAVE_DELAY_MS=5000 "$0" train "$1" --max-epochs 2 -o "$2" --quiet & sleep 1.5; start=$(date +%s); kill -INT $!; wait $!; status=$?; echo "$status $(( $(date +%s) - start ))""#,
+       SoftmaxTool.executable, dataFile("iris.csv"), model])
+    let fields = output.stdout.split(separator: " ").compactMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+    #expect(fields.first == 130, "\(output.stdout) \(output.stderr)")
+    #expect((fields.last ?? 99) <= 1, "stopped within a second of the signal")
+    #expect(output.stderr.contains("interrupted by SIGINT while saving the model"))
+    #expect(!FileManager.default.fileExists(atPath: model))
+  }
+
   @Test("SIGINT and SIGTERM stop training cleanly: exit 128+signal, the old model untouched, no stray files",
     arguments: [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] as [(Int32, String)])
   func interruption(signalNumber: Int32, name: String) throws {

@@ -29,8 +29,13 @@ public enum AtomicFile {
   }
 
   /// Writes `bytes` to `path` atomically. Cost: O(bytes) plus one fsync.
-  public static func write(_ bytes: [UInt8], to path: String) throws(WriteError) {
+  /// - Parameter shouldContinue: asked before each MiB is written; false stops the write,
+  ///   which then throws and leaves `path` as it was.
+  public static func write(
+    _ bytes: [UInt8], to path: String, shouldContinue: @escaping () -> Bool = { true }
+  ) throws(WriteError) {
     let writer = try Writer(path: path)
+    writer.shouldContinue = shouldContinue
     do {
       try writer.append(bytes)
       try writer.commit()
