@@ -37,8 +37,23 @@ func firstNonUTF8Argument() -> String? {
   return nil
 }
 
+/// Fills a closed standard descriptor with /dev/null opened the wrong way round, so that it
+/// still fails as closed (EBADF: "Bad file descriptor") and no file or internal descriptor
+/// opened later (a data file, libdispatch's event descriptor) takes its number and receives
+/// the output meant for it.
+func reserveClosedStandardDescriptors() {
+  for descriptor: Int32 in 0...2 where fcntl(descriptor, F_GETFD) == -1 && errno == EBADF {
+    let placeholder = open("/dev/null", (descriptor == 0 ? O_WRONLY : O_RDONLY) | O_CLOEXEC)
+    if placeholder >= 0 && placeholder != descriptor {
+      dup2(placeholder, descriptor)
+      close(placeholder)
+    }
+  }
+}
+
 @MainActor
 func main() -> Int32 {
+  reserveClosedStandardDescriptors()
   let arguments = Array(CommandLine.arguments.dropFirst())
   if let argument = firstNonUTF8Argument() {
     Console.error(
