@@ -31,35 +31,62 @@ enum ConvertCommand {
     let clock = ContinuousClock()
     let start = clock.now
     let weightName = arguments.string("weight")
+    let schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: weightName)
+    let path = ModelInput.dataPath(csvPath)
+    let progress = { (bytesDone: Int, totalBytes: Int) in
+      display.loading(csvPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
+    }
+    let shape: (rows: Int, features: Int, classes: Int)
+    if AtomicFile.isDeviceOrPipe(path) {
+      // A stream: read into memory, then written.
+      shape = try convertInMemory(path, displayName: csvPath, to: cachePath, schema: schema, threads, progress)
+    } else {
+      // A file: parsed straight into the cache file, with memory bounded whatever its size.
+      do {
+        let conversion = try DatasetCache.convert(
+          csvAt: path, to: cachePath, schema: schema, threadCount: threads, progress: progress,
+          shouldContinue: { Interruption.received == nil })
+        shape = (conversion.rowCount, conversion.featureCount, conversion.classCount)
+      } catch {
+        display.finish()
+        switch error {
+        case .data(let failure): throw ModelInput.loadFailure(failure, path: csvPath)
+        case .output(let failure):
+          try Interruption.check("no cache written, \(cachePath) left as it was")
+          throw .failure(failure.description)
+        }
+      }
+    }
+    display.finish()
+    if display.mode != .silent {
+      Console.error(
+        "wrote \(cachePath): \(shape.rows) rows × \(shape.features) features, "
+          + "\(shape.classes) classes in \(Format.duration((clock.now - start).seconds))")
+    }
+  }
+
+  /// Loads a stream into memory and writes its cache.
+  private static func convertInMemory(
+    _ path: String, displayName: String, to cachePath: String, schema: Dataset.Schema,
+    _ threads: Int, _ progress: @escaping (Int, Int) -> Void
+  ) throws(CLIError) -> (rows: Int, features: Int, classes: Int) {
     let dataset: Dataset
     do {
-      let schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: weightName)
-      let path = ModelInput.dataPath(csvPath)
-      let progress = { (bytesDone: Int, totalBytes: Int) in
-        display.loading(csvPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
-      }
-      // Not a cache (checked above): CSV from a file or a stream.
       dataset = try Dataset(
         contentsOf: path, schema: schema, threadCount: threads, progress: progress,
         shouldContinue: { Interruption.received == nil })
     } catch {
-      display.finish()
-      throw ModelInput.loadFailure(error, path: csvPath)
+      throw ModelInput.loadFailure(error, path: displayName)
     }
-    display.finish()
     do {
       try Interruption.check("\(cachePath) left as it was")
-      try dataset.writeCache(to: cachePath, weightName: weightName) { Interruption.received == nil }
+      try dataset.writeCache(to: cachePath, weightName: schema.weightColumn) { Interruption.received == nil }
     } catch let error as CLIError {
       throw error
     } catch {
       try Interruption.check("no cache written, \(cachePath) left as it was")
       throw .failure("\(error)")
     }
-    if display.mode != .silent {
-      Console.error(
-        "wrote \(cachePath): \(dataset.rowCount) rows × \(dataset.featureCount) features, "
-          + "\(dataset.classCount) classes in \(Format.duration((clock.now - start).seconds))")
-    }
+    return (dataset.rowCount, dataset.featureCount, dataset.classCount)
   }
 }

@@ -79,22 +79,43 @@ public enum DatasetCache {
   }
 
   static func metadataBytes(_ dataset: Dataset, weightName: String?) -> [UInt8] {
-    let metadata = Metadata(
+    metadataBytes(
       featureNames: dataset.featureNames, classNames: dataset.classNames,
-      labelName: dataset.labelName, weightName: dataset.rowWeights == nil ? nil : weightName ?? "weight",
-      columnOffset: dataset.encoding.offset, columnExponent: dataset.encoding.exponent)
+      labelName: dataset.labelName,
+      weightName: dataset.rowWeights == nil ? nil : weightName ?? "weight",
+      encoding: dataset.encoding)
+  }
+
+  /// The metadata JSON (sorted keys) of a cache with these names and encoding.
+  static func metadataBytes(
+    featureNames: [String], classNames: [String], labelName: String, weightName: String?,
+    encoding: ColumnEncoding
+  ) -> [UInt8] {
+    let metadata = Metadata(
+      featureNames: featureNames, classNames: classNames, labelName: labelName,
+      weightName: weightName, columnOffset: encoding.offset, columnExponent: encoding.exponent)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return (try? Array(encoder.encode(metadata))) ?? []
   }
 
   static func layout(of dataset: Dataset, metadataLength: Int) -> Layout {
+    layout(
+      rowCount: dataset.rowCount, rowStride: dataset.features.rowStride,
+      isLabeled: dataset.isLabeled, isWeighted: dataset.rowWeights != nil,
+      metadataLength: metadataLength)
+  }
+
+  /// Where each section of a cache of this shape lies.
+  static func layout(
+    rowCount: Int, rowStride: Int, isLabeled: Bool, isWeighted: Bool, metadataLength: Int
+  ) -> Layout {
     let matrixOffset = roundUp(headerSize + metadataLength, to: 4096)
-    let matrixBytes = dataset.rowCount * dataset.features.rowStride * 4
-    let labelsOffset = dataset.isLabeled ? roundUp(matrixOffset + matrixBytes, to: 64) : 0
-    let afterLabels = dataset.isLabeled ? labelsOffset + dataset.rowCount * 4 : matrixOffset + matrixBytes
-    let weightsOffset = dataset.rowWeights != nil ? roundUp(afterLabels, to: 64) : 0
-    let end = dataset.rowWeights != nil ? weightsOffset + dataset.rowCount * 4 : afterLabels
+    let matrixBytes = rowCount * rowStride * 4
+    let labelsOffset = isLabeled ? roundUp(matrixOffset + matrixBytes, to: 64) : 0
+    let afterLabels = isLabeled ? labelsOffset + rowCount * 4 : matrixOffset + matrixBytes
+    let weightsOffset = isWeighted ? roundUp(afterLabels, to: 64) : 0
+    let end = isWeighted ? weightsOffset + rowCount * 4 : afterLabels
     return Layout(
       matrixOffset: matrixOffset, labelsOffset: labelsOffset, weightsOffset: weightsOffset,
       fileLength: roundUp(end, to: 64))

@@ -24,9 +24,9 @@ public final class FeatureMatrix: @unchecked Sendable {
   /// The distance in floats between consecutive rows: `featureCount` rounded up to 8.
   public let rowStride: Int
   let storage: UnsafeMutablePointer<Float>
-  /// The mapped file that holds `storage`, for a matrix read from a binary cache; nil when
-  /// the matrix owns an allocation.
-  private let mapping: MappedFile?
+  /// The mapping that holds `storage` (a cache read, or a cache being written); nil when the
+  /// matrix owns an allocation.
+  private let mapping: AnyObject?
 
   /// The padded row length for `featureCount` features: the next multiple of 8.
   public static func paddedStride(forFeatureCount featureCount: Int) -> Int {
@@ -78,6 +78,19 @@ public final class FeatureMatrix: @unchecked Sendable {
     self.mapping = mapping
     let base = UnsafeMutableRawPointer(mutating: mapping.bytes.baseAddress!) + offset
     storage = base.bindMemory(to: Float.self, capacity: max(1, rowCount * rowStride))
+  }
+
+  /// A matrix the caller writes in place inside `owner`'s memory (a cache file being written
+  /// through a shared mapping), at 64-byte aligned `storage` valid for `rowCount` padded rows.
+  init(
+    writingInto storage: UnsafeMutablePointer<Float>, rowCount: Int, featureCount: Int,
+    owner: AnyObject
+  ) {
+    self.rowCount = rowCount
+    self.featureCount = featureCount
+    self.rowStride = Self.paddedStride(forFeatureCount: featureCount)
+    self.mapping = owner
+    self.storage = storage
   }
 
   deinit {

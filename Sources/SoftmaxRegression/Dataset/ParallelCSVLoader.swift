@@ -20,6 +20,9 @@ struct ParallelCSVLoader {
   var progress: ((Int, Int) -> Void)?
   /// Asked between waves of chunks; false stops the load with `.cancelled`.
   var shouldContinue: (() -> Bool)? = nil
+  /// Called on a worker with the rows of each chunk once they are parsed (a cache writer
+  /// drops the pages it has written).
+  var rowsParsed: (@Sendable (Range<Int>) -> Void)? = nil
   /// Whether the last `load` handed the file to the serial reader (tests check that valid
   /// files never need to).
   private(set) var fellBackToSerial = false
@@ -70,29 +73,48 @@ struct ParallelCSVLoader {
     let labelBuffer = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, plan.rowCount))
     let weightBuffer = UnsafeMutableBufferPointer<Float>.allocate(
       capacity: readsWeights ? plan.rowCount : 1)
+    defer {
+      labelBuffer.deallocate()
+      weightBuffer.deallocate()
+    }
+    guard
+      let labelNames = try parseRows(
+        plan, layout: layout, matrix: matrix, labels: labelBuffer.baseAddress!,
+        weights: weightBuffer.baseAddress!, release: release)
+    else { return nil }
+    return loader.makeDataset(
+      matrix: matrix, labels: readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : [],
+      labelNames: labelNames,
+      rowWeights: readsWeights ? Array(weightBuffer.prefix(plan.rowCount)) : nil, layout: layout)
+  }
+
+  /// Parses the planned rows into `matrix` and the label and weight buffers (one entry per
+  /// row each, where the layout reads them), wherever they live: allocated memory, or a
+  /// cache file being written. Returns the label names in order of first appearance, the
+  /// labels rewritten as indices into them; nil when a chunk failed (the caller then takes
+  /// the serial reader's verdict).
+  func parseRows(
+    _ plan: CSVChunkPlan, layout: CSVLoader.Layout, matrix: FeatureMatrix,
+    labels: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
+    release: @Sendable (Range<Int>) -> Void
+  ) throws(DatasetError) -> [String]? {
     let outcomes = UnsafeMutableBufferPointer<ChunkOutcome>.allocate(capacity: plan.chunks.count)
     outcomes.initialize(repeating: ChunkOutcome())
     let encodingValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, 2 * matrix.featureCount))
     _ = encodingValues.initialize(from: layout.encoding.offset + layout.encoding.scale)
     defer {
       encodingValues.deallocate()
-      labelBuffer.deallocate()
-      weightBuffer.deallocate()
       outcomes.deinitialize()
       outcomes.deallocate()
     }
     let target = CSVChunkParser.Target(
-      bytes: loader.bytes, loader: loader, layout: layout, matrix: matrix,
-      labels: labelBuffer.baseAddress!, weights: weightBuffer.baseAddress!,
-      encodingValues: UnsafePointer(encodingValues.baseAddress!),
+      bytes: loader.bytes, loader: loader, layout: layout, matrix: matrix, labels: labels,
+      weights: weights, encodingValues: UnsafePointer(encodingValues.baseAddress!),
       checksStoredValues: layout.encoding.mayOverflow(magnitudeUpTo: DecimalParser.fieldMagnitudeLimit))
     guard try parseChunks(plan, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
     else { return nil }
-    var labels = readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : []
-    let labelNames = mergeLabels(plan, outcomes: outcomes, into: &labels)
-    return loader.makeDataset(
-      matrix: matrix, labels: labels, labelNames: labelNames,
-      rowWeights: readsWeights ? Array(weightBuffer.prefix(plan.rowCount)) : nil, layout: layout)
+    guard layout.roles.contains(.label) else { return [] }
+    return mergeLabels(plan, outcomes: outcomes, into: labels)
   }
 
   /// Parses every chunk, in waves between which progress is reported; true if all succeeded.
@@ -104,6 +126,7 @@ struct ParallelCSVLoader {
     let totalBytes = loader.bytes.count
     let waveSize =
       progress == nil && shouldContinue == nil ? chunks.count : max(4 * executor.threadCount, 8)
+    let rowsParsed = self.rowsParsed
     var waveStart = 0
     while waveStart < chunks.count {
       let wave = waveStart..<min(chunks.count, waveStart + waveSize)
@@ -114,6 +137,7 @@ struct ParallelCSVLoader {
         let parsed = parser.parse(chunks[index], nextRowsStart: nextRowsStart)
         outcomes.buffer[index] = ChunkOutcome(parsed: parsed, labelNames: parser.labelNames)
         release(chunks[index].bytes)
+        rowsParsed?(chunks[index].firstRow..<chunks[index].firstRow + chunks[index].rowCount)
       }
       guard wave.allSatisfy({ outcomes.buffer[$0].parsed }) else { return false }
       progress?(chunks[wave.upperBound - 1].bytes.upperBound, totalBytes)
@@ -127,9 +151,8 @@ struct ParallelCSVLoader {
   /// order of first appearance in the file (as the serial reader interns them).
   private func mergeLabels(
     _ plan: CSVChunkPlan, outcomes: UnsafeMutableBufferPointer<ChunkOutcome>,
-    into labels: inout [Int32]
+    into labels: UnsafeMutablePointer<Int32>
   ) -> [String] {
-    guard !labels.isEmpty else { return [] }
     var interner = LabelInterner()
     for (index, chunk) in plan.chunks.enumerated() {
       let global = outcomes[index].labelNames.map { interner.index(of: $0) }

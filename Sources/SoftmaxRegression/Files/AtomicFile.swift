@@ -96,6 +96,8 @@ public enum AtomicFile {
     private let replacedPath: String
     private var descriptor: Int32
     private var buffer: [UInt8] = []
+    /// Whether bytes went to the file by `append`: it is then not mapped.
+    private var hasAppended = false
     private static let bufferLimit = 1 << 20
     /// Asked before each 1 MiB reaches the file: when it returns false, the write fails
     /// with "interrupted" (and the caller abandons the file). The CLI stops long writes on
@@ -130,7 +132,8 @@ public enum AtomicFile {
       Self.removeStaleTemporaries(directory: directory, name: name)
       let temporary = "\(directory).\(name).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
       temporaryPath = temporary
-      descriptor = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+      // Read and write: `mapForWriting` may map it.
+      descriptor = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
       guard descriptor >= 0 else {
         throw WriteError(path: path, reason: Self.systemError("cannot create a file in its directory"))
       }
@@ -206,6 +209,7 @@ public enum AtomicFile {
 
     private func flush() throws(WriteError) {
       guard shouldContinue() else { throw WriteError(path: path, reason: "interrupted") }
+      if !buffer.isEmpty { hasAppended = true }
       var offset = 0
       while offset < buffer.count {
         let written = buffer.withUnsafeBytes { bytes in
@@ -218,6 +222,22 @@ public enum AtomicFile {
         offset += written
       }
       buffer.removeAll(keepingCapacity: true)
+    }
+
+    /// Sizes the temporary file to `length` bytes (zeros) and maps it shared and writable,
+    /// for a writer that fills it in place (in parallel, or larger than memory); nil when the
+    /// destination is a device or FIFO, or `append` was used. `commit` syncs what the mapping
+    /// wrote (unmap it first).
+    public func mapForWriting(length: Int) throws(WriteError) -> WritableMapping? {
+      guard temporaryPath != nil, buffer.isEmpty, !hasAppended else { return nil }
+      guard ftruncate(descriptor, off_t(length)) == 0 else {
+        throw WriteError(path: path, reason: Self.systemError("cannot size the file"))
+      }
+      guard length > 0 else { return nil }
+      guard let address = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0),
+        address != MAP_FAILED
+      else { throw WriteError(path: path, reason: Self.systemError("cannot map the file")) }
+      return WritableMapping(bytes: UnsafeMutableRawBufferPointer(start: address, count: length))
     }
 
     /// Flushes, syncs and renames the temporary file over the destination (a device or
@@ -258,6 +278,34 @@ public enum AtomicFile {
 
     private static func systemError(_ step: String) -> String {
       "\(step): \(String(cString: strerror(errno)))"
+    }
+  }
+
+  /// A file mapped shared and writable (`Writer.mapForWriting`), unmapped when released.
+  public final class WritableMapping: @unchecked Sendable {
+    // @unchecked: writers fill disjoint ranges; the owner reads only after they finish.
+
+    /// The mapped bytes.
+    public let bytes: UnsafeMutableRawBufferPointer
+    private let pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
+
+    init(bytes: UnsafeMutableRawBufferPointer) {
+      self.bytes = bytes
+    }
+
+    deinit {
+      if let base = bytes.baseAddress { munmap(base, bytes.count) }
+    }
+
+    /// Drops the whole pages inside `range` from this process: they are in the page cache
+    /// (written back by the kernel, or by `commit`'s fsync), so memory stays bounded however
+    /// large the file. Reading them again faults them in again.
+    public func release(_ range: Range<Int>) {
+      guard let base = bytes.baseAddress else { return }
+      let start = (range.lowerBound + pageSize - 1) / pageSize * pageSize
+      let end = range.upperBound == bytes.count ? range.upperBound : range.upperBound / pageSize * pageSize
+      guard start < end else { return }
+      _ = madvise(base + start, end - start, MADV_DONTNEED)
     }
   }
 }

@@ -1,0 +1,270 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
+/// Converts a CSV file to a binary cache (`DatasetCache`) with memory bounded whatever the
+/// file's size: the rows are parsed in parallel straight into the cache file, mapped shared
+/// and writable, and the pages of both files are dropped from the process as each chunk is
+/// done. The bytes are those `Dataset.writeCache` writes for the same data, and the errors
+/// are the CSV reader's (file, line, column), since a file that fails is read again by it.
+///
+/// Peak memory: the chunks in flight (4 MiB of text and their rows per thread), the labels
+/// and weights once as arrays (4 bytes per row each, for the schema step), and the page
+/// cache, which the kernel reclaims. Cost: the parallel load, one pass to order the labels,
+/// one checksum pass over the file; and, when the class names make the metadata cross a 4 KiB
+/// page (rare), one pass to move the matrix.
+struct CacheConverter {
+  let csvPath: String
+  let cachePath: String
+  let schema: Dataset.Schema
+  let threadCount: Int
+  var chunkSize = ParallelCSVLoader.defaultChunkSize
+  var progress: ((Int, Int) -> Void)? = nil
+  var shouldContinue: (() -> Bool)? = nil
+
+  /// What a conversion wrote.
+  struct Summary {
+    var rowCount: Int
+    var featureCount: Int
+    var classCount: Int
+  }
+
+  /// Why a conversion failed: the data, or the output.
+  enum Failure: Error {
+    case data(DatasetError)
+    case output(AtomicFile.WriteError)
+  }
+
+  func convert() throws(Failure) -> Summary {
+    let file: MappedFile
+    do {
+      file = try MappedFile(path: csvPath)
+    } catch {
+      switch error {
+      case .notARegularFile: throw .data(DatasetError(file: csvPath, reason: .notARegularFile))
+      case .system(let why): throw .data(DatasetError(file: csvPath, reason: .unreadableFile(why)))
+      }
+    }
+    return try withExtendedLifetime(file) { () throws(Failure) -> Summary in
+      try convert(file)
+    }
+  }
+
+  private func convert(_ file: MappedFile) throws(Failure) -> Summary {
+    var loader = CSVLoader(bytes: file.bytes, file: csvPath, schema: schema)
+    let layout: CSVLoader.Layout
+    do { layout = try loader.readLayout() } catch { throw .data(error) }
+    let executor = ShardedExecutor(threadCount: threadCount)
+    let plan = CSVChunkPlan(
+      bytes: file.bytes, bodyStart: layout.bodyStart, chunkSize: chunkSize, executor: executor,
+      afterScanning: { file.release($0) })
+    guard plan.rowCount > 0 && !plan.endsInsideQuotes else { return try convertInMemory() }
+    let writer: AtomicFile.Writer
+    do { writer = try AtomicFile.Writer(path: cachePath) } catch { throw .output(error) }
+    do {
+      guard let summary = try write(plan, layout: layout, loader: loader, file: file, writer: writer)
+      else {
+        writer.abandon()
+        return try convertInMemory()
+      }
+      return summary
+    } catch {
+      writer.abandon()
+      throw error
+    }
+  }
+
+  /// The whole dataset in memory, then `writeCache`: for what the fast path does not take
+  /// (a destination that cannot be mapped, a file the chunk plan cannot cut), and for the
+  /// serial reader's located error when a chunk fails.
+  private func convertInMemory() throws(Failure) -> Summary {
+    let dataset: Dataset
+    do {
+      dataset = try Dataset(
+        csvAt: csvPath, schema: schema, threadCount: threadCount, progress: progress,
+        shouldContinue: shouldContinue)
+    } catch { throw .data(error) }
+    do {
+      try dataset.writeCache(to: cachePath, weightName: schema.weightColumn) {
+        shouldContinue?() ?? true
+      }
+    } catch { throw .output(error) }
+    return Summary(
+      rowCount: dataset.rowCount, featureCount: dataset.featureCount, classCount: dataset.classCount)
+  }
+
+  /// Parses into the mapped cache file and completes it; nil when the destination cannot be
+  /// mapped or a chunk failed.
+  private func write(
+    _ plan: CSVChunkPlan, layout: CSVLoader.Layout, loader: CSVLoader, file: MappedFile,
+    writer: AtomicFile.Writer
+  ) throws(Failure) -> Summary? {
+    let rowCount = plan.rowCount
+    let featureCount = layout.featureNames.count
+    let stride = FeatureMatrix.paddedStride(forFeatureCount: featureCount)
+    let isLabeled = layout.roles.contains(.label)
+    let isWeighted = layout.roles.contains(.weight)
+    // The class names are known only after the parse: lay the file out without them first.
+    let provisional = DatasetCache.layout(
+      rowCount: rowCount, rowStride: stride, isLabeled: isLabeled, isWeighted: isWeighted,
+      metadataLength: DatasetCache.metadataBytes(
+        featureNames: layout.featureNames, classNames: [], labelName: labelName(layout),
+        weightName: isWeighted ? schema.weightColumn ?? "weight" : nil, encoding: layout.encoding
+      ).count)
+    let mapping: AtomicFile.WritableMapping
+    do {
+      try AtomicFile.checkSpace(cachePath, byteCount: provisional.fileLength)
+      guard let mapped = try writer.mapForWriting(length: provisional.fileLength) else { return nil }
+      mapping = mapped
+    } catch { throw .output(error) }
+    let base = mapping.bytes.baseAddress!
+    let matrix = FeatureMatrix(
+      writingInto: (base + provisional.matrixOffset).bindMemory(to: Float.self, capacity: rowCount * stride),
+      rowCount: rowCount, featureCount: featureCount, owner: mapping)
+    let scratch = UnsafeMutableRawPointer.allocate(byteCount: 8, alignment: 8)
+    defer { scratch.deallocate() }
+    let labels = (isLabeled ? base + provisional.labelsOffset : scratch).assumingMemoryBound(to: Int32.self)
+    let weights = (isWeighted ? base + provisional.weightsOffset : scratch).assumingMemoryBound(to: Float.self)
+    var parser = ParallelCSVLoader(
+      loader: loader, executor: ShardedExecutor(threadCount: threadCount), chunkSize: chunkSize,
+      release: { file.release($0) }, progress: progress)
+    parser.shouldContinue = shouldContinue
+    let rowBytes = stride * 4
+    let matrixOffset = provisional.matrixOffset
+    parser.rowsParsed = { rows in
+      mapping.release(matrixOffset + rows.lowerBound * rowBytes..<matrixOffset + rows.upperBound * rowBytes)
+    }
+    let labelNames: [String]
+    do {
+      guard
+        let names = try parser.parseRows(
+          plan, layout: layout, matrix: matrix, labels: labels, weights: weights,
+          release: { file.release($0) })
+      else { return nil }
+      labelNames = names
+    } catch { throw .data(error) }
+    // The one schema step, on a view of the file: the classes in their order, checked.
+    var interner = LabelInterner()
+    for name in labelNames { _ = interner.index(of: name) }
+    let (classNames, remap) = interner.sortedClasses()
+    var labelArray: [Int32] = []
+    if isLabeled {
+      labelArray = (0..<rowCount).map { remap[Int(labels[$0])] }
+      for row in 0..<rowCount { labels[row] = labelArray[row].littleEndian }
+    }
+    let weightArray = isWeighted ? (0..<rowCount).map { weights[$0] } : nil
+    let view = Dataset(
+      features: matrix, encoding: layout.encoding, labels: labelArray, classNames: classNames,
+      featureNames: layout.featureNames, labelName: labelName(layout), rowWeights: weightArray)
+    let dataset: Dataset
+    do { dataset = try schema.conform(view, file: csvPath) } catch { throw .data(error) }
+    try finish(dataset, mapping: mapping, provisional: provisional, writer: writer)
+    return Summary(rowCount: rowCount, featureCount: featureCount, classCount: classNames.count)
+  }
+
+  private func labelName(_ layout: CSVLoader.Layout) -> String {
+    layout.labelColumn.map { layout.header[$0] } ?? schema.labelColumn ?? "label"
+  }
+
+  /// Writes the metadata and header (moving the sections if the metadata needs more room),
+  /// checksums the file and commits it.
+  private func finish(
+    _ dataset: Dataset, mapping first: AtomicFile.WritableMapping,
+    provisional: DatasetCache.Layout, writer: AtomicFile.Writer
+  ) throws(Failure) {
+    let metadata = DatasetCache.metadataBytes(dataset, weightName: schema.weightColumn)
+    let final = DatasetCache.layout(of: dataset, metadataLength: metadata.count)
+    var mapping = first
+    if final.matrixOffset != provisional.matrixOffset {
+      // Everything after the metadata moves up by the same whole number of pages.
+      let shift = final.matrixOffset - provisional.matrixOffset
+      let length = provisional.fileLength - provisional.matrixOffset
+      let larger: AtomicFile.WritableMapping?
+      do { larger = try writer.mapForWriting(length: final.fileLength) } catch { throw .output(error) }
+      guard let larger else {
+        throw .output(AtomicFile.WriteError(path: cachePath, reason: "cannot map the file again"))
+      }
+      mapping = larger
+      let base = mapping.bytes.baseAddress!
+      memmove(base + final.matrixOffset, base + provisional.matrixOffset, length)
+      (base + provisional.matrixOffset).initializeMemory(as: UInt8.self, repeating: 0, count: shift)
+    }
+    let bytes = mapping.bytes
+    bytes.baseAddress!.advanced(by: DatasetCache.headerSize).copyMemory(
+      from: metadata, byteCount: metadata.count)
+    var checksum = Checksum64()
+    let block = 1 << 26
+    var offset = DatasetCache.headerSize
+    while offset < final.fileLength {
+      let end = min(final.fileLength, offset + block)
+      checksum.update(UnsafeRawBufferPointer(rebasing: bytes[offset..<end]))
+      mapping.release(offset..<end)
+      offset = end
+    }
+    let header = CacheHeader(
+      flags: (dataset.isLabeled ? 1 : 0) | (dataset.rowWeights != nil ? 2 : 0),
+      rowCount: UInt64(dataset.rowCount), featureCount: UInt64(dataset.featureCount),
+      rowStride: UInt64(dataset.features.rowStride), metadataOffset: UInt64(final.metadataOffset),
+      metadataLength: UInt64(metadata.count), matrixOffset: UInt64(final.matrixOffset),
+      labelsOffset: UInt64(final.labelsOffset), weightsOffset: UInt64(final.weightsOffset),
+      fileLength: UInt64(final.fileLength), payloadChecksum: checksum.value
+    ).encoded()
+    bytes.baseAddress!.copyMemory(from: header, byteCount: header.count)
+    if let shouldContinue, !shouldContinue() {
+      throw .output(AtomicFile.WriteError(path: cachePath, reason: "interrupted"))
+    }
+    do { try writer.commit() } catch { throw .output(error) }
+  }
+}
+
+extension DatasetCache {
+  /// What `convert` wrote: the cache's shape.
+  public struct Conversion: Sendable {
+    /// The rows, features and classes stored.
+    public var rowCount: Int, featureCount: Int, classCount: Int
+  }
+
+  /// Why `convert` failed: the data (with file, line, column), or the output.
+  public enum ConversionError: Error, CustomStringConvertible {
+    /// The CSV could not be read or is invalid.
+    case data(DatasetError)
+    /// The cache could not be written.
+    case output(AtomicFile.WriteError)
+
+    /// The underlying error's message.
+    public var description: String {
+      switch self {
+      case .data(let error): error.description
+      case .output(let error): error.description
+      }
+    }
+  }
+
+  /// Converts the CSV file at `csvPath` to a cache at `cachePath`, atomically, with memory
+  /// bounded whatever the file's size (see `CacheConverter`): the same bytes and errors as
+  /// loading it and calling `writeCache`. Arguments as for `Dataset(csvAt:)`; the weight
+  /// column's name is recorded from the schema.
+  public static func convert(
+    csvAt csvPath: String, to cachePath: String, schema: Dataset.Schema = .training(),
+    threadCount: Int = ShardedExecutor.availableCoreCount,
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
+    shouldContinue: (() -> Bool)? = nil
+  ) throws(ConversionError) -> Conversion {
+    var converter = CacheConverter(
+      csvPath: csvPath, cachePath: cachePath, schema: schema, threadCount: threadCount)
+    converter.progress = progress
+    converter.shouldContinue = shouldContinue
+    do {
+      let summary = try converter.convert()
+      return Conversion(
+        rowCount: summary.rowCount, featureCount: summary.featureCount, classCount: summary.classCount)
+    } catch {
+      switch error {
+      case .data(let failure): throw .data(failure)
+      case .output(let failure): throw .output(failure)
+      }
+    }
+  }
+}
