@@ -186,4 +186,19 @@ struct DatasetCacheTests {
     }
     #expect(try Dataset(contentsOf: cachePath, schema: schemas[0]).labels == [3, 2, 0, 3])
   }
+
+  @Test("read-ahead and drop-behind change nothing: a cache trained as if larger than memory gives the same model")
+  func streamingFromDiskSameModel() throws {
+    let path = temporary.path + "/clusters.smx"
+    try GaussianClusters(rowCount: 6000, featureCount: 30, classCount: 4, seed: 3).makeDataset().writeCache(to: path)
+    var options = TrainingOptions()
+    options.maxEpochs = 15
+    let inMemory = try Trainer(options: options).fit(try Dataset(cacheAt: path)).model
+    let streamed = try Dataset(cacheAt: path)
+    #expect(!streamed.features.streamsFromDisk, "a small file fits in memory")
+    streamed.features.streamsFromDisk = true
+    let fromDisk = try Trainer(options: options).fit(streamed).model
+    #expect(try fromDisk.fileBytes() == inMemory.fileBytes())
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)).count > 6000 * 32 * 4, "the file is still whole")
+  }
 }

@@ -66,12 +66,23 @@ public final class FeatureMatrix: @unchecked Sendable {
     self.rowStride = stride
     storage = address.bindMemory(to: Float.self, capacity: count)
     mapping = nil
+    streamsFromDisk = false
+    offset = 0
   }
+
+  /// Whether passes read this matrix from disk: mapped, and larger than the memory it may
+  /// keep (see `streamsFromDisk(byteCount:)`). Passes then read ahead of their shards and
+  /// drop what they have read (`willRead`, `didRead`).
+  var streamsFromDisk: Bool  // set at construction; tests force it on small files
+  private let offset: Int
 
   /// A matrix stored inside a read-only mapping, at a 64-byte aligned `offset`; it is
   /// never written.
   /// The caller has checked that the range holds `rowCount` padded rows. Cost: O(1).
   init(mapping: MappedFile, offset: Int, rowCount: Int, featureCount: Int) {
+    self.streamsFromDisk = Self.streamsFromDisk(
+      byteCount: rowCount * Self.paddedStride(forFeatureCount: featureCount) * 4)
+    self.offset = offset
     self.rowCount = rowCount
     self.featureCount = featureCount
     self.rowStride = Self.paddedStride(forFeatureCount: featureCount)
@@ -91,6 +102,33 @@ public final class FeatureMatrix: @unchecked Sendable {
     self.rowStride = Self.paddedStride(forFeatureCount: featureCount)
     self.mapping = owner
     self.storage = storage
+    self.streamsFromDisk = false
+    self.offset = 0
+  }
+
+  /// Whether a mapped matrix of `byteCount` bytes should be streamed from disk: it is over
+  /// three quarters of the memory this process may use (the cgroup limit, or the memory
+  /// available), so keeping it cached would only make the kernel evict in a worse order.
+  static func streamsFromDisk(byteCount: Int) -> Bool {
+    let budget = min(SystemMemory.cgroupLimit ?? .max, SystemMemory.available ?? .max)
+    return budget < .max && byteCount > budget / 4 * 3
+  }
+
+  /// Read-ahead hint: the rows `rows` are read soon. Nothing unless `streamsFromDisk`.
+  func willRead(rows: Range<Int>) {
+    guard streamsFromDisk, let file = mapping as? MappedFile else { return }
+    file.prefetch(byteRange(rows))
+  }
+
+  /// The rows `rows` have been read this pass: dropped from memory when `streamsFromDisk`.
+  func didRead(rows: Range<Int>) {
+    guard streamsFromDisk, let file = mapping as? MappedFile else { return }
+    file.evict(byteRange(rows))
+  }
+
+  private func byteRange(_ rows: Range<Int>) -> Range<Int> {
+    let clamped = rows.clamped(to: 0..<rowCount)
+    return offset + clamped.lowerBound * rowStride * 4..<offset + clamped.upperBound * rowStride * 4
   }
 
   deinit {

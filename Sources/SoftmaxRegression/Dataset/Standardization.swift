@@ -28,40 +28,48 @@ public struct Standardization: Equatable, Sendable, Codable {
     self.init(fitting: dataset, rows: rows, reduction: LocalStatistics())
   }
 
-  /// Fits mean and scale with the row count, sums and squared deviations summed through
-  /// `reduction`, so that a run over several processes gets the statistics of all rows.
-  /// The statistics are those of the stored values (near 0 and 1 by their encoding, so
-  /// nothing cancels), then decoded: mean = offset + μ'·2^e, scale = σ'·2^e.
+  /// Fits mean and scale with the row count and the sums summed through `reduction`, so
+  /// that a run over several processes gets the statistics of all rows.
+  ///
+  /// One pass over the stored values (a matrix larger than memory is read from disk once,
+  /// not twice): the sums of x' and x'², in Double. The encoding has already shifted each
+  /// column by its sample mean and scaled it near 1, so the variance (Σx'² − (Σx')²/m)/m does
+  /// not cancel (a mean 1000 deviations from the sample's would lose 6 of Double's 16
+  /// digits). The statistics are then decoded: mean = offset + μ'·2^e, scale = σ'·2^e.
   init(fitting dataset: Dataset, rows: [Int32]?, reduction: some StatisticsReduction) {
     let features = dataset.features
     let localRowCount = rows?.count ?? features.rowCount
     let columnCount = features.featureCount
-    let divisor = Double(max(reduction.rowCount(local: localRowCount), 1))
-    func row(_ position: Int) -> UnsafeMutablePointer<Float> {
-      features.rowPointer(rows.map { Int($0[position]) } ?? position)
-    }
-    var sums = [Double](repeating: 0, count: columnCount)
-    for position in 0..<localRowCount {
-      let values = row(position)
-      for column in 0..<columnCount { sums[column] += Double(values[column]) }
+    let count = Double(max(reduction.rowCount(local: localRowCount), 1))
+    func rowIndex(_ position: Int) -> Int { rows.map { Int($0[position]) } ?? position }
+    var sums = [Double](repeating: 0, count: 2 * columnCount)
+    let window = max(1, (16 << 20) / max(1, features.rowStride * 4))
+    for start in stride(from: 0, to: localRowCount, by: window) {
+      let end = min(localRowCount, start + window)
+      if rows == nil { features.willRead(rows: end..<min(localRowCount, end + 2 * window)) }
+      for position in start..<end {
+        let values = features.rowPointer(rowIndex(position))
+        for column in 0..<columnCount {
+          let value = Double(values[column])
+          sums[column] += value
+          sums[columnCount + column] += value * value
+        }
+      }
+      if rows == nil { features.didRead(rows: start..<end) }
     }
     reduction.sum(&sums)
-    let means = sums.map { $0 / divisor }
-    var squares = [Double](repeating: 0, count: columnCount)
-    for position in 0..<localRowCount {
-      let values = row(position)
-      for column in 0..<columnCount {
-        let deviation = Double(values[column]) - means[column]
-        squares[column] += deviation * deviation
-      }
-    }
-    reduction.sum(&squares)
     let encoding = dataset.encoding
-    mean = (0..<columnCount).map { encoding.offset[$0] + means[$0] / encoding.scale[$0] }
-    scale = (0..<columnCount).map { column in
-      let deviation = (squares[column] / divisor).squareRoot() / encoding.scale[column]
-      return deviation >= Double(Float.leastNormalMagnitude) ? deviation : 1
+    var mean: [Double] = []
+    var scale: [Double] = []
+    for column in 0..<columnCount {
+      let storedMean = sums[column] / count
+      let variance = max(0, sums[columnCount + column] / count - storedMean * storedMean)
+      mean.append(encoding.offset[column] + storedMean / encoding.scale[column])
+      let deviation = variance.squareRoot() / encoding.scale[column]
+      scale.append(deviation >= Double(Float.leastNormalMagnitude) ? deviation : 1)
     }
+    self.mean = mean
+    self.scale = scale
   }
 
   /// Standardizes one value of feature `column`; the exact operation scoring applies.

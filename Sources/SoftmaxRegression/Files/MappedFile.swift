@@ -17,6 +17,8 @@ final class MappedFile: @unchecked Sendable {
   /// The file's bytes; empty for an empty file.
   let bytes: UnsafeRawBufferPointer
   private let pageSize: Int
+  /// Kept open for `evict`'s `posix_fadvise`.
+  private let descriptor: Int32
 
   /// Why a file could not be mapped.
   enum Failure: Error {
@@ -34,10 +36,17 @@ final class MappedFile: @unchecked Sendable {
     // returns at once (fstat below then refuses it); it changes nothing for a regular file.
     let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
     guard descriptor >= 0 else { throw .system(Self.lastError()) }
-    defer { close(descriptor) }
     var status = stat()
-    guard fstat(descriptor, &status) == 0 else { throw .system(Self.lastError()) }
-    guard (status.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile }
+    guard fstat(descriptor, &status) == 0 else {
+      let why = Self.lastError()
+      close(descriptor)
+      throw .system(why)
+    }
+    guard (status.st_mode & S_IFMT) == S_IFREG else {
+      close(descriptor)
+      throw .notARegularFile
+    }
+    self.descriptor = descriptor
     pageSize = max(4096, Int(sysconf(Int32(_SC_PAGESIZE))))
     let size = Int(status.st_size)
     guard size > 0 else {
@@ -46,13 +55,44 @@ final class MappedFile: @unchecked Sendable {
     }
     guard let address = mmap(nil, size, PROT_READ, MAP_PRIVATE, descriptor, 0),
       address != MAP_FAILED
-    else { throw .system(Self.lastError()) }
+    else {
+      let why = Self.lastError()
+      close(descriptor)
+      throw .system(why)
+    }
     _ = madvise(address, size, MADV_SEQUENTIAL)
     bytes = UnsafeRawBufferPointer(start: address, count: size)
   }
 
   deinit {
     if let base = bytes.baseAddress { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) }
+    close(descriptor)
+  }
+
+  /// Asks the kernel to start reading the pages of `range` now (read-ahead of what is read
+  /// next).
+  func prefetch(_ range: Range<Int>) {
+    guard let (start, end) = wholePages(range, rounding: .outward) else { return }
+    _ = madvise(UnsafeMutableRawPointer(mutating: bytes.baseAddress! + start), end - start, MADV_WILLNEED)
+  }
+
+  /// Drops the pages of `range` from this process and from the page cache: for a file
+  /// larger than memory, read front to back every pass, what was read is the page least
+  /// needed next.
+  func evict(_ range: Range<Int>) {
+    release(range)
+    guard let (start, end) = wholePages(range, rounding: .inward) else { return }
+    _ = posix_fadvise(descriptor, off_t(start), off_t(end - start), Int32(POSIX_FADV_DONTNEED))
+  }
+
+  private enum Rounding { case inward, outward }
+
+  private func wholePages(_ range: Range<Int>, rounding: Rounding) -> (Int, Int)? {
+    guard bytes.baseAddress != nil else { return nil }
+    let start = rounding == .inward ? (range.lowerBound + pageSize - 1) / pageSize * pageSize : range.lowerBound / pageSize * pageSize
+    let roundedEnd = rounding == .inward ? range.upperBound / pageSize * pageSize : (range.upperBound + pageSize - 1) / pageSize * pageSize
+    let end = min(bytes.count, range.upperBound == bytes.count ? range.upperBound : roundedEnd)
+    return start < end ? (start, end) : nil
   }
 
   /// Drops the whole pages inside `range` (byte offsets) from this process's memory.

@@ -18,7 +18,7 @@ public enum SystemMemory {
 
   /// The memory limit of this process's cgroup in bytes, or nil when there is none.
   public static var cgroupLimit: Int? {
-    for path in ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"] {
+    for path in cgroupLimitFiles {
       guard let text = try? String(contentsOfFile: path, encoding: .utf8),
         let value = Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
       else { continue }
@@ -26,6 +26,25 @@ public enum SystemMemory {
       return value >= Int.max / 2 ? nil : value
     }
     return nil
+  }
+
+  /// Where this process's cgroup keeps its limit (from /proc/self/cgroup: `N:memory:/path`
+  /// for v1, `0::/path` for v2), then the files at the root of the hierarchy (a container's
+  /// own cgroup is mounted there).
+  private static var cgroupLimitFiles: [String] {
+    var files: [String] = []
+    if let text = try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) {
+      for line in text.split(separator: "\n") {
+        let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+        guard fields.count == 3, fields[2] != "/" else { continue }
+        if fields[1].split(separator: ",").contains("memory") {
+          files.append("/sys/fs/cgroup/memory\(fields[2])/memory.limit_in_bytes")
+        } else if fields[1].isEmpty {
+          files.append("/sys/fs/cgroup\(fields[2])/memory.max")
+        }
+      }
+    }
+    return files + ["/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"]
   }
 
   /// `MemAvailable` from /proc/meminfo in bytes, or nil.

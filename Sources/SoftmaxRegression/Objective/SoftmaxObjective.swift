@@ -304,15 +304,20 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     shards: Shards
   ) {
     let offset = positions.lowerBound
+    let reader = DiskReadAhead(features: dataset.features, shards: shards, offset: offset,
+      active: dataset.features.streamsFromDisk && rowOrder == nil)
+    reader.start()
     executor.forEachShard(shards.count) { shard in
       var accumulator = partialSums.startShard(shard)
       let range = shards[shard]
+      reader.willStart(shard)
       kernel.accumulate(
         rows: (range.lowerBound + offset)..<(range.upperBound + offset), into: &accumulator,
         scratch: partialSums.scratch(shard))
       accumulator.rowCount = range.count
       partialSums.finishShard(shard, accumulator)
     }
+    reader.finish()
     reducer.reduce(partialSums, shardCount: shards.count, into: &totals, on: executor)
   }
 
