@@ -14,6 +14,7 @@ enum TrainCommand {
     options: [
       .init(name: "label", valueName: "NAME", help: "Label column (default: the last column)."),
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 (default: none)."),
+      .init(name: "cache", valueName: "FILE.smx", help: "Convert the CSV to this cache first and train from it, mapped (kept for later runs). Without it, a CSV whose matrix would not fit in memory is converted to a temporary cache in $TMPDIR."),
       .init(name: "output", short: "o", valueName: "MODEL.json", help: "Where to write the model; - is standard output (default: model.json)."),
     ] + TrainingOptions.declared.map(flag) + [
       .init(name: "epochs", valueName: "N", help: "Same as --max-epochs (the usual name for sgd)."),
@@ -86,12 +87,16 @@ enum TrainCommand {
     let clock = ContinuousClock()
     let start = clock.now
     let dataset: Dataset
+    let schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight"))
+    let source = try cacheFirst(dataPath, arguments, schema, options, &display)
     var progress = display  // the progress closure may escape; an inout parameter may not
-    defer { display = progress }
+    defer {
+      display = progress
+      if source.isTemporary { unlink(source.path) }  // mapped already: the pages stay readable
+    }
     do {
       dataset = try Dataset(
-        contentsOf: ModelInput.dataPath(dataPath),
-        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")),
+        contentsOf: source.path, schema: schema,
         threadCount: options.effectiveThreadCount,
         progress: { bytesDone, totalBytes in
           progress.loading(
@@ -110,6 +115,54 @@ enum TrainCommand {
           + "\(dataset.classCount) classes in \(Format.duration(seconds))")
     }
     return (dataset, seconds)
+  }
+
+  /// Where the data is read from: the data itself, or a cache it is converted to first,
+  /// when `--cache` asks, or when its matrix would not fit in memory (then a temporary cache
+  /// in $TMPDIR, removed once mapped).
+  private static func cacheFirst(
+    _ dataPath: String, _ arguments: ParsedArguments, _ schema: Dataset.Schema,
+    _ options: TrainingOptions, _ display: inout ProgressDisplay
+  ) throws(CLIError) -> (path: String, isTemporary: Bool) {
+    let path = ModelInput.dataPath(dataPath)
+    let requested = arguments.string("cache")
+    guard !AtomicFile.isDeviceOrPipe(path), !DatasetCache.isCache(path: path) else {
+      if requested != nil { throw .usage("--cache needs CSV data in a file; \(dataPath) is not one", usage: nil) }
+      return (path, false)
+    }
+    let cachePath: String
+    if let requested {
+      try OutputFiles.check(outputs: [requested], inputs: [path])
+      cachePath = requested
+    } else {
+      guard let estimate = DatasetCache.estimatedMatrixBytes(csvAt: path, schema: schema),
+        DatasetCache.exceedsMemory(byteCount: estimate)
+      else { return (path, false) }
+      let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
+      let name = dataPath.split(separator: "/").last.map(String.init) ?? "data"
+      cachePath = "\(directory)/softmax-\(getpid())-\(name).smx"
+      if display.mode != .silent {
+        Console.error(
+          "\(dataPath): its matrix (about \(Format.fixed(Double(estimate) / 1e6, 0)) MB) would not fit in memory; "
+            + "converting it to a temporary cache, \(cachePath), and training from disk")
+      }
+    }
+    do {
+      let conversion = try DatasetCache.convert(
+        csvAt: path, to: cachePath, schema: schema, threadCount: options.effectiveThreadCount,
+        shouldContinue: { Interruption.received == nil })
+      if display.mode != .silent {
+        Console.error("wrote \(cachePath): \(conversion.rowCount) rows × \(conversion.featureCount) features")
+      }
+    } catch {
+      switch error {
+      case .data(let failure): throw ModelInput.loadFailure(failure, path: dataPath)
+      case .output(let failure):
+        try Interruption.check("no cache written")
+        throw .failure(failure.description)
+      }
+    }
+    return (cachePath, requested == nil)
   }
 
   /// A model file is about 25 bytes per parameter (plus names): a disk without room for it

@@ -146,6 +146,19 @@ struct CommandLineTests {
     #expect(!FileManager.default.fileExists(atPath: fifo + ".json"))
   }
 
+  @Test("--cache converts first and trains from the cache: the same model, and a cache equal to convert's")
+  func trainWithCache() throws {
+    let iris = dataFile("iris.csv"), directory = temporary.path
+    #expect(try SoftmaxTool.run(["train", iris, "--cache", directory + "/iris.smx", "-o", directory + "/a.json", "--quiet"]).status == 0)
+    #expect(try SoftmaxTool.run(["train", iris, "-o", directory + "/b.json", "--quiet"]).status == 0)
+    #expect(try SoftmaxTool.run(["convert", iris, directory + "/converted.smx", "--quiet"]).status == 0)
+    func bytes(_ name: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: directory + "/" + name)) }
+    #expect(try bytes("a.json") == bytes("b.json"))
+    #expect(try bytes("iris.smx") == bytes("converted.smx"))
+    let again = try SoftmaxTool.run(["train", directory + "/iris.smx", "--cache", directory + "/x.smx"])
+    #expect(again.status == 2 && again.stderr.contains("--cache needs CSV data in a file"))
+  }
+
   @Test("prints progress per epoch on stderr unless --quiet")
   func progress() throws {
     let output = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", directory + "/m.json", "--max-epochs", "3"])

@@ -268,3 +268,34 @@ extension DatasetCache {
     }
   }
 }
+
+extension DatasetCache {
+  /// An estimate of the Float32 matrix a CSV file loads into, in bytes, from its size and
+  /// the length of its first rows (`ColumnEncoding.sampleRowCount` of them): for deciding,
+  /// before loading, whether it fits in memory. Nil when the file cannot be read as CSV.
+  /// Cost: reads the header and the first rows.
+  public static func estimatedMatrixBytes(csvAt path: String, schema: Dataset.Schema = .training()) -> Int? {
+    guard let file = try? MappedFile(path: path) else { return nil }
+    return withExtendedLifetime(file) { () -> Int? in
+      var loader = CSVLoader(bytes: file.bytes, file: path, schema: schema)
+      guard let layout = try? loader.readLayout() else { return nil }
+      var scanner = CSVScanner(bytes: file.bytes, startingAt: layout.bodyStart)
+      var fields: [CSVField] = []
+      var rows = 0
+      while rows < ColumnEncoding.sampleRowCount, (try? scanner.nextRow(into: &fields)) ?? nil != nil {
+        rows += 1
+      }
+      let sampled = scanner.position - layout.bodyStart
+      guard rows > 0, sampled > 0 else { return 0 }
+      let estimatedRows = Double(file.bytes.count - layout.bodyStart) / (Double(sampled) / Double(rows))
+      let rowBytes = FeatureMatrix.paddedStride(forFeatureCount: layout.featureNames.count) * 4
+      return Int(min(Double(Int.max / 2), estimatedRows * Double(rowBytes)))
+    }
+  }
+
+  /// Whether a matrix of `byteCount` bytes should not be loaded into memory: over three
+  /// quarters of the cgroup limit or of the memory available.
+  public static func exceedsMemory(byteCount: Int) -> Bool {
+    FeatureMatrix.streamsFromDisk(byteCount: byteCount)
+  }
+}
