@@ -39,11 +39,13 @@ let package = Package(
     // MARK: - Library
     .target(
       name: "SoftmaxRegression",
-      dependencies: ["CPrefetch"],
+      dependencies: ["CPrefetch", "CZlib"],
       swiftSettings: kernelSettings
     ),
     // Cache prefetch hints (one static inline C function): Swift has no prefetch intrinsic.
     .target(name: "CPrefetch"),
+    // zlib, for .csv.gz data: a system library on every Linux, not a package dependency.
+    .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 
     // MARK: - Command-line tool
     .executableTarget(

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
 import SoftmaxRegression
 
 /// `softmax convert DATA.csv DATA.smx`: parse a CSV once and keep it as a binary cache that
@@ -41,16 +46,19 @@ enum ConvertCommand {
       // A stream: read into memory, then written.
       shape = try convertInMemory(path, displayName: csvPath, to: cachePath, schema: schema, threads, progress)
     } else {
-      // A file: parsed straight into the cache file, with memory bounded whatever its size.
+      // A file (a .csv.gz decompressed to a temporary one first): parsed straight into the
+      // cache file, with memory bounded whatever its size.
+      let text = try ModelInput.decompressedCopy(path, displayName: csvPath)
+      defer { if let text { unlink(text) } }
       do {
         let conversion = try DatasetCache.convert(
-          csvAt: path, to: cachePath, schema: schema, threadCount: threads, progress: progress,
+          csvAt: text ?? path, to: cachePath, schema: schema, threadCount: threads, progress: progress,
           shouldContinue: { Interruption.received == nil })
         shape = (conversion.rowCount, conversion.featureCount, conversion.classCount)
       } catch {
         display.finish()
         switch error {
-        case .data(let failure): throw ModelInput.loadFailure(failure, path: csvPath)
+        case .data(let failure): throw ModelInput.loadFailure(failure.located(in: csvPath), path: csvPath)
         case .output(let failure):
           try Interruption.check("no cache written, \(cachePath) left as it was")
           throw .failure(failure.description)

@@ -28,6 +28,16 @@ enum ModelInput {
     }
   }
 
+  /// A decompressed temporary copy of `path` when it is gzip-compressed (the caller removes
+  /// it), else nil.
+  static func decompressedCopy(_ path: String, displayName: String) throws(CLIError) -> String? {
+    do {
+      return try Dataset.decompressedCopy(ofGzip: path, shouldContinue: { Interruption.received == nil })
+    } catch {
+      throw loadFailure(error, path: displayName)
+    }
+  }
+
   /// The data argument as a path: `-` is standard input, read as a stream.
   static func dataPath(_ argument: String) -> String {
     argument == "-" ? "/dev/stdin" : argument

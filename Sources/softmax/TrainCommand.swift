@@ -92,7 +92,7 @@ enum TrainCommand {
     var progress = display  // the progress closure may escape; an inout parameter may not
     defer {
       display = progress
-      if source.isTemporary { unlink(source.path) }  // mapped already: the pages stay readable
+      for temporary in source.temporaries { unlink(temporary) }  // mapped already, if used
     }
     do {
       dataset = try Dataset(
@@ -105,7 +105,9 @@ enum TrainCommand {
         shouldContinue: { Interruption.received == nil })
     } catch {
       progress.finish()
-      throw ModelInput.loadFailure(error, path: dataPath)
+      // A temporary copy's errors (lines of the decompressed text) belong to the data.
+      let located = source.temporaries.contains(source.path) ? error.located(in: dataPath) : error
+      throw ModelInput.loadFailure(located, path: dataPath)
     }
     progress.finish()
     let seconds = (clock.now - start).seconds
@@ -123,12 +125,17 @@ enum TrainCommand {
   private static func cacheFirst(
     _ dataPath: String, _ arguments: ParsedArguments, _ schema: Dataset.Schema,
     _ options: TrainingOptions, _ display: inout ProgressDisplay
-  ) throws(CLIError) -> (path: String, isTemporary: Bool) {
-    let path = ModelInput.dataPath(dataPath)
+  ) throws(CLIError) -> (path: String, temporaries: [String]) {
+    var path = ModelInput.dataPath(dataPath)
     let requested = arguments.string("cache")
     guard !AtomicFile.isDeviceOrPipe(path), !DatasetCache.isCache(path: path) else {
       if requested != nil { throw .usage("--cache needs CSV data in a file; \(dataPath) is not one", usage: nil) }
-      return (path, false)
+      return (path, [])
+    }
+    var temporaries: [String] = []
+    if let text = try ModelInput.decompressedCopy(path, displayName: dataPath) {
+      temporaries.append(text)
+      path = text
     }
     let cachePath: String
     if let requested {
@@ -137,7 +144,7 @@ enum TrainCommand {
     } else {
       guard let estimate = DatasetCache.estimatedMatrixBytes(csvAt: path, schema: schema),
         DatasetCache.exceedsMemory(byteCount: estimate)
-      else { return (path, false) }
+      else { return (path, temporaries) }
       let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
       let name = dataPath.split(separator: "/").last.map(String.init) ?? "data"
       cachePath = "\(directory)/softmax-\(getpid())-\(name).smx"
@@ -155,14 +162,15 @@ enum TrainCommand {
         Console.error("wrote \(cachePath): \(conversion.rowCount) rows × \(conversion.featureCount) features")
       }
     } catch {
+      for temporary in temporaries { unlink(temporary) }
       switch error {
-      case .data(let failure): throw ModelInput.loadFailure(failure, path: dataPath)
+      case .data(let failure): throw ModelInput.loadFailure(failure.located(in: dataPath), path: dataPath)
       case .output(let failure):
         try Interruption.check("no cache written")
         throw .failure(failure.description)
       }
     }
-    return (cachePath, requested == nil)
+    return (cachePath, temporaries + (requested == nil ? [cachePath] : []))
   }
 
   /// A model file is about 25 bytes per parameter (plus names): a disk without room for it

@@ -151,8 +151,9 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
 }
 
 extension DatasetError {
-  /// This error, said of `file` (an allocation fails before its file is known).
-  func located(in file: String) -> DatasetError {
+  /// This error, said of `file`: an allocation fails before its file is known, and a
+  /// decompressed copy's errors belong to the compressed file.
+  public func located(in file: String) -> DatasetError {
     var copy = self
     copy.file = file
     return copy

@@ -21,7 +21,7 @@ protocol DatasetFormat: Sendable {
 
 /// The formats `Dataset(contentsOf:)` tries, in order: the first that recognises a file reads it.
 enum DatasetFormats {
-  static let all: [any DatasetFormat] = [BinaryCacheFormat(), CSVFormat()]
+  static let all: [any DatasetFormat] = [BinaryCacheFormat(), GzipCSVFormat(), CSVFormat()]
 
   /// The format of the file at `path` (CSV, the last, takes anything).
   static func format(of path: String) -> any DatasetFormat {
@@ -72,5 +72,44 @@ struct CSVFormat: DatasetFormat {
     return try Dataset(
       csvAt: path, schema: schema, threadCount: threadCount, progress: progress,
       shouldContinue: shouldContinue)
+  }
+}
+
+/// Gzip-compressed CSV (`.csv.gz`), recognised by its magic bytes: decompressed to a
+/// temporary file (`GzipInput`), read as CSV, the temporary file removed; errors name the
+/// compressed file (lines are those of the text inside).
+struct GzipCSVFormat: DatasetFormat {
+  func recognizes(path: String) -> Bool { GzipInput.recognizes(path: path) }
+
+  func load(
+    path: String, schema: Dataset.Schema, threadCount: Int,
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)?, shouldContinue: (() -> Bool)?
+  ) throws(DatasetError) -> Dataset {
+    let text = try GzipInput.decompressToTemporaryFile(
+      path: path, shouldContinue: shouldContinue ?? { true }, progress: progress)
+    defer { unlink(text) }
+    do {
+      return try Dataset(
+        csvAt: text, schema: schema, threadCount: threadCount, progress: nil,
+        shouldContinue: shouldContinue)
+    } catch {
+      throw error.located(in: path)
+    }
+  }
+}
+
+extension Dataset {
+  /// When the file at `path` is gzip-compressed, its text decompressed into a new temporary
+  /// file (in `$TMPDIR`; the caller removes it), for callers that read the text as a file
+  /// (a streaming conversion, a size estimate); nil for any other file.
+  /// - Throws: `DatasetError` naming `path`: a damaged or truncated stream (with the byte
+  ///   offset), no room, or `.cancelled`.
+  public static func decompressedCopy(
+    ofGzip path: String, shouldContinue: (() -> Bool)? = nil,
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil
+  ) throws(DatasetError) -> String? {
+    guard GzipInput.recognizes(path: path) else { return nil }
+    return try GzipInput.decompressToTemporaryFile(
+      path: path, shouldContinue: shouldContinue ?? { true }, progress: progress)
   }
 }
