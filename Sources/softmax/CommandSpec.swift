@@ -20,9 +20,11 @@ struct CommandSpec: Sendable {
   let summary: String
   let positionals: [Positional]
   let options: [Option]
+  /// Whether the last positional may be given several times (`train part-*.csv`).
+  var lastIsRepeated = false
 
   var usage: String {
-    var parts = ["softmax", name] + positionals.map { $0.name }
+    var parts = ["softmax", name] + positionals.map { $0.name } + (lastIsRepeated ? ["…"] : [])
     if !options.isEmpty { parts.append("[options]") }
     return parts.joined(separator: " ")
   }
@@ -100,7 +102,9 @@ struct CommandSpec: Sendable {
       }
       parsed.values[option.name] = value
     }
-    guard parsed.positionals.count == positionals.count else {
+    guard parsed.positionals.count == positionals.count
+      || (lastIsRepeated && parsed.positionals.count > positionals.count)
+    else {
       let expected = positionals.map(\.name).joined(separator: " ")
       throw .usage(
         parsed.positionals.count < positionals.count

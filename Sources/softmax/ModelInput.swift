@@ -1,3 +1,4 @@
+import Foundation
 import SoftmaxRegression
 
 /// Loading a model and data that must match it, shared by `predict` and `evaluate`.
@@ -36,6 +37,25 @@ enum ModelInput {
     } catch {
       throw loadFailure(error, path: displayName)
     }
+  }
+
+  /// The data files named by the arguments: each as given, except a directory, which stands
+  /// for its files in name order (hidden ones left out).
+  static func dataFiles(_ arguments: [String]) throws(CLIError) -> [String] {
+    var files: [String] = []
+    for argument in arguments {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: argument, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        files.append(argument)
+        continue
+      }
+      let names = (try? FileManager.default.contentsOfDirectory(atPath: argument)) ?? []
+      let inside = names.filter { !$0.hasPrefix(".") }.sorted().map { argument.hasSuffix("/") ? argument + $0 : argument + "/" + $0 }
+      guard !inside.isEmpty else { throw .failure("\(argument): the directory holds no data files") }
+      files += inside
+    }
+    return files
   }
 
   /// The data argument as a path: `-` is standard input, read as a stream.

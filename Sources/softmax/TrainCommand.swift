@@ -10,7 +10,7 @@ enum TrainCommand {
   static let spec = CommandSpec(
     name: "train",
     summary: "Train a softmax regression model on a CSV file (or a .smx cache) and save it as JSON.",
-    positionals: [.init(name: "DATA.csv", help: "Training data: a header row, numeric features, one label column; or a cache from 'softmax convert'.")],
+    positionals: [.init(name: "DATA.csv", help: "Training data: a header row, numeric features, one label column; a .csv.gz; a cache from 'softmax convert'; - for standard input; or several part files with the same header, or a directory of them (read in name order).")],
     options: [
       .init(name: "label", valueName: "NAME", help: "Label column (default: the last column)."),
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 (default: none)."),
@@ -24,7 +24,8 @@ enum TrainCommand {
       .init(name: "quiet", short: "q", help: "Print no progress."),
       .init(name: "json", help: "Print a JSON summary on stdout at the end."),
       .init(name: "plot", valueName: "CURVE.svg", help: "Write the objective and accuracy per epoch as an SVG chart."),
-    ])
+    ],
+    lastIsRepeated: true)
 
   /// The flag of a library training option: its help line carries the option's own rule and
   /// default.
@@ -51,16 +52,20 @@ enum TrainCommand {
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let options = try trainingOptions(arguments)
-    let dataPath = arguments.positionals[0]
+    let parts = try ModelInput.dataFiles(arguments.positionals)
+    let dataPath = parts[0]
     let modelPath = arguments.string("output") ?? "model.json"
     let plotPath = arguments.string("plot")
     let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
-    try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
+    try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, inputs: parts)
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: options.maxEpochs)
 
     Interruption.install()
-    FileChangeGuard.install(command: "train", inputs: [dataPath])
-    let (dataset, loadSeconds) = try load(dataPath, arguments, options, &display)
+    FileChangeGuard.install(command: "train", inputs: parts)
+    let (dataset, loadSeconds) =
+      parts.count > 1
+      ? try loadParts(parts, arguments, options, &display)
+      : try load(dataPath, arguments, options, &display)
     let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
     try checkModelSpace(modelPath, classes: shape.classes, features: shape.features)
     // Consumed, so that standardising in place finds the matrix uniquely referenced instead
@@ -115,6 +120,31 @@ enum TrainCommand {
       Console.error(
         "loaded \(dataPath): \(dataset.rowCount) rows × \(dataset.featureCount) features, "
           + "\(dataset.classCount) classes in \(Format.duration(seconds))")
+    }
+    return (dataset, seconds)
+  }
+
+  /// Loads several part files as one dataset (each parsed on all cores).
+  private static func loadParts(
+    _ parts: [String], _ arguments: ParsedArguments, _ options: TrainingOptions,
+    _ display: inout ProgressDisplay
+  ) throws(CLIError) -> (Dataset, Double) {
+    let clock = ContinuousClock()
+    let start = clock.now
+    let dataset: Dataset
+    do {
+      dataset = try Dataset(
+        csvParts: parts,
+        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")),
+        threadCount: options.effectiveThreadCount, shouldContinue: { Interruption.received == nil })
+    } catch {
+      throw ModelInput.loadFailure(error, path: "\(parts.count) parts")
+    }
+    let seconds = (clock.now - start).seconds
+    if display.mode != .silent {
+      Console.error(
+        "loaded \(parts.count) parts (\(parts[0]) …): \(dataset.rowCount) rows × \(dataset.featureCount) "
+          + "features, \(dataset.classCount) classes in \(Format.duration(seconds))")
     }
     return (dataset, seconds)
   }
@@ -264,7 +294,7 @@ enum TrainCommand {
   /// for the model together with anything else that writes there; checks each output can
   /// be written, all before loading.
   static func checkOutputs(
-    _ arguments: ParsedArguments, modelPath: String, plotPath: String?, dataPath: String
+    _ arguments: ParsedArguments, modelPath: String, plotPath: String?, inputs: [String]
   ) throws(CLIError) {
     if modelPath == OutputFiles.standardOutput {
       if arguments.flag("json") {
@@ -276,7 +306,7 @@ enum TrainCommand {
     }
     // `--init` may name the output: the model is read whole before training and replaced
     // atomically after it (continuing a model in place).
-    try OutputFiles.check(outputs: [modelPath] + (plotPath.map { [$0] } ?? []), inputs: [dataPath])
+    try OutputFiles.check(outputs: [modelPath] + (plotPath.map { [$0] } ?? []), inputs: inputs)
     if let plotPath {
       // The chart must not replace the model (nor the model the chart).
       guard plotPath != modelPath else {

@@ -16,6 +16,9 @@ struct CSVLoader {
   /// Called every `progressInterval` rows with (bytes parsed, total bytes), and at the end.
   var progress: ((Int, Int) -> Void)? = nil
   private let progressInterval = 1 << 14
+  /// The encoding to store values with, instead of one sampled from this file's first rows
+  /// (the parts of one dataset share the first parts' sample).
+  var encoding: ColumnEncoding? = nil
   /// Asked every `progressInterval` rows; false stops the load with `.cancelled`.
   var shouldContinue: (() -> Bool)? = nil
   private var fields: [CSVField] = []
@@ -56,7 +59,14 @@ struct CSVLoader {
     return Layout(
       header: header, featureNames: columns.featureNames, roles: columns.roles,
       labelColumn: columns.labelColumn, bodyStart: scanner.position, bodyLine: scanner.line,
-      encoding: sampleEncoding(from: scanner, roles: columns.roles, featureCount: columns.featureNames.count))
+      encoding: encoding ?? sampleEncoding(from: scanner, roles: columns.roles, featureCount: columns.featureNames.count))
+  }
+
+  /// Adds the feature values of up to `limit` first rows to `sampler`; returns the rows read.
+  mutating func addSample(to sampler: inout ColumnEncoding.Sampler, limit: Int) throws(DatasetError) -> Int {
+    let layout = try readLayout()
+    var scanner = CSVScanner(bytes: bytes, startingAt: layout.bodyStart)
+    return addSample(from: &scanner, roles: layout.roles, into: &sampler, limit: limit)
   }
 
   /// The encoding of the feature values of the first rows that scan cleanly (invalid rows
@@ -66,8 +76,17 @@ struct CSVLoader {
   ) -> ColumnEncoding {
     var sampler = ColumnEncoding.Sampler(featureCount: featureCount)
     var scanner = start
-    for _ in 0..<ColumnEncoding.sampleRowCount {
-      guard (try? scanner.nextRow(into: &fields)) != nil else { break }
+    _ = addSample(from: &scanner, roles: roles, into: &sampler, limit: ColumnEncoding.sampleRowCount)
+    return sampler.encoding()
+  }
+
+  private mutating func addSample(
+    from scanner: inout CSVScanner, roles: [ColumnRole], into sampler: inout ColumnEncoding.Sampler,
+    limit: Int
+  ) -> Int {
+    var rows = 0
+    while rows < limit, (try? scanner.nextRow(into: &fields)) ?? nil != nil {
+      rows += 1
       guard fields.count == roles.count else { continue }
       for (column, field) in fields.enumerated() {
         if case .feature(let index) = roles[column], case .value(let value) = number(in: field) {
@@ -75,7 +94,7 @@ struct CSVLoader {
         }
       }
     }
-    return sampler.encoding()
+    return rows
   }
 
   /// Loads the whole file on the calling thread: the reference behaviour, and the source of

@@ -27,19 +27,23 @@ extension Dataset {
     progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
     shouldContinue: (() -> Bool)? = nil
   ) throws(DatasetError) {
-    let file: MappedFile
-    do {
-      file = try MappedFile(path: path)
-    } catch {
-      switch error {
-      case .notARegularFile: throw DatasetError(file: path, reason: .notARegularFile)
-      case .system(let why): throw DatasetError(file: path, reason: .unreadableFile(why))
-      }
-    }
-    self = try withExtendedLifetime(file) { () throws(DatasetError) -> Dataset in
+    self = try Self.loadCSV(
+      at: path, schema: schema, encoding: nil, threadCount: threadCount, progress: progress,
+      shouldContinue: shouldContinue)
+  }
+
+  /// `init(csvAt:)`, with values stored through `encoding` when given instead of the
+  /// encoding of the file's own first rows.
+  static func loadCSV(
+    at path: String, schema: Schema, encoding: ColumnEncoding?, threadCount: Int,
+    progress: ((Int, Int) -> Void)?, shouldContinue: (() -> Bool)?
+  ) throws(DatasetError) -> Dataset {
+    let file = try MappedFile.dataFile(path)
+    return try withExtendedLifetime(file) { () throws(DatasetError) -> Dataset in
+      var csv = CSVLoader(bytes: file.bytes, file: path, schema: schema)
+      csv.encoding = encoding
       var loader = ParallelCSVLoader(
-        loader: CSVLoader(bytes: file.bytes, file: path, schema: schema),
-        executor: ShardedExecutor(threadCount: threadCount),
+        loader: csv, executor: ShardedExecutor(threadCount: threadCount),
         chunkSize: ParallelCSVLoader.defaultChunkSize,
         release: { file.release($0) }, progress: progress)
       loader.shouldContinue = shouldContinue

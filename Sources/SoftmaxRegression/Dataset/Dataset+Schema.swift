@@ -20,6 +20,8 @@ extension Dataset {
     /// A column of per-row weights (finite, ≥ 0), read into `Dataset.rowWeights` and not
     /// used as a feature. Default nil.
     public var weightColumn: String? = nil
+    /// Whether training data must have 2 classes or more (off for one part of several).
+    var checksClassCount = true
 
     /// The schema for training: label by name or the last column, every other column a feature.
     public static func training(labelColumn: String? = nil, weightColumn: String? = nil) -> Schema {
@@ -48,7 +50,7 @@ extension Dataset {
         throw DatasetError(file: file, columnName: dataset.labelName, reason: .missingLabelColumn)
       }
       guard let expectedFeatures = featureNames, let expectedClasses = classNames else {
-        if requiresLabels && dataset.classCount < 2 {
+        if requiresLabels && checksClassCount && dataset.classCount < 2 {
           throw DatasetError(
             file: file, columnName: dataset.labelName, value: dataset.classNames.first,
             reason: .tooFewClasses(dataset.classCount))

@@ -105,6 +105,18 @@ final class MappedFile: @unchecked Sendable {
     _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
   }
 
+  /// The data file at `path`, mapped, or the `DatasetError` that says why not.
+  static func dataFile(_ path: String) throws(DatasetError) -> MappedFile {
+    do {
+      return try MappedFile(path: path)
+    } catch {
+      switch error {
+      case .notARegularFile: throw DatasetError(file: path, reason: .notARegularFile)
+      case .system(let why): throw DatasetError(file: path, reason: .unreadableFile(why))
+      }
+    }
+  }
+
   private static func lastError() -> String {
     String(cString: strerror(errno))
   }
