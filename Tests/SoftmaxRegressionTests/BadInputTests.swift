@@ -57,7 +57,8 @@ struct BadInputTests {
     (["nonsense"], 2, "unknown command"),
     // CSV data.
     (["train", "{dir}/missing.csv"], 1, "missing.csv"),
-    (["train", "{dir}"], 1, "not a regular file"),
+    (["train", "{dir}/empty"], 1, "the directory holds no data files"),
+    (["train", "/dev/null"], 1, "the file is empty"),
     (["train", "{empty.csv}"], 1, "the file is empty"),
     (["train", "{header-only.csv}"], 1, "no data rows"),
     (["train", "{ragged.csv}"], 1, "line 3: expected 3 fields, found 2"),
@@ -103,6 +104,7 @@ struct BadInputTests {
       paths[name] = path
     }
     let iris = try Dataset(csvAt: dataFile("iris.csv"))
+    try FileManager.default.createDirectory(atPath: directory + "/empty", withIntermediateDirectories: true)
     paths["model"] = directory + "/model.json"
     var options = TrainingOptions()
     options.maxEpochs = 3
