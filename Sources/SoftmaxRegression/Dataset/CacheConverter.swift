@@ -39,14 +39,7 @@ struct CacheConverter {
 
   func convert() throws(Failure) -> Summary {
     let file: MappedFile
-    do {
-      file = try MappedFile(path: csvPath)
-    } catch {
-      switch error {
-      case .notARegularFile: throw .data(DatasetError(file: csvPath, reason: .notARegularFile))
-      case .system(let why): throw .data(DatasetError(file: csvPath, reason: .unreadableFile(why)))
-      }
-    }
+    do { file = try MappedFile.dataFile(csvPath) } catch { throw .data(error) }
     return try withExtendedLifetime(file) { () throws(Failure) -> Summary in
       try convert(file)
     }

@@ -11,15 +11,7 @@ extension Dataset {
   /// - Throws: `DatasetError` with reason `.invalidCache` (truncated, damaged, another
   ///   version, inconsistent) or `.cacheMismatch`, naming the file.
   public init(cacheAt path: String, schema: Schema = .training()) throws(DatasetError) {
-    let file: MappedFile
-    do {
-      file = try MappedFile(path: path)
-    } catch {
-      switch error {
-      case .notARegularFile: throw DatasetError(file: path, reason: .notARegularFile)
-      case .system(let why): throw DatasetError(file: path, reason: .unreadableFile(why))
-      }
-    }
+    let file = try MappedFile.dataFile(path)
     let (stored, weightName) = try CacheReader(file: file, path: path).read()
     try stored.checkColumns(schema, path: path, storedWeightName: weightName)
     self = try schema.conform(stored, file: path)

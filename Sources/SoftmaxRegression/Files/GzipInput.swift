@@ -28,15 +28,7 @@ enum GzipInput {
   static func decompressToTemporaryFile(
     path: String, shouldContinue: () -> Bool, progress: ((Int, Int) -> Void)?
   ) throws(DatasetError) -> String {
-    let input: MappedFile
-    do {
-      input = try MappedFile(path: path)
-    } catch {
-      switch error {
-      case .notARegularFile: throw DatasetError(file: path, reason: .notARegularFile)
-      case .system(let why): throw DatasetError(file: path, reason: .unreadableFile(why))
-      }
-    }
+    let input = try MappedFile.dataFile(path)
     let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
     var template = Array("\(directory)/softmax-gunzip-XXXXXX".utf8CString)
     let descriptor = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
