@@ -105,12 +105,12 @@ struct ScalingBenchmark {
   }
 
   private func loadData() throws(BenchError) -> Dataset {
-    guard let dataPath else {
-      return GaussianClusters(
-        rowCount: rowCount, featureCount: featureCount, classCount: classCount, seed: seed
-      ).makeDataset()
-    }
     do {
+      guard let dataPath else {
+        return try GaussianClusters(
+          rowCount: rowCount, featureCount: featureCount, classCount: classCount, seed: seed
+        ).makeDataset()
+      }
       return try Dataset(csvAt: dataPath)
     } catch {
       throw .failure(error.description)
