@@ -53,6 +53,9 @@ enum TrainCommand {
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let options = try trainingOptions(arguments)
     let parts = try ModelInput.dataFiles(arguments.positionals)
+    if parts.count > 1 && arguments.string("cache") != nil {
+      throw .usage("--cache takes one CSV file; part files are loaded into memory", usage: nil)
+    }
     let dataPath = parts[0]
     let modelPath = arguments.string("output") ?? "model.json"
     let plotPath = arguments.string("plot")

@@ -75,5 +75,7 @@ struct DatasetPartsTests {
     let reference = try model([whole], "whole.json")
     #expect(try model(paths, "parts.json") == reference)
     #expect(try model([directory], "directory.json") == reference)
+    let cached = try SoftmaxTool.run(["train"] + paths + ["--cache", temporary.path + "/p.smx"])
+    #expect(cached.status == 2 && cached.stderr.contains("--cache takes one CSV file"), "\(cached.stderr)")
   }
 }
