@@ -14,7 +14,7 @@ enum EvaluateCommand {
       .init(name: "json", help: "Print the results as one JSON object on stdout."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
       .init(name: "plot", valueName: "CONFUSION.svg", help: "Write the confusion matrix as an SVG heatmap."),
-    ])
+    ] + TableFlags.dialect)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let plotPath = arguments.string("plot")
@@ -23,7 +23,8 @@ enum EvaluateCommand {
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(
-      arguments.positionals[1], for: model, requiresLabels: true, threadCount: threads)
+      arguments.positionals[1], for: model, requiresLabels: true, threadCount: threads,
+      arguments: arguments, command: "evaluate")
     let metrics = ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
     if let plotPath {
       let name = arguments.positionals[1].split(separator: "/").last.map(String.init) ?? ""

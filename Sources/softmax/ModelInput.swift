@@ -11,22 +11,36 @@ enum ModelInput {
     }
   }
 
-  /// Reads `path` with the model's feature columns (by name, any order); the label column
-  /// is required when `requiresLabels`, otherwise skipped if present.
-  static func loadData(_ path: String, for model: SoftmaxModel, requiresLabels: Bool, threadCount: Int)
-    throws(CLIError) -> Dataset
-  {
+  /// Reads `path` with the model's feature columns (by name, any order), or its raw input
+  /// columns (categories, missing values) as the model read them in training; the label
+  /// column is required when `requiresLabels`, otherwise skipped if present. Warns on
+  /// standard error of levels the model never saw and of dropped rows.
+  static func loadData(
+    _ path: String, for model: SoftmaxModel, requiresLabels: Bool, threadCount: Int,
+    arguments: ParsedArguments, command: String
+  ) throws(CLIError) -> Dataset {
     Interruption.install()
+    var schema = Dataset.Schema.scoring(model, requiresLabels: requiresLabels)
+    try TableFlags.applyDialect(arguments, path: path, to: &schema)
+    let dataset: Dataset
     do {
-      return try Dataset(
-        contentsOf: dataPath(path),
-        schema: .matching(
-          featureNames: model.featureNames, classNames: model.classNames,
-          labelColumn: model.labelName, requiresLabels: requiresLabels),
-        threadCount: threadCount, shouldContinue: { Interruption.received == nil })
+      dataset = try Dataset(
+        contentsOf: dataPath(path), schema: schema, threadCount: threadCount,
+        shouldContinue: { Interruption.received == nil })
     } catch {
       throw loadFailure(error, path: path)
     }
+    for column in dataset.ingest.columns where column.unseenCount > 0 {
+      Console.error(
+        "softmax \(command): warning: \(path): column \(column.name): \(column.unseenCount) cells hold a level "
+          + "the model never saw (encoded as all zeros)")
+    }
+    if !dataset.ingest.droppedRows.isEmpty {
+      Console.error(
+        "softmax \(command): warning: \(path): \(dataset.ingest.droppedRows.count) rows have a missing value "
+          + "and are left out, as in training (--missing drop)")
+    }
+    return dataset
   }
 
   /// A decompressed temporary copy of `path` when it is gzip-compressed (the caller removes

@@ -13,7 +13,7 @@ enum PredictCommand {
       .init(name: "probabilities", help: "Also write each class's probability."),
       .init(name: "output", short: "o", valueName: "OUT.csv", help: "Write to a file; - is standard output (default: stdout)."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
-    ])
+    ] + TableFlags.dialect)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let outputPath = arguments.string("output")
@@ -23,7 +23,8 @@ enum PredictCommand {
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(
-      arguments.positionals[1], for: model, requiresLabels: false, threadCount: threads)
+      arguments.positionals[1], for: model, requiresLabels: false, threadCount: threads,
+      arguments: arguments, command: "predict")
     let scores = model.scores(for: dataset, threadCount: threads)
     let withProbabilities = arguments.flag("probabilities")
 

@@ -10,13 +10,13 @@ enum TrainCommand {
   static let spec = CommandSpec(
     name: "train",
     summary: "Train a softmax regression model on a CSV file (or a .smx cache) and save it as JSON.",
-    positionals: [.init(name: "DATA.csv", help: "Training data: a header row, numeric features, one label column; a .csv.gz; a cache from 'softmax convert'; - for standard input; or several part files with the same header, or a directory of them (read in name order).")],
+    positionals: [.init(name: "DATA.csv", help: "Training data: a header row, feature columns (numbers, or text categories) and one label column; a .csv.gz or .tsv; a cache from 'softmax convert'; - for standard input; or several part files with the same header, or a directory of them (read in name order).")],
     options: [
       .init(name: "label", valueName: "NAME", help: "Label column (default: the last column)."),
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 (default: none)."),
       .init(name: "cache", valueName: "FILE.smx", help: "Convert the CSV to this cache first and train from it, mapped (kept for later runs). Without it, a CSV whose matrix would not fit in memory is converted to a temporary cache in $TMPDIR."),
       .init(name: "output", short: "o", valueName: "MODEL.json", help: "Where to write the model; - is standard output (default: model.json)."),
-    ] + TrainingOptions.declared.map(flag) + [
+    ] + TableFlags.columns + TableFlags.dialect + TrainingOptions.declared.map(flag) + [
       .init(name: "epochs", valueName: "N", help: "Same as --max-epochs (the usual name for sgd)."),
       .init(name: "init", valueName: "MODEL.json", help: "Continue from a saved model with the same classes and features."),
       .init(name: "checkpoint", valueName: "N", help: "Write the model (atomically) every N epochs, ≥ 1 (default: only at the end)."),
@@ -57,6 +57,7 @@ enum TrainCommand {
       throw .usage("--cache takes one CSV file; part files are loaded into memory", usage: nil)
     }
     let dataPath = parts[0]
+    let schema = try trainingSchema(arguments, path: dataPath)
     let modelPath = arguments.string("output") ?? "model.json"
     let plotPath = arguments.string("plot")
     let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
@@ -67,9 +68,13 @@ enum TrainCommand {
     FileChangeGuard.install(command: "train", inputs: parts)
     let (dataset, loadSeconds) =
       parts.count > 1
-      ? try loadParts(parts, arguments, options, &display)
-      : try load(dataPath, arguments, options, &display)
+      ? try loadParts(parts, schema, options, &display)
+      : try load(dataPath, arguments, schema, options, &display)
     let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
+    let columnsReport = dataset.ingest
+    if display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: shape.features) {
+      Console.error(lines)
+    }
     try checkModelSpace(modelPath, classes: shape.classes, features: shape.features)
     // Consumed, so that standardising in place finds the matrix uniquely referenced instead
     // of copying it.
@@ -83,19 +88,29 @@ enum TrainCommand {
     }
     if arguments.flag("json") {
       Console.output(
-        summaryJSON(report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath).text)
+        summaryJSON(
+          report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath,
+          columns: columnsReport
+        ).text)
     }
+  }
+
+  /// The training schema the flags describe.
+  private static func trainingSchema(_ arguments: ParsedArguments, path: String) throws(CLIError) -> Dataset.Schema {
+    var schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight"))
+    try TableFlags.applyDialect(arguments, path: path, to: &schema)
+    try TableFlags.applyColumns(arguments, to: &schema)
+    return schema
   }
 
   /// Loads the training data (CSV or cache) with progress; returns it and the seconds taken.
   private static func load(
-    _ dataPath: String, _ arguments: ParsedArguments, _ options: TrainingOptions,
+    _ dataPath: String, _ arguments: ParsedArguments, _ schema: Dataset.Schema, _ options: TrainingOptions,
     _ display: inout ProgressDisplay
   ) throws(CLIError) -> (Dataset, Double) {
     let clock = ContinuousClock()
     let start = clock.now
     let dataset: Dataset
-    let schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight"))
     let source = try cacheFirst(dataPath, arguments, schema, options, &display)
     var progress = display  // the progress closure may escape; an inout parameter may not
     defer {
@@ -129,7 +144,7 @@ enum TrainCommand {
 
   /// Loads several part files as one dataset (each parsed on all cores).
   private static func loadParts(
-    _ parts: [String], _ arguments: ParsedArguments, _ options: TrainingOptions,
+    _ parts: [String], _ schema: Dataset.Schema, _ options: TrainingOptions,
     _ display: inout ProgressDisplay
   ) throws(CLIError) -> (Dataset, Double) {
     let clock = ContinuousClock()
@@ -137,8 +152,7 @@ enum TrainCommand {
     let dataset: Dataset
     do {
       dataset = try Dataset(
-        csvParts: parts,
-        schema: .training(labelColumn: arguments.string("label"), weightColumn: arguments.string("weight")),
+        csvParts: parts, schema: schema,
         threadCount: options.effectiveThreadCount, shouldContinue: { Interruption.received == nil })
     } catch {
       throw ModelInput.loadFailure(error, path: "\(parts.count) parts")
@@ -378,7 +392,7 @@ enum TrainCommand {
 
   static func summaryJSON(
     report: TrainingReport, shape: (rows: Int, features: Int, classes: Int), loadSeconds: Double,
-    modelPath: String
+    modelPath: String, columns: IngestReport
   ) -> JSON {
     .object([
       ("rows", .integer(shape.rows)),
@@ -399,6 +413,9 @@ enum TrainCommand {
       ("model", .string(modelPath)),
       ("objective_history", .array(report.history.map { .number($0.objective) })),
       ("passes_history", .array(report.history.map { .integer($0.passes) })),
+      ("missing", .string(columns.missing.rawValue)),
+      ("dropped_rows", .integer(columns.droppedRows.count)),
+      ("columns", ColumnSummary.json(columns)),
     ] + validationHistory(report))
   }
 

@@ -62,7 +62,7 @@ struct BadInputTests {
     (["train", "{empty.csv}"], 1, "the file is empty"),
     (["train", "{header-only.csv}"], 1, "no data rows"),
     (["train", "{ragged.csv}"], 1, "line 3: expected 3 fields, found 2"),
-    (["train", "{nan.csv}"], 1, "line 2, column 2 (b): not a number: \"NaN\""),
+    (["train", "{nan.csv}"], 1, "line 2, column 2 (b): missing value (--missing mean"),
     (["train", "{huge.csv}"], 1, "line 2, column 2 (b): value out of range"),
     (["train", "{quote.csv}"], 1, "line 2, column 2 (b): quoted field is never closed"),
     (["train", "{one-class.csv}"], 1, "found 1 class"),

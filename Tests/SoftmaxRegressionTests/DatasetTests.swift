@@ -61,11 +61,12 @@ struct DatasetTests {
     ("too many fields", "a,b,l\n1,2,x,4\n", 2, nil, .raggedRow(expected: 3, found: 4), nil),
     ("empty cell", "a,b,l\n1,,x\n", 2, 2, .emptyCell, nil),
     ("spaces-only cell", "a,b,l\n1,  ,x\n", 2, 2, .emptyCell, nil),
-    ("NA", "a,b,l\n1,NA,x\n", 2, 2, .notANumber, "NA"),
-    ("NaN", "a,b,l\nNaN,1,x\n", 2, 1, .notANumber, "NaN"),
-    ("inf", "a,b,l\n1,inf,x\n", 2, 2, .notANumber, "inf"),
-    ("hex", "a,b,l\n0x1A,1,x\n", 2, 1, .notANumber, "0x1A"),
-    ("thousands separator", "a,b,l\n\"1,000\",1,x\n", 2, 1, .notANumber, "1,000"),
+    ("NA", "a,b,l\n1,NA,x\n", 2, 2, .missingValue, "NA"),
+    ("NaN", "a,b,l\nNaN,1,x\n", 2, 1, .missingValue, "NaN"),
+    // A column's first rows hold a number, so it is numeric and text is an error.
+    ("inf", "a,b,l\n1,2,y\n1,inf,x\n", 3, 2, .notANumber, "inf"),
+    ("hex", "a,b,l\n2,1,y\n0x1A,1,x\n", 3, 1, .notANumber, "0x1A"),
+    ("thousands separator", "a,b,l\n2,1,y\n\"1,000\",1,x\n", 3, 1, .notANumber, "1,000"),
     ("beyond Double", "a,b,l\n1,1e400,x\n", 2, 2, .valueOutOfRange, "1e400"),
     ("invalid UTF-8", "a,b,l\n1,2,\u{FFFD}\n", nil, nil, .invalidUTF8, nil),
     ("NUL byte", "a,b,l\n1,2\u{0}3,x\n", 2, 2, .nulByte, nil),
@@ -74,7 +75,7 @@ struct DatasetTests {
     ("quote inside unquoted field", "a,b,l\n1,2\"3,x\n", 2, 2, .quoteInUnquotedField, nil),
     ("empty label", "a,b,l\n1,2,\n", 2, 3, .emptyLabel, nil),
     ("line count includes breaks inside quotes", "a,b,l\n1,2,\"multi\nline\"\n3,x,y\n", 4, 2, .notANumber, "x"),
-    ("CR-only line ends", "a,b,l\r1,2,x\r3,?,y\r", 3, 2, .notANumber, "?"),
+    ("CR-only line ends", "a,b,l\r1,2,x\r3,?,y\r", 3, 2, .missingValue, "?"),
     ("empty file", "", nil, nil, .emptyFile, nil),
     ("only blank lines", "\n\r\n\n", nil, nil, .emptyFile, nil),
     ("no data rows", "a,b,l\n\n", nil, nil, .noDataRows, nil),
@@ -121,7 +122,10 @@ struct DatasetTests {
       _ = try load("width,height,kind\n1,2,a\n3,abc,b\n")
       Issue.record("accepted")
     } catch {
-      #expect(error.description == "t.csv, line 3, column 2 (height): not a number: \"abc\"")
+      #expect(
+        error.description
+          == "t.csv, line 3, column 2 (height): not a number (a column of text levels: --categorical NAME "
+          + "or --ignore NAME; a missing-value marker: --na-values): \"abc\"")
     }
   }
 

@@ -49,7 +49,7 @@ struct ModelTests {
       (String(text.prefix(text.count / 2)), { if case .malformed = $0 { return true } else { return false } }),
       ("", { if case .malformed = $0 { return true } else { return false } }),
       ("not json", { if case .malformed = $0 { return true } else { return false } }),
-      (text.replacingOccurrences(of: "\"version\":1", with: "\"version\":2"), { $0 == .unsupportedVersion(file: "m.json", found: 2, supported: 1) }),
+      (text.replacingOccurrences(of: "\"version\":1", with: "\"version\":3"), { $0 == .unsupportedVersion(file: "m.json", found: 3, supported: 2) }),
       (text.replacingOccurrences(of: "softmax-regression-model", with: "other"), { if case .malformed = $0 { return true } else { return false } }),
       (text.replacingOccurrences(of: "\"bias\":[", with: "\"bias\":[1,"), { if case .invalid = $0 { return true } else { return false } }),
       (text.replacingOccurrences(of: "\"classes\":[", with: "\"classes\":[\"extra\","), { if case .invalid = $0 { return true } else { return false } }),

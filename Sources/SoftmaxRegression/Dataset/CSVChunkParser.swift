@@ -5,16 +5,15 @@
 #endif
 
 /// Parses the rows one chunk owns (see `CSVChunkPlan`) straight into the shared matrix,
-/// label and weight buffers, at the chunk's own row indices.
+/// label, weight and drop buffers, at the chunk's own row indices.
 ///
 /// Each row first takes a one-pass path for the common shape (unquoted fields, plain
-/// decimals, no spaces): digits are read and converted (to Double, then stored through the
-/// layout's `ColumnEncoding`) in the same loop that finds the commas.
-/// Any other row is re-read from its start with `CSVScanner` and `CSVLoader`'s field rules, so
-/// the values are the serial reader's. Any error makes `parse` return false; messages come
-/// from the serial reader. Labels get chunk-local indices, in order of first appearance
-/// (`labelNames`), which the caller maps to classes. Cost: O(chunk bytes); no allocation per
-/// row.
+/// decimals, no spaces, nothing missing): digits are read and converted (to Double, then
+/// stored through the layout's `ColumnEncoding`) in the same loop that finds the delimiters.
+/// Any other row is re-read from its start with `CSVScanner` and `CSVLoader.readRow`, so the
+/// values are the serial reader's. Any error makes `parse` return false; messages come from
+/// the serial reader. Labels and levels get chunk-local codes, in order of first appearance
+/// (`codes`), which the caller merges. Cost: O(chunk bytes); no allocation per row.
 struct CSVChunkParser {
   /// What the loader needs to know about the columns and outputs; shared by all chunks.
   struct Target: @unchecked Sendable {
@@ -25,6 +24,8 @@ struct CSVChunkParser {
     let matrix: FeatureMatrix
     let labels: UnsafeMutablePointer<Int32>
     let weights: UnsafeMutablePointer<Float>
+    /// One flag per row, set when the row is dropped; nil when no row can be.
+    let dropped: UnsafeMutablePointer<Bool>?
     /// The layout's `ColumnEncoding` as two arrays, offset then scale, per feature: the hot
     /// loop reads them without bounds checks.
     let encodingValues: UnsafePointer<Double>
@@ -34,38 +35,42 @@ struct CSVChunkParser {
   }
 
   private let target: Target
-  private let encoding: ColumnEncoding
   private let base: UnsafePointer<UInt8>
   private let end: Int
-  /// Per column: the feature index (≥ 0), or one of the codes below.
-  private let codes: [Int]
+  private let delimiter: UInt8
+  /// Per column: the feature slot of a numeric column (≥ 0), or one of the codes below.
+  private let columnCodes: [Int]
   private static let labelCode = -1
   private static let weightCode = -2
   private static let skippedCode = -3
+  private static let categoricalCode = -4
+  /// Per column: the slot of a categorical column (else 0).
+  private let slotOfColumn: [Int]
   private var fields: [CSVField] = []
 
-  /// The labels seen, in order of first appearance; index = chunk-local label.
-  private(set) var labelNames: [String] = []
-  /// Where some labels' bytes first appeared unquoted, with their index, for comparing bytes
-  /// instead of building a string per row (the first `maxByteComparedLabels` labels).
-  private var labelSpans: [(bytes: Range<Int>, index: Int32)] = []
-  private var labelIndexByName: [String: Int32] = [:]
-  private var lastSpan = 0
-  private static let maxByteComparedLabels = 32
+  /// The codes of the chunk's labels and levels, and its missing cells.
+  private(set) var codes: TextCodes
+  /// Per column, where some texts' bytes first appeared unquoted, with their code, for
+  /// comparing bytes instead of building a string per row.
+  private var spanCaches: [SpanCache]
 
   init(target: Target) {
     self.target = target
-    encoding = target.layout.encoding
     base = target.bytes.baseAddress!.assumingMemoryBound(to: UInt8.self)
     end = target.bytes.count
-    codes = target.layout.roles.map { role in
+    delimiter = target.layout.delimiter
+    columnCodes = target.layout.roles.map { role in
       switch role {
       case .feature(let index): index
+      case .categorical: Self.categoricalCode
       case .label: Self.labelCode
       case .weight: Self.weightCode
       case .skipped: Self.skippedCode
       }
     }
+    slotOfColumn = target.layout.roles.map { if case .categorical(let slot) = $0 { slot } else { 0 } }
+    codes = TextCodes(layout: target.layout)
+    spanCaches = [SpanCache](repeating: SpanCache(), count: target.layout.roles.count)
   }
 
   /// Parses `chunk`'s rows; true when every row was valid and the rows ended where the next
@@ -79,6 +84,7 @@ struct CSVChunkParser {
       guard position < end else { return false }
       let row = target.matrix.rowPointer(rowIndex)
       (row + featureCount).initialize(repeating: 0, count: stride - featureCount)
+      target.dropped?[rowIndex] = false
       if let next = parseSimpleRow(at: position, into: row, rowIndex: rowIndex) {
         position = next
       } else if let next = parseGeneralRow(at: position, into: row, rowIndex: rowIndex) {
@@ -99,20 +105,21 @@ struct CSVChunkParser {
   // MARK: - The one-pass path
 
   /// Parses a row of unquoted fields and plain decimals; nil if the row is of another shape
-  /// (or invalid), having written nothing that the general path will not overwrite.
+  /// (or invalid, or has a missing cell), having written nothing that the general path will
+  /// not overwrite.
   @inline(__always)
   private mutating func parseSimpleRow(
     at start: Int, into row: UnsafeMutablePointer<Float>, rowIndex: Int
   ) -> Int? {
     var position = start
-    let lastColumn = codes.count - 1
+    let lastColumn = columnCodes.count - 1
     let offsets = target.encodingValues
     let scales = offsets + target.matrix.featureCount
     // One test per row, not a branch per value: a value too large to store sends the row to
     // the general path, which gives the located error.
     var allFinite = true
     for column in 0...lastColumn {
-      let code = codes[column]
+      let code = columnCodes[column]
       if code >= 0 {
         guard let value = DecimalParser.parseFieldDouble(base, &position, end: end) else { return nil }
         let stored = Float((value - offsets[code]) * scales[code])
@@ -127,17 +134,20 @@ struct CSVChunkParser {
         let fieldStart = position
         while position < end {
           let byte = base[position]
-          if byte == UInt8(ascii: ",") || CSVChunkPlan.isLineBreak(byte) { break }
+          if byte == delimiter || CSVChunkPlan.isLineBreak(byte) { break }
           if byte == UInt8(ascii: "\"") || byte == 0 { return nil }
           position += 1
         }
         if code == Self.labelCode {
-          guard let label = labelIndex(fieldStart..<position, column: column) else { return nil }
+          guard let label = textCode(fieldStart..<position, column: column) else { return nil }
           target.labels[rowIndex] = label
+        } else if code == Self.categoricalCode {
+          guard let level = textCode(fieldStart..<position, column: column) else { return nil }
+          row[slotOfColumn[column]] = Float(level)
         }
       }
       if column < lastColumn {
-        guard position < end && base[position] == UInt8(ascii: ",") else { return nil }
+        guard position < end && base[position] == delimiter else { return nil }
         position += 1
       } else {
         guard position == end || CSVChunkPlan.isLineBreak(base[position]) else { return nil }
@@ -155,39 +165,30 @@ struct CSVChunkParser {
     return position
   }
 
-  /// The chunk-local index of the unquoted label at `span`, interning it on first sight;
-  /// nil if it is not a valid label.
-  private mutating func labelIndex(_ span: Range<Int>, column: Int) -> Int32? {
-    if lastSpan < labelSpans.count && bytesEqual(labelSpans[lastSpan].bytes, span) {
-      return labelSpans[lastSpan].index
-    }
-    for (position, known) in labelSpans.enumerated() where bytesEqual(known.bytes, span) {
-      lastSpan = position
-      return known.index
-    }
+  /// The chunk-local code of the unquoted label or level at `span`, interning it on first
+  /// sight; nil if the general path must read it (a missing cell, or an invalid one).
+  private mutating func textCode(_ span: Range<Int>, column: Int) -> Int32? {
+    if let code = spanCaches[column].code(of: span, in: base) { return code }
     let field = CSVField(
       start: span.lowerBound, end: span.upperBound, isQuoted: false, hasEscapedQuotes: false,
       line: 0)
-    guard let name = try? target.loader.label(in: field, column: column, header: target.layout.header)
-    else { return nil }
-    let index = intern(name)
-    if labelSpans.count < Self.maxByteComparedLabels {
-      labelSpans.append((span, index))
-      lastSpan = labelSpans.count - 1
+    guard !target.loader.isMissing(field, trimmed: false) else { return nil }
+    let layout = target.layout
+    let code: Int32
+    if columnCodes[column] == Self.labelCode {
+      guard let name = try? target.loader.label(in: field, column: column, header: layout.header)
+      else { return nil }
+      code = codes.labels.index(of: name)
+    } else {
+      // The general rules (UTF-8, numbers in a text column, the level limit) on first sight.
+      guard
+        let level = try? target.loader.level(
+          in: field, column: column, layout: layout, slot: slotOfColumn[column], codes: &codes)
+      else { return nil }
+      code = Int32(level)
     }
-    return index
-  }
-
-  private func bytesEqual(_ lhs: Range<Int>, _ rhs: Range<Int>) -> Bool {
-    lhs.count == rhs.count && memcmp(base + lhs.lowerBound, base + rhs.lowerBound, lhs.count) == 0
-  }
-
-  private mutating func intern(_ name: String) -> Int32 {
-    if let index = labelIndexByName[name] { return index }
-    let index = Int32(labelNames.count)
-    labelIndexByName[name] = index
-    labelNames.append(name)
-    return index
+    spanCaches[column].remember(span, code: code)
+    return code
   }
 
   // MARK: - The general path
@@ -196,30 +197,45 @@ struct CSVChunkParser {
   private mutating func parseGeneralRow(
     at start: Int, into row: UnsafeMutablePointer<Float>, rowIndex: Int
   ) -> Int? {
-    var scanner = CSVScanner(bytes: target.bytes, startingAt: start)
-    guard (try? scanner.nextRow(into: &fields)) != nil, fields.count == codes.count else {
+    var scanner = CSVScanner(bytes: target.bytes, startingAt: start, delimiter: delimiter)
+    guard (try? scanner.nextRow(into: &fields)) != nil, fields.count == columnCodes.count,
+      let cells = try? target.loader.readRow(fields, layout: target.layout, into: row, codes: &codes)
+    else {
       return nil
     }
-    let header = target.layout.header
-    let loader = target.loader
-    for (column, field) in fields.enumerated() {
-      let code = codes[column]
-      if code >= 0 {
-        guard
-          let value = try? loader.feature(
-            in: field, column: column, header: header, encoding: encoding, featureIndex: code)
-        else { return nil }
-        row[code] = value
-      } else if code == Self.weightCode {
-        guard let value = try? loader.weight(in: field, column: column, header: header)
-        else { return nil }
-        target.weights[rowIndex] = value
-      } else if code == Self.labelCode {
-        guard let name = try? loader.label(in: field, column: column, header: header)
-        else { return nil }
-        target.labels[rowIndex] = intern(name)
-      }
+    target.labels[rowIndex] = cells.label
+    target.weights[rowIndex] = cells.weight
+    if cells.dropped {
+      guard let dropped = target.dropped else { return nil }
+      dropped[rowIndex] = true
     }
     return scanner.position
+  }
+}
+
+/// Where some texts' bytes first appeared, with their code: a label or level seen before is
+/// recognised by comparing bytes (the last match first), not by building a string.
+struct SpanCache {
+  private var spans: [(bytes: Range<Int>, code: Int32)] = []
+  private var last = 0
+  private static let capacity = 32
+
+  mutating func code(of span: Range<Int>, in base: UnsafePointer<UInt8>) -> Int32? {
+    if last < spans.count && Self.equal(spans[last].bytes, span, base) { return spans[last].code }
+    for (position, known) in spans.enumerated() where Self.equal(known.bytes, span, base) {
+      last = position
+      return known.code
+    }
+    return nil
+  }
+
+  mutating func remember(_ span: Range<Int>, code: Int32) {
+    guard spans.count < Self.capacity else { return }
+    spans.append((span, code))
+    last = spans.count - 1
+  }
+
+  private static func equal(_ lhs: Range<Int>, _ rhs: Range<Int>, _ base: UnsafePointer<UInt8>) -> Bool {
+    lhs.count == rhs.count && memcmp(base + lhs.lowerBound, base + rhs.lowerBound, lhs.count) == 0
   }
 }

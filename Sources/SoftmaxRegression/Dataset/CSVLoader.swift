@@ -2,9 +2,11 @@ import Foundation
 
 /// The single-threaded CSV → Dataset conversion behind `Dataset.init(csvAt:schema:)`.
 struct CSVLoader {
-  /// What each CSV column becomes.
+  /// What each CSV column becomes. A feature's index is its slot in the rows as read: a
+  /// numeric value, or a categorical column's level code (see `TableAssembler`).
   enum ColumnRole: Equatable {
     case feature(Int)
+    case categorical(Int)
     case label
     case weight
     case skipped
@@ -22,75 +24,139 @@ struct CSVLoader {
   /// Asked every `progressInterval` rows; false stops the load with `.cancelled`.
   var shouldContinue: (() -> Bool)? = nil
   private var fields: [CSVField] = []
+  /// The missing-value tokens as bytes.
+  let missingTokens: [[UInt8]]
 
   init(bytes: UnsafeRawBufferPointer, file: String, schema: Dataset.Schema) {
     self.bytes = bytes
     self.file = file
     self.schema = schema
+    missingTokens = schema.missingTokens.map { Array($0.utf8) }
   }
 
   /// The header's names, what each column becomes, and where the data rows begin.
   struct Layout {
     var header: [String]
-    /// The feature names in storage order.
+    /// The names of the feature slots, in slot order.
     var featureNames: [String]
     var roles: [ColumnRole]
     var labelColumn: Int?
-    /// The byte offset just past the header row's line break.
+    /// The byte offset where the data rows begin (after the header row, if any).
     var bodyStart: Int
     /// The physical line number at `bodyStart`.
     var bodyLine: Int
-    /// How feature values are stored, from the first rows (`ColumnEncoding.sampleRowCount`).
+    /// How numeric slots are stored, from the first rows (`ColumnEncoding.sampleRowCount`);
+    /// categorical slots hold level codes as they are (identity).
     var encoding: ColumnEncoding
+    /// The byte between fields.
+    var delimiter: UInt8
+    /// Per slot: categorical because its first rows held text and no number (a number
+    /// later is then an error, not a level).
+    var inferredCategorical: [Bool]
+    /// Per slot: its column (0-based).
+    var slotColumns: [Int]
+
+    /// The slots that hold categorical level codes, in slot order.
+    var categoricalSlots: [Int] {
+      roles.compactMap { if case .categorical(let slot) = $0 { slot } else { nil } }
+    }
   }
+
+  /// Whether the rows read need `TableAssembler` (levels to merge, cells to fill, rows to
+  /// drop) rather than being the dataset as they are.
+  var needsAssembly: Bool { schema.missing != .error || schema.table != nil || hasCategoricalColumns }
+  private var hasCategoricalColumns = false
 
   /// Reads and checks the header row. Cost: O(header bytes).
   mutating func readLayout() throws(DatasetError) -> Layout {
     if bytes.count >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)) {
       throw DatasetError(file: file, line: 1, reason: .utf16)
     }
-    let bodyStart = Self.byteOrderMarkLength(bytes)
-    var scanner = CSVScanner(bytes: bytes, startingAt: bodyStart)
+    let delimiter = schema.delimiter
+    guard delimiter != 0, delimiter != UInt8(ascii: "\""), !CSVChunkPlan.isLineBreak(delimiter), delimiter < 0x80
+    else {
+      throw DatasetError(file: file, value: String(UnicodeScalar(delimiter)), reason: .unusableDelimiter)
+    }
+    let fileStart = Self.byteOrderMarkLength(bytes)
+    var scanner = CSVScanner(bytes: bytes, startingAt: fileStart, delimiter: delimiter)
     guard try nextRow(&scanner, header: []) != nil else {
       throw DatasetError(file: file, reason: .emptyFile)
     }
-    let header = try headerNames()
-    let columns = try columnLayout(header)
+    let header = schema.hasHeader ? try headerNames() : fields.indices.map { "c\($0 + 1)" }
+    if !schema.hasHeader { scanner = CSVScanner(bytes: bytes, startingAt: fileStart, delimiter: delimiter) }
+    var columns = try columnLayout(header)
+    var sample = ColumnSample(slotCount: columns.featureNames.count)
+    var sampleScanner = scanner
+    _ = addSample(from: &sampleScanner, roles: columns.roles, into: &sample, limit: ColumnEncoding.sampleRowCount)
+    var inferred = [Bool](repeating: false, count: columns.featureNames.count)
+    if schema.table == nil {
+      for (column, role) in columns.roles.enumerated() {
+        guard case .feature(let slot) = role, sample.isText(slot) else { continue }
+        columns.roles[column] = .categorical(slot)
+        inferred[slot] = true
+      }
+    }
+    hasCategoricalColumns = columns.roles.contains { if case .categorical = $0 { true } else { false } }
+    var slotColumns = [Int](repeating: 0, count: columns.featureNames.count)
+    for (column, role) in columns.roles.enumerated() {
+      if case .feature(let slot) = role { slotColumns[slot] = column }
+      if case .categorical(let slot) = role { slotColumns[slot] = column }
+    }
+    let categorical = Set(columns.roles.compactMap { if case .categorical(let slot) = $0 { slot } else { nil } })
     return Layout(
       header: header, featureNames: columns.featureNames, roles: columns.roles,
       labelColumn: columns.labelColumn, bodyStart: scanner.position, bodyLine: scanner.line,
-      encoding: encoding ?? sampleEncoding(from: scanner, roles: columns.roles, featureCount: columns.featureNames.count))
+      encoding: (encoding ?? sample.sampler.encoding()).identity(at: categorical),
+      delimiter: delimiter, inferredCategorical: inferred, slotColumns: slotColumns)
   }
 
   /// Adds the feature values of up to `limit` first rows to `sampler`; returns the rows read.
   mutating func addSample(to sampler: inout ColumnEncoding.Sampler, limit: Int) throws(DatasetError) -> Int {
     let layout = try readLayout()
-    var scanner = CSVScanner(bytes: bytes, startingAt: layout.bodyStart)
-    return addSample(from: &scanner, roles: layout.roles, into: &sampler, limit: limit)
+    var scanner = CSVScanner(bytes: bytes, startingAt: layout.bodyStart, delimiter: layout.delimiter)
+    var sample = ColumnSample(sampler: sampler)
+    let rows = addSample(from: &scanner, roles: layout.roles, into: &sample, limit: limit)
+    sampler = sample.sampler
+    return rows
   }
 
-  /// The encoding of the feature values of the first rows that scan cleanly (invalid rows
-  /// and cells are left out here; the load reports them). Cost: O(sample bytes).
-  private mutating func sampleEncoding(
-    from start: CSVScanner, roles: [ColumnRole], featureCount: Int
-  ) -> ColumnEncoding {
-    var sampler = ColumnEncoding.Sampler(featureCount: featureCount)
-    var scanner = start
-    _ = addSample(from: &scanner, roles: roles, into: &sampler, limit: ColumnEncoding.sampleRowCount)
-    return sampler.encoding()
+  /// What the first rows say of each slot: the numbers (for the encoding) and whether text
+  /// was seen (for the column's kind).
+  private struct ColumnSample {
+    var sampler: ColumnEncoding.Sampler
+    var numbers: [Int]
+    var texts: [Int]
+
+    init(slotCount: Int) { self.init(sampler: ColumnEncoding.Sampler(featureCount: slotCount)) }
+
+    init(sampler: ColumnEncoding.Sampler) {
+      self.sampler = sampler
+      numbers = [Int](repeating: 0, count: sampler.columnCount)
+      texts = numbers
+    }
+
+    /// Whether the slot held text and no number.
+    func isText(_ slot: Int) -> Bool { texts[slot] > 0 && numbers[slot] == 0 }
   }
 
+  /// Adds the first rows that scan cleanly to `sample` (invalid rows and cells are left out
+  /// here; the load reports them). Cost: O(sample bytes).
   private mutating func addSample(
-    from scanner: inout CSVScanner, roles: [ColumnRole], into sampler: inout ColumnEncoding.Sampler,
-    limit: Int
+    from scanner: inout CSVScanner, roles: [ColumnRole], into sample: inout ColumnSample, limit: Int
   ) -> Int {
     var rows = 0
     while rows < limit, (try? scanner.nextRow(into: &fields)) ?? nil != nil {
       rows += 1
       guard fields.count == roles.count else { continue }
       for (column, field) in fields.enumerated() {
-        if case .feature(let index) = roles[column], case .value(let value) = number(in: field) {
-          sampler.add(value, column: index)
+        guard case .feature(let slot) = roles[column] else { continue }
+        switch number(in: field) {
+        case .value(let value):
+          sample.sampler.add(value, column: slot)
+          sample.numbers[slot] += 1
+        case .invalid where !isMissingToken(field, trimmed: true):
+          sample.texts[slot] += 1
+        default: break
         }
       }
     }
@@ -101,7 +167,8 @@ struct CSVLoader {
   /// every error message (the parallel loader re-reads a file here when a chunk fails).
   mutating func load() throws(DatasetError) -> Dataset {
     let layout = try readLayout()
-    let scanner = CSVScanner(bytes: bytes, startingAt: layout.bodyStart, line: layout.bodyLine)
+    let scanner = CSVScanner(
+      bytes: bytes, startingAt: layout.bodyStart, line: layout.bodyLine, delimiter: layout.delimiter)
     let (rowCount, syntaxError) = countRows(from: scanner, header: layout.header)
     guard rowCount > 0 else {
       throw syntaxError ?? DatasetError(file: file, reason: .noDataRows)
@@ -148,7 +215,9 @@ struct CSVLoader {
     return names
   }
 
-  /// The feature names (in storage order) and each column's role.
+  /// The feature slot names (in slot order) and each column's role, categorical where the
+  /// schema says so (a model's table, or `categoricalColumns`); the first rows decide the
+  /// other columns' kinds later.
   private func columnLayout(_ header: [String]) throws(DatasetError)
     -> (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
   {
@@ -174,20 +243,11 @@ struct CSVLoader {
           file: file, line: 1, columnName: name, reason: .unknownWeightColumn(available: header))
       }
     }
+    if let table = schema.table {
+      return try scoringLayout(header, table: table, labelColumn: labelColumn)
+    }
     guard let expected = schema.featureNames else {
-      var roles: [ColumnRole] = []
-      var names: [String] = []
-      for (column, name) in header.enumerated() {
-        if column == labelColumn {
-          roles.append(.label)
-        } else if column == weightColumn {
-          roles.append(.weight)
-        } else {
-          roles.append(.feature(names.count))
-          names.append(name)
-        }
-      }
-      return (names, roles, labelColumn)
+      return try trainingLayout(header, labelColumn: labelColumn, weightColumn: weightColumn)
     }
     var featureIndexByName: [String: Int] = [:]
     for (index, name) in expected.enumerated() { featureIndexByName[name] = index }
@@ -207,6 +267,75 @@ struct CSVLoader {
       throw DatasetError(file: file, line: 1, columnName: missing, reason: .missingFeatureColumn)
     }
     return (expected, roles, labelColumn)
+  }
+
+  /// Training: every column but the label, the weight and those the schema leaves out is a
+  /// feature, in file order.
+  private func trainingLayout(_ header: [String], labelColumn: Int?, weightColumn: Int?)
+    throws(DatasetError) -> (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
+  {
+    let present = Set(header)
+    let named: [(option: String, names: [String])] = [
+      ("--ignore", schema.ignoredColumns), ("--features", schema.selectedFeatures ?? []),
+      ("--categorical", schema.categoricalColumns),
+    ]
+    for (option, names) in named {
+      if let unknown = names.first(where: { !present.contains($0) }) {
+        throw DatasetError(
+          file: file, line: 1, columnName: unknown, reason: .unknownColumn(option: option, available: header))
+      }
+    }
+    let ignored = Set(schema.ignoredColumns)
+    let selected = schema.selectedFeatures.map(Set.init)
+    let categorical = Set(schema.categoricalColumns)
+    var roles: [ColumnRole] = []
+    var names: [String] = []
+    for (column, name) in header.enumerated() {
+      if column == labelColumn {
+        roles.append(.label)
+      } else if column == weightColumn {
+        roles.append(.weight)
+      } else if ignored.contains(name) || selected.map({ !$0.contains(name) }) ?? false {
+        roles.append(.skipped)
+      } else {
+        roles.append(categorical.contains(name) ? .categorical(names.count) : .feature(names.count))
+        names.append(name)
+      }
+    }
+    guard !names.isEmpty else {
+      throw DatasetError(
+        file: file, line: 1,
+        reason: .noFeatureColumns(columns: header.count, delimiter: schema.delimiter))
+    }
+    return (names, roles, labelColumn)
+  }
+
+  /// Scoring with a model's table: its columns by name, in the table's order, of the kinds
+  /// it says; columns it ignored are read past.
+  private func scoringLayout(_ header: [String], table: TableEncoding, labelColumn: Int?)
+    throws(DatasetError) -> (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
+  {
+    var slotByName: [String: Int] = [:]
+    for (slot, column) in table.columns.enumerated() { slotByName[column.name] = slot }
+    let ignored = Set(table.ignored)
+    var roles: [ColumnRole] = []
+    for (column, name) in header.enumerated() {
+      if column == labelColumn {
+        roles.append(schema.requiresLabels ? .label : .skipped)
+      } else if let slot = slotByName[name] {
+        roles.append(table.columns[slot].kind == .categorical ? .categorical(slot) : .feature(slot))
+      } else if ignored.contains(name) {
+        roles.append(.skipped)
+      } else {
+        throw DatasetError(
+          file: file, line: 1, column: column + 1, columnName: name, reason: .unexpectedColumn)
+      }
+    }
+    let present = Set(header)
+    if let missing = table.columns.first(where: { !present.contains($0.name) }) {
+      throw DatasetError(file: file, line: 1, columnName: missing.name, reason: .missingFeatureColumn)
+    }
+    return (table.columns.map(\.name), roles, labelColumn)
   }
 
   // MARK: - Rows
@@ -258,14 +387,15 @@ struct CSVLoader {
     } catch {
       throw error.located(in: file)
     }
-    var interner = LabelInterner()
+    var codes = TextCodes(layout: layout)
     let readsLabels = layout.roles.contains(.label)
     var labels: [Int32] = []
     if readsLabels { labels.reserveCapacity(rowCount) }
     var weights: [Float] = []
     let readsWeights = layout.roles.contains(.weight)
     if readsWeights { weights.reserveCapacity(rowCount) }
-    let knownClasses = Set(schema.classNames ?? [])
+    var dropped: [Bool] = schema.missing == .drop ? [Bool](repeating: false, count: rowCount) : []
+    let knownClasses = schema.classNames.map { Set($0.map(ExactText.init)) }
 
     var scanner = start
     for row in 0..<rowCount {
@@ -278,49 +408,178 @@ struct CSVLoader {
         throw DatasetError(
           file: file, line: line, reason: .raggedRow(expected: header.count, found: fields.count))
       }
-      let rowStart = matrix.rowPointer(row)
-      for (column, field) in fields.enumerated() {
-        switch layout.roles[column] {
-        case .feature(let featureIndex):
-          rowStart[featureIndex] = try feature(
-            in: field, column: column, header: header, encoding: layout.encoding,
-            featureIndex: featureIndex)
-        case .label:
-          let name = try label(in: field, column: column, header: header)
-          if let known = schema.classNames, !knownClasses.contains(name) {
-            throw DatasetError(
-              file: file, line: field.line, column: column + 1, columnName: header[column],
-              value: name, reason: .unknownClass(known: known))
-          }
-          labels.append(interner.index(of: name))
-        case .weight:
-          weights.append(try weight(in: field, column: column, header: header))
-        case .skipped:
-          break
+      let cells = try readRow(fields, layout: layout, into: matrix.rowPointer(row), codes: &codes)
+      if readsLabels {
+        if let known = schema.classNames, !cells.dropped,
+          let labelField = layout.labelColumn.map({ fields[$0] }),
+          let knownClasses, !knownClasses.contains(ExactText(codes.labels.names[Int(cells.label)]))
+        {
+          throw DatasetError(
+            file: file, line: labelField.line, column: layout.labelColumn! + 1,
+            columnName: header[layout.labelColumn!], value: codes.labels.names[Int(cells.label)],
+            reason: .unknownClass(known: known))
         }
+        labels.append(cells.label)
       }
+      if readsWeights { weights.append(cells.weight) }
+      if cells.dropped { dropped[row] = true }
     }
     progress?(bytes.count, bytes.count)
-    return makeDataset(
-      matrix: matrix, labels: labels, labelNames: interner.names,
-      rowWeights: readsWeights ? weights : nil, layout: layout)
+    let rows = RawRows(
+      matrix: matrix, labels: labels, labelNames: codes.labels.names,
+      weights: readsWeights ? weights : nil, dropped: dropped,
+      chunks: [.init(rows: 0..<rowCount, codes: codes)])
+    guard let dataset = try makeDataset(rows, layout: layout) else {
+      // The assembler declines only what reading the rows has already thrown for.
+      throw DatasetError(file: file, reason: .inconsistentShape("the rows could not be assembled"))
+    }
+    return dataset
   }
 
-  /// Assembles the dataset from rows already read, before `Schema.conform`: `labels` index
-  /// `labelNames` (in order of first appearance); classes are sorted by `ClassOrder`.
-  /// Cost: O(rows).
-  func makeDataset(
-    matrix: FeatureMatrix, labels: [Int32], labelNames: [String], rowWeights: [Float]?,
-    layout: Layout
-  ) -> Dataset {
+  /// What one row gave besides its features.
+  struct RowCells {
+    /// The label's index among the row range's label names (0 when there is no label).
+    var label: Int32 = 0
+    /// The row's weight (1 when there is no weight column).
+    var weight: Float = 1
+    /// Whether the row is left out (`MissingValuePolicy.drop`).
+    var dropped = false
+  }
+
+  /// Reads one row's fields by their roles: numeric slots stored with the layout's encoding
+  /// (NaN when missing under `.mean`), categorical slots as level codes among `codes` (NaN
+  /// when missing), the label interned in `codes`. The rules of every general path.
+  /// - Throws: the cell's located `DatasetError`.
+  func readRow(
+    _ fields: [CSVField], layout: Layout, into row: UnsafeMutablePointer<Float>, codes: inout TextCodes
+  ) throws(DatasetError) -> RowCells {
+    let header = layout.header
+    var cells = RowCells()
+    for (column, field) in fields.enumerated() {
+      switch layout.roles[column] {
+      case .feature(let slot):
+        if isMissing(field, trimmed: true) {
+          cells.dropped = try missingCell(field, column: column, header: header, isFeature: true) || cells.dropped
+          codes.missingCounts[column] += 1
+          row[slot] = .nan
+        } else {
+          row[slot] = try feature(
+            in: field, column: column, header: header, encoding: layout.encoding, featureIndex: slot)
+        }
+      case .categorical(let slot):
+        if isMissing(field, trimmed: false) {
+          cells.dropped = try missingCell(field, column: column, header: header, isFeature: true) || cells.dropped
+          codes.missingCounts[column] += 1
+          row[slot] = .nan
+        } else {
+          row[slot] = try level(in: field, column: column, layout: layout, slot: slot, codes: &codes)
+        }
+      case .label:
+        if isMissing(field, trimmed: false) {
+          cells.dropped = try missingCell(field, column: column, header: header, isFeature: false, isLabel: true) || cells.dropped
+          codes.missingCounts[column] += 1
+        } else {
+          cells.label = codes.labels.index(of: try label(in: field, column: column, header: header))
+        }
+      case .weight:
+        if isMissing(field, trimmed: true) {
+          cells.dropped = try missingCell(field, column: column, header: header, isFeature: false) || cells.dropped
+          codes.missingCounts[column] += 1
+        } else {
+          cells.weight = try weight(in: field, column: column, header: header)
+        }
+      case .skipped:
+        break
+      }
+    }
+    return cells
+  }
+
+  /// A categorical cell's level code among `codes` (order of first appearance).
+  /// - Throws: invalid UTF-8; a number in a column inferred to hold text; more levels than
+  ///   `schema.maxLevels`.
+  func level(
+    in field: CSVField, column: Int, layout: Layout, slot: Int, codes: inout TextCodes
+  ) throws(DatasetError) -> Float {
+    guard let text = text(of: field) else {
+      throw failure(.invalidUTF8, field, column, layout.header)
+    }
+    if layout.inferredCategorical[slot], case .value = number(in: field) {
+      throw failure(.numberInTextColumn, field, column, layout.header)
+    }
+    let code = codes.levels[slot].index(of: text)
+    if schema.table == nil && codes.levels[slot].names.count > schema.maxLevels {
+      throw failure(.tooManyLevels(limit: schema.maxLevels), field, column, layout.header)
+    }
+    return Float(code)
+  }
+
+  /// Whether the field is missing: empty (after trimming spaces and tabs when `trimmed`),
+  /// or a missing-value token.
+  func isMissing(_ field: CSVField, trimmed: Bool) -> Bool {
+    var start = field.start
+    var end = field.end
+    if trimmed {
+      while start < end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 }
+      while end > start && (bytes[end - 1] == 0x20 || bytes[end - 1] == 0x09) { end -= 1 }
+    }
+    guard start < end else { return true }
+    return isMissingToken(start..<end, escaped: field.hasEscapedQuotes)
+  }
+
+  private func isMissingToken(_ field: CSVField, trimmed: Bool) -> Bool {
+    !isEmpty(field, trimmed: trimmed) && isMissing(field, trimmed: trimmed)
+  }
+
+  private func isEmpty(_ field: CSVField, trimmed: Bool) -> Bool {
+    var start = field.start
+    if trimmed { while start < field.end && (bytes[start] == 0x20 || bytes[start] == 0x09) { start += 1 } }
+    return start == field.end
+  }
+
+  private func isMissingToken(_ span: Range<Int>, escaped: Bool) -> Bool {
+    guard !escaped else { return false }  // no token holds a quote
+    let base = bytes.baseAddress!
+    return missingTokens.contains { token in
+      token.count == span.count
+        && token.withUnsafeBytes { memcmp($0.baseAddress!, base + span.lowerBound, span.count) == 0 }
+    }
+  }
+
+  /// What a missing cell does under the schema's rule: true when its row is dropped.
+  /// - Throws: under `.error`, and for a label or weight under `.mean`.
+  private func missingCell(
+    _ field: CSVField, column: Int, header: [String], isFeature: Bool, isLabel: Bool = false
+  ) throws(DatasetError) -> Bool {
+    switch schema.missing {
+    case .drop: return true
+    case .mean where isFeature: return false
+    default:
+      let empty = isEmpty(field, trimmed: true)
+      throw failure(empty ? (isLabel ? .emptyLabel : .emptyCell) : .missingValue, field, column, header)
+    }
+  }
+
+  /// The dataset from rows already read, through `TableAssembler` when the layout needs it
+  /// (else as read); nil when the rows' levels are too many (the serial reader then names
+  /// the cell). Classes are sorted by `ClassOrder`. Cost: O(rows), or O(rows · features)
+  /// when assembled.
+  func makeDataset(_ rows: RawRows, layout: Layout) throws(DatasetError) -> Dataset? {
     let labelName = layout.labelColumn.map { layout.header[$0] } ?? schema.labelColumn ?? "label"
     var interner = LabelInterner()
-    for name in labelNames { _ = interner.index(of: name) }
+    for name in rows.labelNames { _ = interner.index(of: name) }
     let (classNames, remap) = interner.sortedClasses()
-    return Dataset(
-      features: matrix, encoding: layout.encoding, labels: labels.map { remap[Int($0)] },
-      classNames: classNames, featureNames: layout.featureNames, labelName: labelName,
-      rowWeights: rowWeights)
+    // A dropped row's label may be a placeholder 0 with no names at all.
+    let labels = rows.labels.map { remap.indices.contains(Int($0)) ? remap[Int($0)] : 0 }
+    guard needsAssembly else {
+      return Dataset(
+        features: rows.matrix, encoding: layout.encoding, labels: labels,
+        classNames: classNames, featureNames: layout.featureNames, labelName: labelName,
+        rowWeights: rows.weights)
+    }
+    let assembler = TableAssembler(layout: layout, schema: schema, file: file)
+    return try assembler.assemble(
+      rows, labels: labels, classNames: classNames, labelName: labelName)
   }
 
   // MARK: - Fields

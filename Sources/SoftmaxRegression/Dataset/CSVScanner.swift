@@ -31,7 +31,7 @@ struct CSVSyntaxError: Error {
 
 /// Cuts RFC 4180 CSV bytes into rows of fields, counting physical lines.
 ///
-/// Rules: `,` separates fields; a field starting with `"` is quoted and may contain `,`,
+/// Rules: `delimiter` (`,` unless told: tab, `;`, …) separates fields; a field starting with `"` is quoted and may contain `,`,
 /// line breaks and `""` (one quote); after a closing quote only `,`, a line break or the
 /// end may follow. LF, CRLF and a lone CR each end a line. Empty lines are skipped (a line
 /// of spaces is not empty). A NUL byte anywhere is an error. Cost: O(bytes) per full pass,
@@ -41,15 +41,20 @@ struct CSVScanner {
   private(set) var position: Int
   /// The physical line number of the next unread byte.
   private(set) var line: Int
+  /// The byte between fields.
+  private let comma: UInt8
 
-  init(bytes: UnsafeRawBufferPointer, startingAt position: Int = 0, line: Int = 1) {
+  init(
+    bytes: UnsafeRawBufferPointer, startingAt position: Int = 0, line: Int = 1,
+    delimiter: UInt8 = UInt8(ascii: ",")
+  ) {
     self.bytes = bytes
     self.position = position
     self.line = line
+    self.comma = delimiter
   }
 
   private static let quote = UInt8(ascii: "\"")
-  private static let comma = UInt8(ascii: ",")
   private static let newline = UInt8(ascii: "\n")
   private static let carriageReturn = UInt8(ascii: "\r")
 
@@ -63,7 +68,7 @@ struct CSVScanner {
     while true {
       let field = try scanField(index: fields.count + 1)
       fields.append(field)
-      if position < bytes.count && bytes[position] == Self.comma {
+      if position < bytes.count && bytes[position] == comma {
         position += 1
         continue
       }
@@ -101,7 +106,7 @@ struct CSVScanner {
     let start = position
     while position < bytes.count {
       let byte = bytes[position]
-      if byte == Self.comma || byte == Self.newline || byte == Self.carriageReturn { break }
+      if byte == comma || byte == Self.newline || byte == Self.carriageReturn { break }
       if byte == Self.quote || byte == 0 {
         throw CSVSyntaxError(
           reason: byte == 0 ? .nulByte : .quoteInUnquotedField, line: fieldLine,
@@ -150,7 +155,7 @@ struct CSVScanner {
     position += 1
     if position < bytes.count {
       let next = bytes[position]
-      if next != Self.comma && next != Self.newline && next != Self.carriageReturn {
+      if next != comma && next != Self.newline && next != Self.carriageReturn {
         throw CSVSyntaxError(
           reason: next == 0 ? .nulByte : .textAfterClosingQuote, line: line, fieldIndex: index,
           start: start - 1, end: min(bytes.count, position + 1))

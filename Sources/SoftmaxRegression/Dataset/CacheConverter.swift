@@ -49,6 +49,8 @@ struct CacheConverter {
     var loader = CSVLoader(bytes: file.bytes, file: csvPath, schema: schema)
     let layout: CSVLoader.Layout
     do { layout = try loader.readLayout() } catch { throw .data(error) }
+    // Levels to merge, cells to fill or rows to drop change the matrix after the parse.
+    guard !loader.needsAssembly else { return try convertInMemory() }
     let executor = ShardedExecutor(threadCount: threadCount)
     let plan = CSVChunkPlan(
       bytes: file.bytes, bodyStart: layout.bodyStart, chunkSize: chunkSize, executor: executor,
@@ -132,11 +134,11 @@ struct CacheConverter {
     let labelNames: [String]
     do {
       guard
-        let names = try parser.parseRows(
+        let parsed = try parser.parseRows(
           plan, layout: layout, matrix: matrix, labels: labels, weights: weights,
           release: { file.release($0) })
       else { return nil }
-      labelNames = names
+      labelNames = parsed.labelNames
     } catch { throw .data(error) }
     // The one schema step, on a view of the file: the classes in their order, checked.
     var interner = LabelInterner()
@@ -272,7 +274,7 @@ extension DatasetCache {
     return withExtendedLifetime(file) { () -> Int? in
       var loader = CSVLoader(bytes: file.bytes, file: path, schema: schema)
       guard let layout = try? loader.readLayout() else { return nil }
-      var scanner = CSVScanner(bytes: file.bytes, startingAt: layout.bodyStart)
+      var scanner = CSVScanner(bytes: file.bytes, startingAt: layout.bodyStart, delimiter: layout.delimiter)
       var fields: [CSVField] = []
       var rows = 0
       while rows < ColumnEncoding.sampleRowCount, (try? scanner.nextRow(into: &fields)) ?? nil != nil {

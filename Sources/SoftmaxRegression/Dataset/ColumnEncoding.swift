@@ -50,6 +50,14 @@ public struct ColumnEncoding: Equatable, Sendable {
     self.scale = exponent.map { Double(sign: .plus, exponent: -$0, significand: 1) }
   }
 
+  /// This encoding with the given columns stored as they are (offset 0, exponent 0).
+  func identity(at columns: Set<Int>) -> ColumnEncoding {
+    guard !columns.isEmpty else { return self }
+    return ColumnEncoding(
+      validatedOffset: offset.indices.map { columns.contains($0) ? 0 : offset[$0] },
+      exponent: exponent.indices.map { columns.contains($0) ? 0 : exponent[$0] })
+  }
+
   /// Whether every column is stored as it is.
   public var isIdentity: Bool {
     offset.allSatisfy { $0 == 0 } && exponent.allSatisfy { $0 == 0 }
@@ -81,6 +89,9 @@ public struct ColumnEncoding: Equatable, Sendable {
     private var count: [Double]
     private var mean: [Double]
     private var squares: [Double]
+
+    /// The number of columns sampled.
+    var columnCount: Int { count.count }
 
     init(featureCount: Int) {
       count = [Double](repeating: 0, count: featureCount)

@@ -20,6 +20,32 @@ extension Dataset {
     /// A column of per-row weights (finite, ≥ 0), read into `Dataset.rowWeights` and not
     /// used as a feature. Default nil.
     public var weightColumn: String? = nil
+    /// Columns read past, by name. Default none.
+    public var ignoredColumns: [String] = []
+    /// When set, only these columns (by name) are features; every other column except the
+    /// label and weight columns is read past. Default nil: every other column.
+    public var selectedFeatures: [String]? = nil
+    /// Columns read as categorical even when their values are numbers (zip codes, codes
+    /// 1–5). Without it, a feature column is categorical when none of its values in the
+    /// first `ColumnEncoding.sampleRowCount` rows is a number (and some value is present).
+    public var categoricalColumns: [String] = []
+    /// The cell texts that mean "missing", besides the empty cell (matched after trimming
+    /// spaces in numeric columns, exactly in text columns).
+    public var missingTokens: [String] = TableEncoding.defaultMissingTokens
+    /// What to do with a missing cell. Default `.error`.
+    public var missing: MissingValuePolicy = .error
+    /// The most levels a categorical column may have; more is an error suggesting to
+    /// ignore the column (an id or name column must not become 100,000 features).
+    public var maxLevels = 1000
+    /// The byte between CSV fields: `,` by default; tab and `;` are common. Not `"`, CR,
+    /// LF or NUL. Binary formats ignore it.
+    public var delimiter = UInt8(ascii: ",")
+    /// Whether a CSV file's first row names its columns. Without a header, columns are
+    /// named `c1`…`cN`.
+    public var hasHeader = true
+    /// For data scored by a model: the model's table (column kinds, levels, fills), which
+    /// decides how raw columns are read instead of the data itself.
+    public var table: TableEncoding? = nil
     /// Whether training data must have 2 classes or more (off for one part of several).
     var checksClassCount = true
 
@@ -37,6 +63,21 @@ extension Dataset {
       Schema(
         labelColumn: labelColumn, featureNames: featureNames, classNames: classNames,
         requiresLabels: requiresLabels)
+    }
+
+    /// The schema for data scored by `model`: its features, or its table's raw columns when
+    /// the model encodes categories or missing values; a label column is required when
+    /// `requiresLabels`, else skipped.
+    public static func scoring(_ model: SoftmaxModel, requiresLabels: Bool) -> Schema {
+      var schema = matching(
+        featureNames: model.featureNames, classNames: model.classNames, labelColumn: model.labelName,
+        requiresLabels: requiresLabels)
+      if !model.table.isPlain {
+        schema.table = model.table
+        schema.missingTokens = model.table.missingTokens
+        schema.missing = model.table.missing
+      }
+      return schema
     }
 
     /// `dataset`, read from `file`, as this schema asks: features in the schema's order,
@@ -61,23 +102,25 @@ extension Dataset {
       guard requiresLabels else {
         return Dataset(
           features: matrix, encoding: encoding, labels: [], classNames: expectedClasses,
-          featureNames: expectedFeatures, labelName: dataset.labelName)
+          featureNames: expectedFeatures, labelName: dataset.labelName, table: table,
+          ingest: dataset.ingest)
       }
       let remap = try Self.classIndices(of: dataset, in: expectedClasses, file: file)
       return Dataset(
         features: matrix, encoding: encoding, labels: dataset.labels.map { remap[Int($0)] },
-        classNames: expectedClasses, featureNames: expectedFeatures, labelName: dataset.labelName)
+        classNames: expectedClasses, featureNames: expectedFeatures, labelName: dataset.labelName,
+        table: table, ingest: dataset.ingest)
     }
 
     /// For each of the dataset's classes, its index among `classes`.
     private static func classIndices(
       of dataset: Dataset, in classes: [String], file: String
     ) throws(DatasetError) -> [Int32] {
-      var classIndex: [String: Int32] = [:]
-      for (index, name) in classes.enumerated() { classIndex[name] = Int32(index) }
+      var classIndex: [ExactText: Int32] = [:]
+      for (index, name) in classes.enumerated() { classIndex[ExactText(name)] = Int32(index) }
       var remap: [Int32] = []
       for name in dataset.classNames {
-        guard let index = classIndex[name] else {
+        guard let index = classIndex[ExactText(name)] else {
           throw DatasetError(
             file: file, columnName: dataset.labelName, value: name, reason: .unknownClass(known: classes))
         }
@@ -92,7 +135,7 @@ extension Dataset {
     guard !keep && rowWeights != nil else { return self }
     return Dataset(
       features: features, encoding: encoding, labels: labels, classNames: classNames,
-      featureNames: featureNames, labelName: labelName)
+      featureNames: featureNames, labelName: labelName, table: table, ingest: ingest)
   }
 
   /// The matrix with its columns in the order of `names` (itself when already so), and the

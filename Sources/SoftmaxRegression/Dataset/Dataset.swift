@@ -23,6 +23,11 @@ public struct Dataset: Sendable {
   public let labelName: String
   /// A weight ≥ 0 per row (from a weight column), or nil when every row weighs 1.
   public let rowWeights: [Float]?
+  /// How the table's columns became `features` (numeric, categorical levels, missing-value
+  /// rule); a model trained on the data keeps it to read raw rows.
+  public let table: TableEncoding
+  /// What the reader did with each column (missing cells, dropped rows, unseen levels).
+  public let ingest: IngestReport
 
   /// The number of rows (examples).
   public var rowCount: Int { features.rowCount }
@@ -36,7 +41,8 @@ public struct Dataset: Sendable {
   /// Wraps already validated parts. `labels` is empty or has one valid index per row.
   init(
     features: FeatureMatrix, encoding: ColumnEncoding, labels: [Int32], classNames: [String],
-    featureNames: [String], labelName: String, rowWeights: [Float]? = nil
+    featureNames: [String], labelName: String, rowWeights: [Float]? = nil,
+    table: TableEncoding? = nil, ingest: IngestReport? = nil
   ) {
     precondition(labels.isEmpty || labels.count == features.rowCount)
     precondition(featureNames.count == features.featureCount)
@@ -49,6 +55,8 @@ public struct Dataset: Sendable {
     self.featureNames = featureNames
     self.labelName = labelName
     self.rowWeights = rowWeights
+    self.table = table ?? .numeric(featureNames)
+    self.ingest = ingest ?? .plain(featureNames: featureNames)
   }
 
   /// Builds a dataset from in-memory rows and string labels.
@@ -146,19 +154,20 @@ public struct Dataset: Sendable {
     return Dataset(
       features: matrix, encoding: encoding, labels: labels.isEmpty ? [] : indices.map { labels[$0] },
       classNames: classNames, featureNames: featureNames, labelName: labelName,
-      rowWeights: rowWeights.map { weights in indices.map { weights[$0] } })
+      rowWeights: rowWeights.map { weights in indices.map { weights[$0] } }, table: table)
   }
 }
 
 /// Assigns each distinct label string an index in order of first appearance.
 struct LabelInterner {
-  private var indexByName: [String: Int32] = [:]
+  private var indexByName: [ExactText: Int32] = [:]
   private(set) var names: [String] = []
 
   mutating func index(of name: String) -> Int32 {
-    if let index = indexByName[name] { return index }
+    let key = ExactText(name)
+    if let index = indexByName[key] { return index }
     let index = Int32(names.count)
-    indexByName[name] = index
+    indexByName[key] = index
     names.append(name)
     return index
   }
@@ -185,7 +194,8 @@ public enum ClassOrder {
   }
 
   /// Sorts names: numerically (any length, ties such as `1`/`01` by string) when all are
-  /// integers, else by string (Unicode scalar) order. Cost: O(n log n) comparisons.
+  /// integers, else by Unicode scalar order (Python's order; text differing in any scalar is
+  /// a different name, see `ExactText`). Cost: O(n log n) comparisons.
   public static func sorted(_ names: [String]) -> [String] {
     let comparator = precedes(in: names)
     return names.sorted(by: comparator)
@@ -195,7 +205,7 @@ public enum ClassOrder {
     if names.allSatisfy(isInteger) {
       return { numericPrecedes($0, $1) }
     }
-    return { $0 < $1 }
+    return { ExactText.precedes($0, $1) }
   }
 
   private static func numericPrecedes(_ lhs: String, _ rhs: String) -> Bool {
@@ -208,7 +218,7 @@ public enum ClassOrder {
     if left.magnitude != right.magnitude {
       return (left.magnitude < right.magnitude) != left.isNegative
     }
-    return lhs < rhs
+    return ExactText.precedes(lhs, rhs)
   }
 
   private struct IntegerText {

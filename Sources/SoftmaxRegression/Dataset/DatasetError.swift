@@ -42,6 +42,21 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case outOfMemory(String)
     /// The caller asked the load to stop (for example, on Ctrl-C).
     case cancelled
+    /// A missing-value token (`NA`, `?`, …) where the rule is `MissingValuePolicy.error`,
+    /// or a missing label or weight where it is `.mean`.
+    case missingValue
+    /// A number in a column whose first rows held only text (so read as categorical).
+    case numberInTextColumn
+    /// A categorical column with more distinct values than allowed.
+    case tooManyLevels(limit: Int)
+    /// An option (`--ignore`, `--features`, `--categorical`) names a column the file lacks.
+    case unknownColumn(option: String, available: [String])
+    /// No feature column is left once the label, weight and ignored columns are set aside.
+    case noFeatureColumns(columns: Int, delimiter: UInt8)
+    /// `MissingValuePolicy.drop` left no row.
+    case everyRowDropped(Int)
+    /// A delimiter that cannot separate CSV fields (a quote, a line break, NUL, non-ASCII).
+    case unusableDelimiter
   }
 
   /// The file (its path as given), or "<memory>" for in-memory data.
@@ -94,8 +109,10 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .emptyFile: return "the file is empty"
     case .noDataRows: return "no data rows after the header"
     case .raggedRow(let expected, let found): return "expected \(expected) fields, found \(found)"
-    case .emptyCell: return "empty cell"
-    case .notANumber: return "not a number"
+    case .emptyCell: return "empty cell (a missing value: --missing mean imputes it, --missing drop drops its row)"
+    case .notANumber:
+      return "not a number (a column of text levels: --categorical NAME or --ignore NAME; "
+        + "a missing-value marker: --na-values)"
     case .valueOutOfRange:
       return "value out of range: beyond Double's ±1.8e308, a weight beyond Float32's ±3.4e38, "
         + "or too far from the column's first \(ColumnEncoding.sampleRowCount) values to store in Float32"
@@ -129,6 +146,24 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .cacheMismatch(let why): return why
     case .outOfMemory(let why): return why
     case .cancelled: return "reading stopped before the end, as asked"
+    case .missingValue:
+      return "missing value (--missing mean imputes a feature, --missing drop drops its row; "
+        + "--na-values sets the markers)"
+    case .numberInTextColumn:
+      return "a number in a column of text (its first \(ColumnEncoding.sampleRowCount) rows hold no number, "
+        + "so it is categorical); --categorical NAME reads its numbers as levels too"
+    case .tooManyLevels(let limit):
+      return "more than \(limit) distinct values in a categorical column: an id or a name? "
+        + "--ignore NAME leaves it out (or raise --max-levels)"
+    case .unknownColumn(let option, let available):
+      return "\(option) names no column of the file; columns are \(DatasetError.Reason.list(available))"
+    case .noFeatureColumns(let columns, let delimiter):
+      let separator = delimiter == 9 ? "tab" : "'\(UnicodeScalar(delimiter))'"
+      return "no feature column: the \(columns) column\(columns == 1 ? " is" : "s are") the label, the weight "
+        + "or ignored (fields split on \(separator); another delimiter? --delimiter)"
+    case .everyRowDropped(let rows):
+      return "all \(rows) rows have a missing value, so --missing drop left none"
+    case .unusableDelimiter: return "unusable delimiter (a quote, a line break, NUL or a non-ASCII byte)"
     }
   }
 

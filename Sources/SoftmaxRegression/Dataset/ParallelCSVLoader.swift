@@ -70,36 +70,42 @@ struct ParallelCSVLoader {
     }
     let readsLabels = layout.roles.contains(.label)
     let readsWeights = layout.roles.contains(.weight)
+    let dropsRows = loader.schema.missing == .drop
     let labelBuffer = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, plan.rowCount))
-    let weightBuffer = UnsafeMutableBufferPointer<Float>.allocate(
-      capacity: readsWeights ? plan.rowCount : 1)
+    let weightBuffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, plan.rowCount))
+    let droppedBuffer = UnsafeMutableBufferPointer<Bool>.allocate(capacity: dropsRows ? plan.rowCount : 1)
     defer {
       labelBuffer.deallocate()
       weightBuffer.deallocate()
+      droppedBuffer.deallocate()
     }
     guard
-      let labelNames = try parseRows(
+      let parsed = try parseRows(
         plan, layout: layout, matrix: matrix, labels: labelBuffer.baseAddress!,
-        weights: weightBuffer.baseAddress!, release: release)
+        weights: weightBuffer.baseAddress!, dropped: dropsRows ? droppedBuffer.baseAddress! : nil,
+        release: release)
     else { return nil }
-    return loader.makeDataset(
-      matrix: matrix, labels: readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : [],
-      labelNames: labelNames,
-      rowWeights: readsWeights ? Array(weightBuffer.prefix(plan.rowCount)) : nil, layout: layout)
+    return try loader.makeDataset(
+      RawRows(
+        matrix: matrix, labels: readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : [],
+        labelNames: parsed.labelNames,
+        weights: readsWeights ? Array(weightBuffer.prefix(plan.rowCount)) : nil,
+        dropped: dropsRows ? Array(droppedBuffer.prefix(plan.rowCount)) : [], chunks: parsed.chunks),
+      layout: layout)
   }
 
-  /// Parses the planned rows into `matrix` and the label and weight buffers (one entry per
-  /// row each, where the layout reads them), wherever they live: allocated memory, or a
+  /// Parses the planned rows into `matrix` and the label, weight and drop buffers (one entry
+  /// per row each, where the layout reads them), wherever they live: allocated memory, or a
   /// cache file being written. Returns the label names in order of first appearance, the
-  /// labels rewritten as indices into them; nil when a chunk failed (the caller then takes
-  /// the serial reader's verdict).
+  /// labels rewritten as indices into them, and each chunk's rows with the codes of its text
+  /// cells; nil when a chunk failed (the caller then takes the serial reader's verdict).
   func parseRows(
     _ plan: CSVChunkPlan, layout: CSVLoader.Layout, matrix: FeatureMatrix,
     labels: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
-    release: @Sendable (Range<Int>) -> Void
-  ) throws(DatasetError) -> [String]? {
-    let outcomes = UnsafeMutableBufferPointer<ChunkOutcome>.allocate(capacity: plan.chunks.count)
-    outcomes.initialize(repeating: ChunkOutcome())
+    dropped: UnsafeMutablePointer<Bool>? = nil, release: @Sendable (Range<Int>) -> Void
+  ) throws(DatasetError) -> (labelNames: [String], chunks: [RawRows.Chunk])? {
+    let outcomes = UnsafeMutableBufferPointer<TextCodes?>.allocate(capacity: plan.chunks.count)
+    outcomes.initialize(repeating: nil)
     let encodingValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(1, 2 * matrix.featureCount))
     _ = encodingValues.initialize(from: layout.encoding.offset + layout.encoding.scale)
     defer {
@@ -109,18 +115,23 @@ struct ParallelCSVLoader {
     }
     let target = CSVChunkParser.Target(
       bytes: loader.bytes, loader: loader, layout: layout, matrix: matrix, labels: labels,
-      weights: weights, encodingValues: UnsafePointer(encodingValues.baseAddress!),
+      weights: weights, dropped: dropped, encodingValues: UnsafePointer(encodingValues.baseAddress!),
       checksStoredValues: layout.encoding.mayOverflow(magnitudeUpTo: DecimalParser.fieldMagnitudeLimit))
     guard try parseChunks(plan, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
     else { return nil }
-    guard layout.roles.contains(.label) else { return [] }
-    return mergeLabels(plan, outcomes: outcomes, into: labels)
+    let chunks = plan.chunks.indices.map { index in
+      RawRows.Chunk(
+        rows: plan.chunks[index].firstRow..<plan.chunks[index].firstRow + plan.chunks[index].rowCount,
+        codes: outcomes[index]!)
+    }
+    guard layout.roles.contains(.label) else { return ([], chunks) }
+    return (mergeLabels(chunks, into: labels), chunks)
   }
 
   /// Parses every chunk, in waves between which progress is reported; true if all succeeded.
   private func parseChunks(
     _ plan: CSVChunkPlan, target: CSVChunkParser.Target,
-    outcomes: UnsafeSendableBuffer<ChunkOutcome>, release: @Sendable (Range<Int>) -> Void
+    outcomes: UnsafeSendableBuffer<TextCodes?>, release: @Sendable (Range<Int>) -> Void
   ) throws(DatasetError) -> Bool {
     let chunks = plan.chunks
     let totalBytes = loader.bytes.count
@@ -135,11 +146,11 @@ struct ParallelCSVLoader {
         var parser = CSVChunkParser(target: target)
         let nextRowsStart = index + 1 < chunks.count ? chunks[index + 1].rowsStart : totalBytes
         let parsed = parser.parse(chunks[index], nextRowsStart: nextRowsStart)
-        outcomes.buffer[index] = ChunkOutcome(parsed: parsed, labelNames: parser.labelNames)
+        outcomes.buffer[index] = parsed ? parser.codes : nil
         release(chunks[index].bytes)
         rowsParsed?(chunks[index].firstRow..<chunks[index].firstRow + chunks[index].rowCount)
       }
-      guard wave.allSatisfy({ outcomes.buffer[$0].parsed }) else { return false }
+      guard wave.allSatisfy({ outcomes.buffer[$0] != nil }) else { return false }
       progress?(chunks[wave.upperBound - 1].bytes.upperBound, totalBytes)
       if let shouldContinue, !shouldContinue() { throw DatasetError(file: loader.file, reason: .cancelled) }
       waveStart = wave.upperBound
@@ -149,23 +160,13 @@ struct ParallelCSVLoader {
 
   /// Rewrites chunk-local label indices as indices into the returned names, which are in
   /// order of first appearance in the file (as the serial reader interns them).
-  private func mergeLabels(
-    _ plan: CSVChunkPlan, outcomes: UnsafeMutableBufferPointer<ChunkOutcome>,
-    into labels: UnsafeMutablePointer<Int32>
-  ) -> [String] {
+  private func mergeLabels(_ chunks: [RawRows.Chunk], into labels: UnsafeMutablePointer<Int32>) -> [String] {
     var interner = LabelInterner()
-    for (index, chunk) in plan.chunks.enumerated() {
-      let global = outcomes[index].labelNames.map { interner.index(of: $0) }
-      let rows = chunk.firstRow..<chunk.firstRow + chunk.rowCount
+    for chunk in chunks {
+      let global = chunk.codes.labels.names.map { interner.index(of: $0) }
       if global.indices.allSatisfy({ global[$0] == Int32($0) }) { continue }
-      for row in rows { labels[row] = global[Int(labels[row])] }
+      for row in chunk.rows { labels[row] = global[Int(labels[row])] }
     }
     return interner.names
   }
-}
-
-/// What one chunk's worker reports.
-struct ChunkOutcome {
-  var parsed = false
-  var labelNames: [String] = []
 }

@@ -72,6 +72,18 @@ public struct Standardization: Equatable, Sendable, Codable {
     self.scale = scale
   }
 
+  /// This standardisation with the flagged features left as they are (mean 0, scale 1):
+  /// the 0/1 indicators of categorical levels.
+  func leaving(_ flagged: [Bool]) -> Standardization {
+    guard flagged.contains(true) else { return self }
+    var result = self
+    for (feature, isFlagged) in flagged.enumerated() where isFlagged {
+      result.mean[feature] = 0
+      result.scale[feature] = 1
+    }
+    return result
+  }
+
   /// Standardizes one value of feature `column`; the exact operation scoring applies.
   @inline(__always)
   public func apply(_ value: Double, column: Int) -> Double {

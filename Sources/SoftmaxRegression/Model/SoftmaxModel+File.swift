@@ -1,6 +1,6 @@
 import Foundation
 
-/// The model file format, version 1: one JSON object.
+/// The model file format, version 1 or 2: one JSON object.
 ///
 ///     {
 ///       "format": "softmax-regression-model",
@@ -11,13 +11,19 @@ import Foundation
 ///       "weights": [[w_00, ..., w_0(D-1)], ...], // K rows of D numbers
 ///       "bias": [b_0, ...],                      // K numbers
 ///       "standardization": {"mean": [...], "scale": [...]}   // or absent
+///       "inputs": {...}                          // version 2 only: a `TableEncoding`
 ///     }
+///
+/// Version 2 adds `inputs`, how raw columns become the features (categorical levels,
+/// missing-value fills, ignored columns); a model of numeric columns read strictly is
+/// still written as version 1, byte for byte as before. Both versions are read.
 ///
 /// Numbers are written in Swift's shortest round-trip form, so a read model equals the
 /// written one bit for bit, and keys are sorted, so equal models give identical bytes.
 struct ModelFile: Codable {
   static let formatName = "softmax-regression-model"
-  static let currentVersion = 1
+  static let currentVersion = 2
+  static let readableVersions = 1...2
 
   var format: String
   var version: Int
@@ -27,6 +33,7 @@ struct ModelFile: Codable {
   var weights: [[Float]]
   var bias: [Float]
   var standardization: Standardization?
+  var inputs: TableEncoding?
 
   /// The weights and bias read as Double, to locate a value Float32 cannot hold.
   struct Parameters: Decodable {
@@ -58,15 +65,15 @@ struct ModelFile: Codable {
 }
 
 extension SoftmaxModel {
-  /// The model as the bytes of a version-1 model file (see `ModelFile`).
+  /// The model as the bytes of a model file (see `ModelFile`).
   public func fileBytes() throws(ModelError) -> [UInt8] {
     let file = ModelFile(
-      format: ModelFile.formatName, version: ModelFile.currentVersion, label: labelName,
+      format: ModelFile.formatName, version: table.isPlain ? 1 : ModelFile.currentVersion, label: labelName,
       classes: classNames, features: featureNames,
       weights: (0..<classCount).map {
         Array(weights[($0 * featureCount)..<(($0 + 1) * featureCount)])
       },
-      bias: bias, standardization: standardization)
+      bias: bias, standardization: standardization, inputs: table.isPlain ? nil : table)
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     do {
@@ -127,7 +134,7 @@ extension SoftmaxModel {
       throw .malformed(file: name, "the key \"\(key)\" appears twice in one object")
     }
     guard let version = header.version else { throw .malformed(file: name, "\"version\" is missing") }
-    guard version == ModelFile.currentVersion else {
+    guard ModelFile.readableVersions.contains(version) else {
       throw .unsupportedVersion(file: name, found: version, supported: ModelFile.currentVersion)
     }
     let file: ModelFile
@@ -150,7 +157,7 @@ extension SoftmaxModel {
       try self.init(
         classNames: file.classes, featureNames: file.features, labelName: file.label,
         weights: file.weights.flatMap { $0 }, bias: file.bias,
-        standardization: file.standardization)
+        standardization: file.standardization, table: version == 1 ? nil : file.inputs)
     } catch {
       guard case .invalid(_, let why) = error else { throw error }
       throw .invalid(file: name, why)

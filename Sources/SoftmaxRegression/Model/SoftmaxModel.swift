@@ -18,6 +18,9 @@ public struct SoftmaxModel: Sendable, Equatable {
   public let bias: [Float]
   /// The standardisation applied to raw features before the linear map, if any.
   public let standardization: Standardization?
+  /// How raw table columns become `featureNames` (numeric columns, categorical levels,
+  /// missing values), as learnt from the training data.
+  public let table: TableEncoding
 
   /// The number of classes K.
   public var classCount: Int { classNames.count }
@@ -29,11 +32,15 @@ public struct SoftmaxModel: Sendable, Equatable {
   ///   names repeat.
   public init(
     classNames: [String], featureNames: [String], labelName: String, weights: [Float],
-    bias: [Float], standardization: Standardization?
+    bias: [Float], standardization: Standardization?, table: TableEncoding? = nil
   ) throws(ModelError) {
     func invalid(_ why: String) -> ModelError { .invalid(file: nil, why) }
+    let table = table ?? .numeric(featureNames)
+    guard table.featureNames == featureNames else {
+      throw invalid("the input columns give features other than the model's \(featureNames.count)")
+    }
     guard classNames.count >= 2 else { throw invalid("a model needs at least 2 classes") }
-    guard Set(classNames).count == classNames.count else { throw invalid("class names repeat") }
+    guard !ExactText.hasRepeats(classNames) else { throw invalid("class names repeat") }
     guard Set(featureNames).count == featureNames.count else {
       throw invalid("feature names repeat")
     }
@@ -75,6 +82,7 @@ public struct SoftmaxModel: Sendable, Equatable {
     self.weights = weights
     self.bias = bias
     self.standardization = standardization
+    self.table = table
   }
 
   /// The logits z_k = w_k·x' + b_k for one row of raw features, computed in Double and

@@ -79,7 +79,7 @@ public struct Trainer: Sendable {
       let (weights, bias) = objective.layout.unpack(parameters)
       return try SoftmaxModel(
         classNames: data.classNames, featureNames: data.featureNames, labelName: data.labelName,
-        weights: weights, bias: bias, standardization: standardization)
+        weights: weights, bias: bias, standardization: standardization, table: data.table)
     }
   }
 
@@ -98,7 +98,8 @@ public struct Trainer: Sendable {
     let statistics = LocalStatistics()
     let standardization =
       options.standardize
-      ? Standardization(fitting: data, rows: split?.training, reduction: statistics) : nil
+      ? Standardization(fitting: data, rows: split?.training, reduction: statistics)
+        .leaving(data.table.indicatorFeatures) : nil
     let scaling = FeatureScaling(encoding: data.encoding, standardization: standardization)
     let executor = ShardedExecutor(threadCount: options.effectiveThreadCount)
     let layout = ParameterLayout(classCount: data.classCount, featureCount: data.featureCount)

@@ -1,0 +1,194 @@
+/// Makes a dataset of rows as read (`RawRows`) when the table needs more than numbers: merges
+/// each categorical column's levels over the chunks and sorts them (or maps them to a
+/// model's levels), leaves out dropped rows, fills missing numeric cells, and expands each
+/// categorical column into one 0/1 feature per level. The result, and the `TableEncoding`
+/// it records, are the same for every chunking, so for every thread count.
+///
+/// Cost: O(rows · slots) for the fills and O(rows · features) for the copy; memory: the new
+/// matrix beside the one read. A table of plain numbers, read strictly, never comes here.
+struct TableAssembler {
+  let layout: CSVLoader.Layout
+  let schema: Dataset.Schema
+  let file: String
+
+  /// The dataset; nil when a categorical column has more levels than `schema.maxLevels`
+  /// (the serial reader then names the cell that crossed the limit).
+  func assemble(
+    _ rows: RawRows, labels: [Int32], classNames: [String], labelName: String
+  ) throws(DatasetError) -> Dataset? {
+    guard let levels = mergedLevels(rows) else { return nil }
+    let kept = rows.dropped.isEmpty ? Array(0..<rows.matrix.rowCount) : rows.dropped.indices.filter { !rows.dropped[$0] }
+    guard !kept.isEmpty else { throw DatasetError(file: file, reason: .everyRowDropped(rows.matrix.rowCount)) }
+    let missingCounts = rows.chunks.reduce(into: [Int](repeating: 0, count: layout.roles.count)) { sums, chunk in
+      for (column, count) in chunk.codes.missingCounts.enumerated() { sums[column] += count }
+    }
+    let fills = fills(rows.matrix, kept: kept)
+    let table = tableEncoding(levels: levels, fills: fills, missingCounts: missingCounts)
+    var unseen = [Int](repeating: 0, count: layout.roles.count)
+    let matrix: FeatureMatrix
+    if levels.isEmpty && kept.count == rows.matrix.rowCount {
+      matrix = filledInPlace(rows.matrix, fills: fills)
+    } else {
+      matrix = try expanded(rows, kept: kept, table: table, levels: levels, fills: fills, unseen: &unseen)
+    }
+    let report = IngestReport(
+      columns: layout.header.indices.map { column in
+        IngestReport.Column(
+          name: layout.header[column], role: role(of: column, table: table),
+          missingCount: missingCounts[column], unseenCount: unseen[column])
+      },
+      droppedRows: rows.dropped.indices.filter { rows.dropped[$0] }, missing: schema.missing)
+    return Dataset(
+      features: matrix, encoding: encoding(table), labels: rows.labels.isEmpty ? [] : kept.map { labels[$0] },
+      classNames: classNames, featureNames: table.featureNames, labelName: labelName,
+      rowWeights: rows.weights.map { weights in kept.map { weights[$0] } }, table: table, ingest: report)
+  }
+
+  // MARK: - Levels
+
+  /// Per categorical slot: its levels in feature order and, per chunk, each local code's
+  /// level (−1 for a level the model does not know). Nil when there are too many levels.
+  private func mergedLevels(_ rows: RawRows) -> [Int: (names: [String], remap: [[Int32]])]? {
+    var result: [Int: (names: [String], remap: [[Int32]])] = [:]
+    for slot in layout.categoricalSlots {
+      if let known = schema.table?.columns[slot].levels {
+        var index: [ExactText: Int32] = [:]
+        for (position, name) in known.enumerated() { index[ExactText(name)] = Int32(position) }
+        result[slot] = (known, rows.chunks.map { $0.codes.levels[slot].names.map { index[ExactText($0)] ?? -1 } })
+        continue
+      }
+      var interner = LabelInterner()
+      let firstAppearance = rows.chunks.map { $0.codes.levels[slot].names.map { interner.index(of: $0) } }
+      guard interner.names.count <= schema.maxLevels else { return nil }
+      let (sorted, remap) = interner.sortedClasses()
+      result[slot] = (sorted, firstAppearance.map { codes in codes.map { remap[Int($0)] } })
+    }
+    return result
+  }
+
+  // MARK: - Missing values
+
+  /// Per numeric slot under `.mean`: the stored value that fills its missing cells (the
+  /// mean of the kept rows' values, summed in Double in row order, or the model's fill).
+  private func fills(_ matrix: FeatureMatrix, kept: [Int]) -> [Int: Double] {
+    guard schema.missing == .mean else { return [:] }
+    var result: [Int: Double] = [:]
+    for slot in 0..<layout.featureNames.count where !layout.categoricalSlots.contains(slot) {
+      if let table = schema.table {
+        result[slot] = Double(layout.encoding.encode(table.columns[slot].fill ?? 0, column: slot))
+        continue
+      }
+      var sum = 0.0
+      var count = 0
+      for row in kept {
+        let value = matrix[row, slot]
+        if !value.isNaN {
+          sum += Double(value)
+          count += 1
+        }
+      }
+      result[slot] = count > 0 ? sum / Double(count) : 0
+    }
+    return result
+  }
+
+  // MARK: - The table
+
+  private func tableEncoding(
+    levels: [Int: (names: [String], remap: [[Int32]])], fills: [Int: Double], missingCounts: [Int]
+  ) -> TableEncoding {
+    if let table = schema.table { return table }
+    let columns = layout.featureNames.indices.map { slot -> TableEncoding.Column in
+      let name = layout.featureNames[slot]
+      guard let slotLevels = levels[slot] else {
+        let fill = fills[slot].map { layout.encoding.offset[slot] + $0 / layout.encoding.scale[slot] }
+        return .numeric(name, fill: fill)
+      }
+      let hasMissing = schema.missing == .mean && missingCounts[layout.slotColumns[slot]] > 0
+      return .categorical(name, levels: slotLevels.names, missingLevel: hasMissing)
+    }
+    let ignored = layout.roles.indices.filter { layout.roles[$0] == .skipped }.map { layout.header[$0] }
+    return TableEncoding(
+      columns: columns, ignored: ignored, missingTokens: schema.missingTokens, missing: schema.missing)
+  }
+
+  private func role(of column: Int, table: TableEncoding) -> IngestReport.Column.Role {
+    switch layout.roles[column] {
+    case .feature: .numeric
+    case .categorical(let slot): .categorical(levels: table.columns[slot].levels?.count ?? 0)
+    case .label: .label
+    case .weight: .weight
+    case .skipped: .ignored
+    }
+  }
+
+  /// Numeric features keep the stored form of their slot; indicators are stored as they are.
+  private func encoding(_ table: TableEncoding) -> ColumnEncoding {
+    var offsets: [Double] = []
+    var exponents: [Int] = []
+    for (slot, column) in table.columns.enumerated() {
+      let numeric = column.kind == .numeric
+      for _ in 0..<column.featureCount {
+        offsets.append(numeric ? layout.encoding.offset[slot] : 0)
+        exponents.append(numeric ? layout.encoding.exponent[slot] : 0)
+      }
+    }
+    return ColumnEncoding(validatedOffset: offsets, exponent: exponents)
+  }
+
+  // MARK: - The features
+
+  /// `matrix` (owned by the reader, not yet shared) with its missing cells filled: numbers
+  /// only, every row kept, so nothing moves.
+  private func filledInPlace(_ matrix: FeatureMatrix, fills: [Int: Double]) -> FeatureMatrix {
+    let slots = fills.keys.sorted()
+    let values = slots.map { Float(fills[$0]!) }
+    guard !slots.isEmpty else { return matrix }
+    for row in 0..<matrix.rowCount {
+      let cells = matrix.rowPointer(row)
+      for (slot, fill) in zip(slots, values) where cells[slot].isNaN { cells[slot] = fill }
+    }
+    return matrix
+  }
+
+  /// The kept rows with their numeric slots filled and their categorical slots expanded;
+  /// counts, per column, the cells whose level the model does not know.
+  private func expanded(
+    _ rows: RawRows, kept: [Int], table: TableEncoding,
+    levels: [Int: (names: [String], remap: [[Int32]])], fills: [Int: Double], unseen: inout [Int]
+  ) throws(DatasetError) -> FeatureMatrix {
+    let source = rows.matrix
+    let firstFeature = table.columns.reduce(into: [0]) { $0.append($0.last! + $1.featureCount) }
+    let matrix: FeatureMatrix
+    do {
+      matrix = try FeatureMatrix(rowCount: kept.count, featureCount: firstFeature.last!)
+    } catch {
+      throw error.located(in: file)
+    }
+    var chunkOfRow = 0
+    for (target, row) in kept.enumerated() {
+      while !rows.chunks[chunkOfRow].rows.contains(row) { chunkOfRow += 1 }
+      let from = source.rowPointer(row)
+      let to = matrix.rowPointer(target)
+      for (slot, column) in table.columns.enumerated() {
+        let value = from[slot]
+        let first = firstFeature[slot]
+        guard let slotLevels = levels[slot] else {
+          to[first] = value.isNaN ? Float(fills[slot] ?? 0) : value
+          continue
+        }
+        if value.isNaN {
+          if column.missingLevel == true { to[first + (column.levels?.count ?? 0)] = 1 }
+          continue
+        }
+        let level = slotLevels.remap[chunkOfRow][Int(value)]
+        if level >= 0 {
+          to[first + Int(level)] = 1
+        } else {
+          unseen[layout.slotColumns[slot]] += 1
+        }
+      }
+    }
+    return matrix
+  }
+}
