@@ -109,10 +109,15 @@ struct CSVChunkPlan {
   /// previous byte is not a line break (that would make an empty line, or the LF of a CRLF).
   /// Blocks of 32 bytes without a quote are counted with SIMD.
   static func scan(_ bytes: UnsafeRawBufferPointer, _ range: Range<Int>, bodyStart: Int) -> Scan {
-    precondition(range.lowerBound >= 1 || range.isEmpty)
     var scan = Scan()
     var parity = 0
     var position = range.lowerBound
+    if position == 0 && !range.isEmpty {
+      // The file's first byte (a file without header or BOM): a line break there ends no
+      // row (the line before it is empty), so only a quote counts.
+      if bytes[0] == UInt8(ascii: "\"") { parity = 1 }
+      position = 1
+    }
     while position + 32 <= range.upperBound {
       let block = load(bytes, position)
       let breaks = Self.breaks(block)

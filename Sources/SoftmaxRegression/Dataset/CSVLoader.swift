@@ -50,8 +50,8 @@ struct CSVLoader {
     var encoding: ColumnEncoding
     /// The byte between fields.
     var delimiter: UInt8
-    /// Per slot: categorical because its first rows held text and no number (a number
-    /// later is then an error, not a level).
+    /// Per slot: categorical because its first rows held more text than numbers (a number
+    /// in it is then an error, not a level).
     var inferredCategorical: [Bool]
     /// Per slot: its column (0-based).
     var slotColumns: [Int]
@@ -135,8 +135,9 @@ struct CSVLoader {
       texts = numbers
     }
 
-    /// Whether the slot held text and no number.
-    func isText(_ slot: Int) -> Bool { texts[slot] > 0 && numbers[slot] == 0 }
+    /// Whether the slot held more texts than numbers: then it is categorical, and a number
+    /// in it an error (a stray value is the minority, whichever kind it is).
+    func isText(_ slot: Int) -> Bool { texts[slot] > numbers[slot] }
   }
 
   /// Adds the first rows that scan cleanly to `sample` (invalid rows and cells are left out
@@ -575,11 +576,21 @@ struct CSVLoader {
       return Dataset(
         features: rows.matrix, encoding: layout.encoding, labels: labels,
         classNames: classNames, featureNames: layout.featureNames, labelName: labelName,
-        rowWeights: rows.weights)
+        rowWeights: rows.weights, table: plainTable(layout))
     }
     let assembler = TableAssembler(layout: layout, schema: schema, file: file)
     return try assembler.assemble(
       rows, labels: labels, classNames: classNames, labelName: labelName)
+  }
+
+  /// The table of numeric columns read strictly: it records the columns training left out
+  /// (so scoring data may hold them) and the missing-value markers asked for.
+  private func plainTable(_ layout: Layout) -> TableEncoding? {
+    guard schema.featureNames == nil else { return nil }
+    let ignored = layout.roles.indices.filter { layout.roles[$0] == .skipped }.map { layout.header[$0] }
+    return TableEncoding(
+      columns: layout.featureNames.map { .numeric($0) }, ignored: ignored,
+      missingTokens: schema.missingTokens, missing: schema.missing)
   }
 
   // MARK: - Fields

@@ -5,7 +5,9 @@ extension Dataset {
   /// Each part is parsed on all cores; errors name the part and its line. Memory: the whole
   /// matrix plus one part's.
   /// - Throws: `DatasetError` naming the part: its own errors, or a header unlike the first
-  ///   part's; and the schema's (too few classes, over all parts).
+  ///   part's; and the schema's (too few classes, over all parts). Parts with categorical
+  ///   columns or a missing-value rule other than `.error` are refused for now (their levels
+  ///   and fills would have to be merged across parts).
   public init(
     csvParts paths: [String], schema: Schema = .training(),
     threadCount: Int = ShardedExecutor.availableCoreCount,
@@ -25,6 +27,13 @@ extension Dataset {
       let part = try Self.loadCSV(
         at: path, schema: partSchema, encoding: encoding, threadCount: threadCount, progress: nil,
         shouldContinue: shouldContinue)
+      if !part.table.isPlain || !part.ingest.droppedRows.isEmpty {
+        throw DatasetError(
+          file: path,
+          reason: .inconsistentShape(
+            "part files with categorical columns or missing-value rules are not read yet: "
+              + "concatenate the parts into one file"))
+      }
       if let first = parts.first, part.featureNames != first.featureNames || part.labelName != first.labelName {
         throw DatasetError(
           file: path, line: 1,

@@ -26,8 +26,10 @@ extension Dataset {
     /// label and weight columns is read past. Default nil: every other column.
     public var selectedFeatures: [String]? = nil
     /// Columns read as categorical even when their values are numbers (zip codes, codes
-    /// 1–5). Without it, a feature column is categorical when none of its values in the
-    /// first `ColumnEncoding.sampleRowCount` rows is a number (and some value is present).
+    /// 1–5). Without it, a feature column is categorical when most of its values in the
+    /// first `ColumnEncoding.sampleRowCount` rows are not numbers (missing cells aside); a
+    /// value of the other kind anywhere in the column is then a located error, never a
+    /// silent change of kind.
     public var categoricalColumns: [String] = []
     /// The cell texts that mean "missing", besides the empty cell (matched after trimming
     /// spaces in numeric columns, exactly in text columns).

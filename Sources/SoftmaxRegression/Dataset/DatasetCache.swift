@@ -26,7 +26,9 @@ import Foundation
 ///
 /// Metadata: UTF-8 JSON `{"feature_names": […], "class_names": […], "label_name": "…",
 /// "weight_name": "…" or null, "column_offset": […], "column_exponent": […]}` (the last two:
-/// the `ColumnEncoding` of the stored values; absent in version 1, which means the identity).
+/// the `ColumnEncoding` of the stored values; absent in version 1, which means the identity),
+/// and `"inputs"`, the `TableEncoding` of data with categorical columns or missing values
+/// (absent for plain numbers).
 /// Matrix: rows × stride Float32, padding columns zero, values stored as the encoding says. Labels:
 /// one Int32 class index per row. Weights: one Float32 per row.
 ///
@@ -49,8 +51,11 @@ public enum DatasetCache {
     var weightName: String?
     var columnOffset: [Double]?
     var columnExponent: [Int]?
+    /// How the source table's columns became the features, when more than numbers.
+    var inputs: TableEncoding? = nil
 
     enum CodingKeys: String, CodingKey {
+      case inputs
       case featureNames = "feature_names"
       case classNames = "class_names"
       case labelName = "label_name"
@@ -83,17 +88,18 @@ public enum DatasetCache {
       featureNames: dataset.featureNames, classNames: dataset.classNames,
       labelName: dataset.labelName,
       weightName: dataset.rowWeights == nil ? nil : weightName ?? "weight",
-      encoding: dataset.encoding)
+      encoding: dataset.encoding, table: dataset.table)
   }
 
   /// The metadata JSON (sorted keys) of a cache with these names and encoding.
   static func metadataBytes(
     featureNames: [String], classNames: [String], labelName: String, weightName: String?,
-    encoding: ColumnEncoding
+    encoding: ColumnEncoding, table: TableEncoding? = nil
   ) -> [UInt8] {
     let metadata = Metadata(
       featureNames: featureNames, classNames: classNames, labelName: labelName,
-      weightName: weightName, columnOffset: encoding.offset, columnExponent: encoding.exponent)
+      weightName: weightName, columnOffset: encoding.offset, columnExponent: encoding.exponent,
+      inputs: table.flatMap { $0.isPlain ? nil : $0 })
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     return (try? Array(encoder.encode(metadata))) ?? []

@@ -98,6 +98,9 @@ private struct CacheReader {
     guard metadata.featureNames.count == shape.featureCount else {
       throw invalid("the metadata names \(metadata.featureNames.count) features, the header \(shape.featureCount)")
     }
+    if let inputs = metadata.inputs, inputs.featureNames != metadata.featureNames {
+      throw invalid("the metadata's input columns give features other than its \(metadata.featureNames.count)")
+    }
     let encoding = try readEncoding(metadata, version: version, featureCount: shape.featureCount)
     let matrix = FeatureMatrix(
       mapping: file, offset: shape.matrixOffset, rowCount: shape.rowCount, featureCount: shape.featureCount)
@@ -106,7 +109,8 @@ private struct CacheReader {
     let weights = try readWeights(shape)
     let dataset = Dataset(
       features: matrix, encoding: encoding, labels: labels, classNames: metadata.classNames,
-      featureNames: metadata.featureNames, labelName: metadata.labelName, rowWeights: weights)
+      featureNames: metadata.featureNames, labelName: metadata.labelName, rowWeights: weights,
+      table: metadata.inputs)
     return (dataset, weights == nil ? nil : metadata.weightName)
   }
 

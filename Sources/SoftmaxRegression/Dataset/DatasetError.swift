@@ -150,7 +150,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
       return "missing value (--missing mean imputes a feature, --missing drop drops its row; "
         + "--na-values sets the markers)"
     case .numberInTextColumn:
-      return "a number in a column of text (its first \(ColumnEncoding.sampleRowCount) rows hold no number, "
+      return "a number in a column of text (its first \(ColumnEncoding.sampleRowCount) rows hold mostly text, "
         + "so it is categorical); --categorical NAME reads its numbers as levels too"
     case .tooManyLevels(let limit):
       return "more than \(limit) distinct values in a categorical column: an id or a name? "
