@@ -36,9 +36,10 @@ enum ModelInput {
           + "the model never saw (encoded as all zeros)")
     }
     if !dataset.ingest.droppedRows.isEmpty {
+      let treatment = command == "predict" ? "get empty predictions" : "are left out"
       Console.error(
         "softmax \(command): warning: \(path): \(dataset.ingest.droppedRows.count) rows have a missing value "
-          + "and are left out, as in training (--missing drop)")
+          + "and \(treatment), as the model was trained with --missing drop")
     }
     return dataset
   }

@@ -33,7 +33,17 @@ enum PredictCommand {
     var lines = [header.joined(separator: ",")]
     lines.reserveCapacity(dataset.rowCount + 1)
     let classFields = model.classNames.map(CSVText.field)
-    for row in 0..<dataset.rowCount {
+    // A row left out for a missing value (a model trained with --missing drop) gets empty
+    // fields, so output line i still answers input row i.
+    let emptyLine = String(repeating: ",", count: header.count - 1)
+    var dropped = dataset.ingest.droppedRows[...]
+    var row = 0
+    while row < dataset.rowCount || !dropped.isEmpty {
+      if let next = dropped.first, next == lines.count - 1 {
+        lines.append(emptyLine)
+        dropped.removeFirst()
+        continue
+      }
       var line = classFields[Int(scores.predictedClasses[row])]
       if withProbabilities {
         for classIndex in 0..<model.classCount {
@@ -41,6 +51,7 @@ enum PredictCommand {
         }
       }
       lines.append(line)
+      row += 1
     }
     let text = lines.joined(separator: "\n") + "\n"
     try OutputFiles.write(Array(text.utf8), to: outputPath ?? OutputFiles.standardOutput)
