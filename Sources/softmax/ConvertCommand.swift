@@ -20,7 +20,7 @@ enum ConvertCommand {
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 to keep (default: none)."),
       .init(name: "threads", valueName: "N", help: "Threads that parse, ≥ 1 (default: all cores)."),
       .init(name: "quiet", short: "q", help: "Print no progress."),
-    ])
+    ] + TableFlags.columns + TableFlags.dialect)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let csvPath = arguments.positionals[0]
@@ -36,7 +36,9 @@ enum ConvertCommand {
     let clock = ContinuousClock()
     let start = clock.now
     let weightName = arguments.string("weight")
-    let schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: weightName)
+    var schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: weightName)
+    try TableFlags.applyDialect(arguments, path: csvPath, to: &schema)
+    try TableFlags.applyColumns(arguments, to: &schema)
     let path = ModelInput.dataPath(csvPath)
     let progress = { (bytesDone: Int, totalBytes: Int) in
       display.loading(csvPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)

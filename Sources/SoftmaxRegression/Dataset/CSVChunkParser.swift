@@ -112,6 +112,7 @@ struct CSVChunkParser {
     at start: Int, into row: UnsafeMutablePointer<Float>, rowIndex: Int
   ) -> Int? {
     var position = start
+    let delimiter = self.delimiter
     let lastColumn = columnCodes.count - 1
     let offsets = target.encodingValues
     let scales = offsets + target.matrix.featureCount
