@@ -6,6 +6,7 @@ enum FuzzOutcome {
       var parts = [
         "\(dataset.featureNames) \(dataset.classNames) \(dataset.labelName) \(dataset.labels)",
         "\(dataset.rowWeights.map { $0.map(\.bitPattern) } ?? [])",
+        "\(dataset.table) \(dataset.ingest) \(dataset.encoding)",
       ]
       let matrix = dataset.features
       for row in 0..<matrix.rowCount {
