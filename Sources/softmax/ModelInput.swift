@@ -84,7 +84,7 @@ enum ModelInput {
       return .interrupted(
         signal: signal, "interrupted by \(Interruption.name(signal)) while reading \(path); nothing written")
     }
-    return .failure(error.description)
+    return .failure(error.description(naming: .flags))
   }
 
   /// Parses `--threads` for scoring commands.

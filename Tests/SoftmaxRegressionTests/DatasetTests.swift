@@ -124,6 +124,11 @@ struct DatasetTests {
     } catch {
       #expect(
         error.description
+          == "t.csv, line 3, column 2 (height): not a number (a column of text levels: Schema.categoricalColumns "
+          + "or Schema.ignoredColumns; a missing-value marker: Schema.missingTokens): \"abc\"")
+      // The command line names the flags that set those options.
+      #expect(
+        error.description(naming: .flags)
           == "t.csv, line 3, column 2 (height): not a number (a column of text levels: --categorical NAME "
           + "or --ignore NAME; a missing-value marker: --na-values): \"abc\"")
     }

@@ -125,7 +125,7 @@ struct TableTests {
       // Row 1 (line 3) misses its colour (odd rows miss the text cell), written "NA" since
       // row + column is even.
       return error.line == 3 && error.column == 2 && error.reason == .missingValue && error.value == "NA"
-        && error.description.contains("--missing mean")
+        && error.description(naming: .flags).contains("--missing mean")
     })
     #expect(performing: { try load("a,label\n1,x\nNA,y\n") }, throws: { error in
       (error as? DatasetError).map { $0.reason == .missingValue && $0.line == 3 && $0.value == "NA" } ?? false
@@ -178,7 +178,8 @@ struct TableTests {
       }, throws: { error in
         guard let error = error as? DatasetError else { return false }
         return error.reason == .tooManyLevels(limit: 1000) && error.line == 1002 && error.value == "n1000"
-          && error.description.contains("--ignore")
+          && error.description(naming: .flags).contains("--ignore NAME")
+          && error.description.contains("Schema.ignoredColumns")
       })
     }
     schema.ignoredColumns = ["name"]
@@ -192,7 +193,7 @@ struct TableTests {
       (error as? DatasetError).map { $0.reason == .numberInTextColumn && $0.line == 4 && $0.value == "7" } ?? false
     })
     #expect(performing: { try load("c,label\n1,x\nred,y\n2,x\n") }, throws: { error in
-      (error as? DatasetError).map { $0.reason == .notANumber && $0.line == 3 && $0.description.contains("--categorical") } ?? false
+      (error as? DatasetError).map { $0.reason == .notANumber && $0.line == 3 && $0.description(naming: .flags).contains("--categorical NAME") } ?? false
     })
     let zip = try load("zip,label\n10115,x\n80331,y\n10115,y\n7,x\n") { $0.categoricalColumns = ["zip"] }
     #expect(zip.featureNames == ["zip=7", "zip=10115", "zip=80331"])
@@ -205,11 +206,11 @@ struct TableTests {
     #expect(try load(text) { $0.selectedFeatures = ["b"] }.featureNames == ["b"])
     #expect(try load(text) { $0.ignoredColumns = ["id"] }.table.ignored == ["id"])
     #expect(performing: { try load(text) { $0.ignoredColumns = ["nope"] } }, throws: { error in
-      (error as? DatasetError).map { $0.reason == .unknownColumn(option: "--ignore", available: ["id", "a", "b", "label"]) } ?? false
+      (error as? DatasetError).map { $0.reason == .unknownColumn(option: .ignore, available: ["id", "a", "b", "label"]) } ?? false
     })
     // A tab-separated file read as CSV is one column: the label, and no feature.
     #expect(performing: { try load("a\tb\tlabel\n1\t2\tx\n") { $0.labelColumn = nil } }, throws: { error in
-      (error as? DatasetError).map { $0.reason == .noFeatureColumns(columns: 1, delimiter: 44) && $0.description.contains("--delimiter") } ?? false
+      (error as? DatasetError).map { $0.reason == .noFeatureColumns(columns: 1, delimiter: 44) && $0.description(naming: .flags).contains("--delimiter") } ?? false
     })
   }
 

@@ -276,9 +276,9 @@ struct CSVLoader {
     throws(DatasetError) -> (featureNames: [String], roles: [ColumnRole], labelColumn: Int?)
   {
     let present = Set(header)
-    let named: [(option: String, names: [String])] = [
-      ("--ignore", schema.ignoredColumns), ("--features", schema.selectedFeatures ?? []),
-      ("--categorical", schema.categoricalColumns),
+    let named: [(option: Dataset.Schema.Option, names: [String])] = [
+      (.ignore, schema.ignoredColumns), (.features, schema.selectedFeatures ?? []),
+      (.categorical, schema.categoricalColumns),
     ]
     for (option, names) in named {
       if let unknown = names.first(where: { !present.contains($0) }) {

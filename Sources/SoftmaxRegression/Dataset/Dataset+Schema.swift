@@ -175,6 +175,42 @@ extension Dataset {
   }
 }
 
+extension Dataset.Schema {
+  /// The table options a message may point to, named as the library spells them or as the
+  /// command line does.
+  public enum Option: String, Sendable, Equatable, CaseIterable {
+    case missing, missingTokens, categorical, ignore, features, maxLevels, delimiter
+
+    /// How an option is named in a message.
+    public enum Style: Sendable {
+      /// `Schema.missing`, for library users.
+      case library
+      /// `--missing`, for the command line.
+      case flags
+    }
+
+    /// The option's name in `style`.
+    public func name(_ style: Style) -> String {
+      switch (self, style) {
+      case (.missing, .library): "Schema.missing"
+      case (.missing, .flags): "--missing"
+      case (.missingTokens, .library): "Schema.missingTokens"
+      case (.missingTokens, .flags): "--na-values"
+      case (.categorical, .library): "Schema.categoricalColumns"
+      case (.categorical, .flags): "--categorical NAME"
+      case (.ignore, .library): "Schema.ignoredColumns"
+      case (.ignore, .flags): "--ignore NAME"
+      case (.features, .library): "Schema.selectedFeatures"
+      case (.features, .flags): "--features"
+      case (.maxLevels, .library): "Schema.maxLevels"
+      case (.maxLevels, .flags): "--max-levels"
+      case (.delimiter, .library): "Schema.delimiter"
+      case (.delimiter, .flags): "--delimiter"
+      }
+    }
+  }
+}
+
 extension Dataset {
   /// The former name of `Schema`, kept so that code written against it still builds.
   public typealias CSVSchema = Schema

@@ -49,8 +49,9 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case numberInTextColumn
     /// A categorical column with more distinct values than allowed.
     case tooManyLevels(limit: Int)
-    /// An option (`--ignore`, `--features`, `--categorical`) names a column the file lacks.
-    case unknownColumn(option: String, available: [String])
+    /// A schema option (ignored, selected or categorical columns) names a column the file
+    /// lacks.
+    case unknownColumn(option: Dataset.Schema.Option, available: [String])
     /// No feature column is left once the label, weight and ignored columns are set aside.
     case noFeatureColumns(columns: Int, delimiter: UInt8)
     /// `MissingValuePolicy.drop` left no row.
@@ -85,8 +86,13 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     self.reason = reason
   }
 
-  /// The message: `FILE, line L, column C (NAME): REASON: "VALUE"`.
-  public var description: String {
+  /// The message: `FILE, line L, column C (NAME): REASON: "VALUE"`; schema options are
+  /// named as the library spells them (`Schema.missing`).
+  public var description: String { description(naming: .library) }
+
+  /// The message, with schema options named as `style` says: the library's properties, or
+  /// the command-line flags that set them (`--missing`).
+  public func description(naming style: Dataset.Schema.Option.Style) -> String {
     var location = file
     if let line { location += ", line \(line)" }
     if let column {
@@ -95,7 +101,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     } else if let columnName {
       location += ", column \(columnName)"
     }
-    var message = "\(location): \(reasonText)"
+    var message = "\(location): \(reasonText(style))"
     if let value { message += ": \(Self.quoted(value))" }
     return message
   }
@@ -103,16 +109,18 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
   /// The same message as `description`, for `LocalizedError`.
   public var errorDescription: String? { description }
 
-  private var reasonText: String {
+  private func reasonText(_ style: Dataset.Schema.Option.Style) -> String {
+    func name(_ option: Dataset.Schema.Option) -> String { option.name(style) }
     switch reason {
     case .unreadableFile(let why): return "cannot read the file (\(why))"
     case .emptyFile: return "the file is empty"
     case .noDataRows: return "no data rows after the header"
     case .raggedRow(let expected, let found): return "expected \(expected) fields, found \(found)"
-    case .emptyCell: return "empty cell (a missing value: --missing mean imputes it, --missing drop drops its row)"
+    case .emptyCell:
+      return "empty cell (a missing value: \(name(.missing)) mean imputes it, drop drops its row)"
     case .notANumber:
-      return "not a number (a column of text levels: --categorical NAME or --ignore NAME; "
-        + "a missing-value marker: --na-values)"
+      return "not a number (a column of text levels: \(name(.categorical)) or \(name(.ignore)); "
+        + "a missing-value marker: \(name(.missingTokens)))"
     case .valueOutOfRange:
       return "value out of range: beyond Double's ±1.8e308, a weight beyond Float32's ±3.4e38, "
         + "or too far from the column's first \(ColumnEncoding.sampleRowCount) values to store in Float32"
@@ -147,22 +155,23 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .outOfMemory(let why): return why
     case .cancelled: return "reading stopped before the end, as asked"
     case .missingValue:
-      return "missing value (--missing mean imputes a feature, --missing drop drops its row; "
-        + "--na-values sets the markers)"
+      return "missing value (\(name(.missing)) mean imputes a feature, drop drops its row; "
+        + "\(name(.missingTokens)) sets the markers)"
     case .numberInTextColumn:
       return "a number in a column of text (its first \(ColumnEncoding.sampleRowCount) rows hold mostly text, "
-        + "so it is categorical); --categorical NAME reads its numbers as levels too"
+        + "so it is categorical); \(name(.categorical)) reads its numbers as levels too"
     case .tooManyLevels(let limit):
       return "more than \(limit) distinct values in a categorical column: an id or a name? "
-        + "--ignore NAME leaves it out (or raise --max-levels)"
+        + "\(name(.ignore)) leaves it out (or raise \(name(.maxLevels)))"
     case .unknownColumn(let option, let available):
+      let option = name(option).replacingOccurrences(of: " NAME", with: "")
       return "\(option) names no column of the file; columns are \(DatasetError.Reason.list(available))"
     case .noFeatureColumns(let columns, let delimiter):
       let separator = delimiter == 9 ? "tab" : "'\(UnicodeScalar(delimiter))'"
       return "no feature column: the \(columns) column\(columns == 1 ? " is" : "s are") the label, the weight "
-        + "or ignored (fields split on \(separator); another delimiter? --delimiter)"
+        + "or ignored (fields split on \(separator); another delimiter? \(name(.delimiter)))"
     case .everyRowDropped(let rows):
-      return "all \(rows) rows have a missing value, so --missing drop left none"
+      return "all \(rows) rows have a missing value, so \(name(.missing)) drop left none"
     case .unusableDelimiter: return "unusable delimiter (a quote, a line break, NUL or a non-ASCII byte)"
     }
   }
