@@ -48,6 +48,10 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// The arithmetic of the next passes. Default `.single`.
   public var precision: Precision = .single
 
+  /// The relative error of J as evaluated: Float32 logits carry about 2⁻²³ of it, the
+  /// Double kernel a few ulps of Double.
+  public var relativeResolution: Double { precision == .single ? 0x1p-23 : 1e-14 }
+
   /// The row order, or nil for the dataset's rows in order; created by the first shuffle.
   private var rowOrder: UnsafeMutableBufferPointer<Int32>?
   private let rowWeights: [Float]?
@@ -175,6 +179,37 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       index -= 1
     }
   }
+
+  /// A stand-in for the Hessian's diagonal, from the data alone (computed once, one pass):
+  /// c · mean(u_j²) + λ for every weight of feature j and c for every bias, where u are the
+  /// features in θ's coordinates and c = (1/K)(1 − 1/K) stands in for p(1 − p). On raw,
+  /// unscaled features it evens out the columns' scales, the main cause of slow CG.
+  public var diagonalPreconditioner: [Double]? {
+    if let cachedPreconditioner { return cachedPreconditioner }
+    let classShare = (1 / Double(layout.classCount)) * (1 - 1 / Double(layout.classCount))
+    var squares = [Double](repeating: 0, count: layout.featureCount)
+    let features = dataset.features
+    for row in 0..<features.rowCount {
+      let values = features.rowPointer(row)
+      for column in 0..<layout.featureCount {
+        var value = Double(values[column])
+        if let scaling { value = (value - scaling.shift[column]) / scaling.divisor[column] }
+        squares[column] += value * value
+      }
+    }
+    let count = Double(max(1, features.rowCount))
+    var diagonal = [Double](repeating: 1, count: layout.parameterCount)
+    for classIndex in 0..<layout.classCount {
+      for column in 0..<layout.featureCount {
+        let estimate = classShare * squares[column] / count + lambda
+        diagonal[classIndex * layout.rowStride + column] = estimate > 0 ? estimate : 1
+      }
+      diagonal[layout.biasOffset + classIndex] = classShare
+    }
+    cachedPreconditioner = diagonal
+    return diagonal
+  }
+  private var cachedPreconditioner: [Double]? = nil
 
   /// ∇²J(θ) · direction over all the objective's rows, in Double: one pass of
   /// `HessianVectorKernel`, reduced like the gradient, plus the regulariser's part.

@@ -17,6 +17,15 @@ public protocol DifferentiableFunction: AnyObject {
   func evaluate(
     at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>
   ) -> Evaluation
+
+  /// The relative error of f as evaluated: decreases below `relativeResolution · |f|` are
+  /// rounding, not progress. Default: a few ulps of Double.
+  var relativeResolution: Double { get }
+}
+
+extension DifferentiableFunction {
+  /// A few ulps of Double.
+  public var relativeResolution: Double { 1e-14 }
 }
 
 /// A function that can also multiply its Hessian by a vector, for Newton-type solvers.
@@ -25,6 +34,15 @@ public protocol TwiceDifferentiableFunction: DifferentiableFunction {
   func hessianVectorProduct(
     at parameters: UnsafeBufferPointer<Double>, direction: UnsafeBufferPointer<Double>,
     into product: UnsafeMutableBufferPointer<Double>)
+
+  /// Positive numbers near the Hessian's diagonal, one per parameter, for preconditioning
+  /// conjugate gradients; nil for none (the identity). Default nil.
+  var diagonalPreconditioner: [Double]? { get }
+}
+
+extension TwiceDifferentiableFunction {
+  /// No preconditioner.
+  public var diagonalPreconditioner: [Double]? { nil }
 }
 
 /// A function that is a (weighted) mean over rows, which stochastic solvers evaluate on

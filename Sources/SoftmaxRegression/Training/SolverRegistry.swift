@@ -25,6 +25,10 @@ enum SolverRegistry {
           decay: options.decay, momentum: options.momentum, tolerance: options.tolerance,
           maxEpochs: maxEpochs, seed: options.seed)
       }
+    case .newton:
+      return SolverEntry(finishesInDouble: true) { options, maxEpochs in
+        TrustRegionNewton(tolerance: options.tolerance, maxEpochs: maxEpochs)
+      }
     }
   }
 }

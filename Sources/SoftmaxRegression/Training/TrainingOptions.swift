@@ -12,6 +12,9 @@ public struct TrainingOptions: Sendable, Equatable {
     case gd
     /// Mini-batch SGD with momentum (`StochasticGradientDescent`).
     case sgd
+    /// Trust-region Newton with conjugate-gradient steps on Hessian-vector products
+    /// (`TrustRegionNewton`): tens of epochs on ill-conditioned problems.
+    case newton
   }
 
   /// How rows are weighted by class.

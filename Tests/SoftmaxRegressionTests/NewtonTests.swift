@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+extension Quadratic: TwiceDifferentiableFunction {
+  func hessianVectorProduct(
+    at parameters: UnsafeBufferPointer<Double>, direction: UnsafeBufferPointer<Double>,
+    into product: UnsafeMutableBufferPointer<Double>
+  ) {
+    for i in 0..<parameterCount {
+      product[i] = (0..<parameterCount).reduce(0.0) { $0 + matrix[i][$1] * direction[$1] }
+    }
+  }
+}
+
+/// Rosenbrock with its exact Hessian: non-convex, so trust regions and negative curvature
+/// are exercised.
+final class TwiceRosenbrock: TwiceDifferentiableFunction {
+  let plain = Rosenbrock()
+  var parameterCount: Int { 2 }
+  func evaluate(
+    at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>
+  ) -> Evaluation {
+    plain.evaluate(at: parameters, gradient: gradient)
+  }
+  func hessianVectorProduct(
+    at parameters: UnsafeBufferPointer<Double>, direction: UnsafeBufferPointer<Double>,
+    into product: UnsafeMutableBufferPointer<Double>
+  ) {
+    let x = parameters[0], y = parameters[1]
+    let xx = 2 - 400 * (y - x * x) + 800 * x * x
+    let xy = -400 * x
+    product[0] = xx * direction[0] + xy * direction[1]
+    product[1] = xy * direction[0] + 200 * direction[1]
+  }
+}
+
+@Suite("Trust-region Newton")
+struct NewtonTests {
+  @Test("an ill-conditioned quadratic is solved in a few inexact Newton steps")
+  func quadratic() {
+    let function = Quadratic.illConditioned(dimension: 12, condition: 1e4, seed: 5)
+    let result = TrustRegionNewton(tolerance: 1e-9, maxEpochs: 50).minimize(
+      function, from: [Double](repeating: 0, count: 12))
+    #expect(result.stopReason == .converged && result.gradientMax <= 1e-9)
+    #expect(result.epochs <= 15, "\(result.epochs) epochs")
+    #expect(zip(result.parameters, function.minimiser).allSatisfy { abs($0 - $1) < 1e-6 })
+  }
+
+  @Test("Rosenbrock's minimum (1, 1) from (−1.2, 1), through negative curvature")
+  func rosenbrock() {
+    let result = TrustRegionNewton(tolerance: 1e-10, maxEpochs: 200).minimize(TwiceRosenbrock(), from: [-1.2, 1])
+    #expect(result.stopReason == .converged)
+    #expect(abs(result.parameters[0] - 1) < 1e-8 && abs(result.parameters[1] - 1) < 1e-8, "\(result.parameters)")
+  }
+
+  @Test("--solver newton reaches the Newton reference's optimum on raw (unstandardised) data, to the tolerance asked",
+    arguments: [1e-3, 1e-5])
+  func rawIris(lambda: Double) throws {
+    let dataset = try Dataset(csvAt: dataFile("iris.csv"))
+    var options = TrainingOptions()
+    options.solver = .newton
+    options.standardize = false
+    options.lambda = lambda
+    options.tolerance = 1e-8
+    let result = try Trainer(options: options).fit(dataset)
+    #expect(result.report.stopReason == .converged && result.report.gradientMax <= 1e-8)
+    let newton = NewtonReference(dataset: dataset, lambda: lambda)
+    let optimum = newton.objective(newton.solve())
+    #expect(abs(result.report.objective - optimum) <= 1e-9 * optimum, "\(result.report.objective) vs \(optimum)")
+  }
+
+  @Test("--solver newton on columns of very different scales (1, 100, 10⁴) matches the reference")
+  func badlyScaled() throws {
+    let base = try GaussianClusters(rowCount: 400, featureCount: 3, classCount: 3, seed: 4).makeDataset()
+    let scales: [Float] = [1, 100, 1e4]
+    let rows = (0..<base.rowCount).map { row in (0..<3).map { Float(base.value(row: row, column: $0)) * scales[$0] } }
+    let dataset = try Dataset(rows: rows, labels: base.labels.map { String($0) })
+    var options = TrainingOptions()
+    options.solver = .newton
+    options.standardize = false
+    options.lambda = 1e-3
+    options.tolerance = 1e-8
+    let result = try Trainer(options: options).fit(dataset)
+    #expect(result.report.stopReason == .converged && result.report.gradientMax <= 1e-8)
+    let newton = NewtonReference(dataset: dataset, lambda: 1e-3)
+    let optimum = newton.objective(newton.solve())
+    #expect(abs(result.report.objective - optimum) <= 1e-9 * optimum, "\(result.report.objective) vs \(optimum)")
+  }
+}
