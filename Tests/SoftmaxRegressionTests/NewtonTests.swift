@@ -88,3 +88,30 @@ struct NewtonTests {
     #expect(abs(result.report.objective - optimum) <= 1e-9 * optimum, "\(result.report.objective) vs \(optimum)")
   }
 }
+
+@Suite("SGD block shuffle")
+struct BlockShuffleTests {
+  @Test("an epoch's order is a permutation of the rows whose blocks of 4,096 stay whole, and differs per epoch")
+  func blocksStayWhole() throws {
+    let rows = 3 * SoftmaxObjective.shuffleBlockRows + 100
+    let dataset = randomDataset(rows: rows, features: 2, classes: 2, seed: 3)
+    let objective = try SoftmaxObjective(dataset: dataset, lambda: 0, executor: ShardedExecutor(threadCount: 1))
+    var generator = SplitMix64(seed: 7)
+    var previous: [Int32] = []
+    for _ in 0..<3 {
+      objective.shuffleRows(using: &generator)
+      let order = objective.currentRowOrder
+      #expect(Set(order).count == rows && order.allSatisfy { $0 >= 0 && Int($0) < rows })
+      // Cut where the block changes: exactly one run per block, each of its full size.
+      let block = order.map { Int($0) / SoftmaxObjective.shuffleBlockRows }
+      var runs: [(block: Int, length: Int)] = []
+      for value in block {
+        if let last = runs.last, last.block == value { runs[runs.count - 1].length += 1 } else { runs.append((value, 1)) }
+      }
+      #expect(runs.count == 4 && Set(runs.map(\.block)).count == 4)
+      #expect(runs.allSatisfy { $0.length == ($0.block == 3 ? 100 : SoftmaxObjective.shuffleBlockRows) })
+      #expect(order != previous && order != order.sorted())
+      previous = order
+    }
+  }
+}

@@ -59,7 +59,8 @@ public protocol MiniBatchFunction: DifferentiableFunction {
     positions: Range<Int>
   ) -> Evaluation
 
-  /// Reorders the positions with a seeded Fisher–Yates shuffle of the current order.
+  /// Reorders the positions with a seeded shuffle (the training objective shuffles blocks of
+  /// consecutive rows and the rows within them, see `SoftmaxObjective.shuffleRows`).
   func shuffleRows(using generator: inout SplitMix64)
 }
 
