@@ -12,7 +12,7 @@ enum ConvertCommand {
     name: "convert",
     summary: "Parse a CSV file once into a binary dataset cache (.smx) that loads without parsing.",
     positionals: [
-      .init(name: "DATA.csv", help: "The CSV to read (same rules as 'softmax train')."),
+      .init(name: "DATA.csv", help: "The CSV to read (same rules as 'softmax train'); a directory of part files with the same header is read as one dataset, in name order (in memory)."),
       .init(name: "DATA.smx", help: "The cache to write (atomically)."),
     ],
     options: [
@@ -29,9 +29,10 @@ enum ConvertCommand {
     guard !DatasetCache.isCache(path: csvPath) else {
       throw .failure("\(csvPath) is already a dataset cache")
     }
-    try OutputFiles.check(outputs: [cachePath], inputs: [csvPath])
+    let parts = try ModelInput.dataFiles([csvPath])
+    try OutputFiles.check(outputs: [cachePath], inputs: parts)
     Interruption.install()
-    FileChangeGuard.install(command: "convert", inputs: [csvPath])
+    FileChangeGuard.install(command: "convert", inputs: parts)
     var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: 0)
     let clock = ContinuousClock()
     let start = clock.now
@@ -39,14 +40,23 @@ enum ConvertCommand {
     var schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: weightName)
     try TableFlags.applyDialect(arguments, path: csvPath, to: &schema)
     try TableFlags.applyColumns(arguments, to: &schema)
-    let path = ModelInput.dataPath(csvPath)
+    let path = ModelInput.dataPath(parts[0])
     let progress = { (bytesDone: Int, totalBytes: Int) in
       display.loading(csvPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
     }
     let shape: (rows: Int, features: Int, classes: Int)
-    if AtomicFile.isDeviceOrPipe(path) {
+    if parts.count > 1 {
+      shape = try convertInMemory(csvPath, to: cachePath, schema: schema) {
+        () throws(DatasetError) -> Dataset in
+        try Dataset(csvParts: parts, schema: schema, threadCount: threads, shouldContinue: { Interruption.received == nil })
+      }
+    } else if AtomicFile.isDeviceOrPipe(path) {
       // A stream: read into memory, then written.
-      shape = try convertInMemory(path, displayName: csvPath, to: cachePath, schema: schema, threads, progress)
+      shape = try convertInMemory(csvPath, to: cachePath, schema: schema) { () throws(DatasetError) -> Dataset in
+        try Dataset(
+          contentsOf: path, schema: schema, threadCount: threads, progress: progress,
+          shouldContinue: { Interruption.received == nil })
+      }
     } else {
       // A file (a .csv.gz decompressed to a temporary one first): parsed straight into the
       // cache file, with memory bounded whatever its size.
@@ -75,16 +85,14 @@ enum ConvertCommand {
     }
   }
 
-  /// Loads a stream into memory and writes its cache.
+  /// Loads data into memory (a stream, or part files) and writes its cache.
   private static func convertInMemory(
-    _ path: String, displayName: String, to cachePath: String, schema: Dataset.Schema,
-    _ threads: Int, _ progress: @escaping (Int, Int) -> Void
+    _ displayName: String, to cachePath: String, schema: Dataset.Schema,
+    load: () throws(DatasetError) -> Dataset
   ) throws(CLIError) -> (rows: Int, features: Int, classes: Int) {
     let dataset: Dataset
     do {
-      dataset = try Dataset(
-        contentsOf: path, schema: schema, threadCount: threads, progress: progress,
-        shouldContinue: { Interruption.received == nil })
+      dataset = try load()
     } catch {
       throw ModelInput.loadFailure(error, path: displayName)
     }

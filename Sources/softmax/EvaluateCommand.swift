@@ -8,22 +8,23 @@ enum EvaluateCommand {
     summary: "Measure a saved model on labelled data.",
     positionals: [
       .init(name: "MODEL.json", help: "A model written by 'softmax train'."),
-      .init(name: "DATA.csv", help: "Rows with the model's feature columns and its label column; or a .smx cache."),
+      .init(name: "DATA.csv", help: "Rows with the model's feature columns and its label column; or a .smx cache; or several part files with the same header, or a directory of them (read in name order)."),
     ],
     options: [
       .init(name: "json", help: "Print the results as one JSON object on stdout."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
       .init(name: "plot", valueName: "CONFUSION.svg", help: "Write the confusion matrix as an SVG heatmap."),
-    ] + TableFlags.dialect)
+    ] + TableFlags.dialect,
+    lastIsRepeated: true)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let plotPath = arguments.string("plot")
-    try OutputFiles.check(outputs: plotPath.map { [$0] } ?? [], inputs: Array(arguments.positionals.prefix(2)))
-    FileChangeGuard.install(command: "evaluate", inputs: Array(arguments.positionals.prefix(2)))
+    try OutputFiles.check(outputs: plotPath.map { [$0] } ?? [], inputs: arguments.positionals)
+    FileChangeGuard.install(command: "evaluate", inputs: arguments.positionals)
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(
-      arguments.positionals[1], for: model, requiresLabels: true, threadCount: threads,
+      Array(arguments.positionals.dropFirst()), for: model, requiresLabels: true, threadCount: threads,
       arguments: arguments, command: "evaluate")
     let metrics = ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
     if let plotPath {

@@ -15,18 +15,26 @@ enum ModelInput {
   /// columns (categories, missing values) as the model read them in training; the label
   /// column is required when `requiresLabels`, otherwise skipped if present. Warns on
   /// standard error of levels the model never saw and of dropped rows.
+  /// Several paths (or a directory) are the parts of one dataset, read in order.
   static func loadData(
-    _ path: String, for model: SoftmaxModel, requiresLabels: Bool, threadCount: Int,
+    _ paths: [String], for model: SoftmaxModel, requiresLabels: Bool, threadCount: Int,
     arguments: ParsedArguments, command: String
   ) throws(CLIError) -> Dataset {
     Interruption.install()
+    let parts = try dataFiles(paths)
+    let path = parts.count == 1 ? parts[0] : "\(parts.count) parts"
     var schema = Dataset.Schema.scoring(model, requiresLabels: requiresLabels)
-    try TableFlags.applyDialect(arguments, path: path, to: &schema)
+    try TableFlags.applyDialect(arguments, path: parts[0], to: &schema)
     let dataset: Dataset
     do {
-      dataset = try Dataset(
-        contentsOf: dataPath(path), schema: schema, threadCount: threadCount,
-        shouldContinue: { Interruption.received == nil })
+      dataset =
+        parts.count == 1
+        ? try Dataset(
+          contentsOf: dataPath(parts[0]), schema: schema, threadCount: threadCount,
+          shouldContinue: { Interruption.received == nil })
+        : try Dataset(
+          csvParts: parts, schema: schema, threadCount: threadCount,
+          shouldContinue: { Interruption.received == nil })
     } catch {
       throw loadFailure(error, path: path)
     }

@@ -7,23 +7,24 @@ enum PredictCommand {
     summary: "Predict the class of every row of a CSV file with a saved model.",
     positionals: [
       .init(name: "MODEL.json", help: "A model written by 'softmax train'."),
-      .init(name: "DATA.csv", help: "Rows with the model's feature columns (a label column is ignored); or a .smx cache."),
+      .init(name: "DATA.csv", help: "Rows with the model's feature columns (a label column is ignored); or a .smx cache; or several part files with the same header, or a directory of them (read in name order)."),
     ],
     options: [
       .init(name: "probabilities", help: "Also write each class's probability."),
       .init(name: "output", short: "o", valueName: "OUT.csv", help: "Write to a file; - is standard output (default: stdout)."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
-    ] + TableFlags.dialect)
+    ] + TableFlags.dialect,
+    lastIsRepeated: true)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let outputPath = arguments.string("output")
     try OutputFiles.check(
-      outputs: outputPath.map { [$0] } ?? [], inputs: Array(arguments.positionals.prefix(2)))
-    FileChangeGuard.install(command: "predict", inputs: Array(arguments.positionals.prefix(2)))
+      outputs: outputPath.map { [$0] } ?? [], inputs: arguments.positionals)
+    FileChangeGuard.install(command: "predict", inputs: arguments.positionals)
     let model = try ModelInput.loadModel(arguments.positionals[0])
     let threads = try ModelInput.threadCount(arguments)
     let dataset = try ModelInput.loadData(
-      arguments.positionals[1], for: model, requiresLabels: false, threadCount: threads,
+      Array(arguments.positionals.dropFirst()), for: model, requiresLabels: false, threadCount: threads,
       arguments: arguments, command: "predict")
     let scores = model.scores(for: dataset, threadCount: threads)
     let withProbabilities = arguments.flag("probabilities")

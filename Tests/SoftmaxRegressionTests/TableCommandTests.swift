@@ -129,4 +129,25 @@ struct TableCommandTests {
     #expect(try Data(contentsOf: URL(fileURLWithPath: directory + "/smx.json")) == csvModel)
     #expect(try SoftmaxModel(contentsOf: directory + "/csv.json").table.ignored == ["year"])
   }
+
+  @Test("predict, evaluate and convert take part files or a directory as their concatenation")
+  func partFiles() throws {
+    let lines = try String(contentsOfFile: dataFile("iris.csv"), encoding: .utf8).split(separator: "\n")
+    try FileManager.default.createDirectory(atPath: directory + "/parts", withIntermediateDirectories: true)
+    for (index, start) in stride(from: 1, to: lines.count, by: 40).enumerated() {
+      let body = lines[start..<min(lines.count, start + 40)].joined(separator: "\n")
+      _ = write("parts/part-\(index).csv", String(lines[0]) + "\n" + body + "\n")
+    }
+    let model = directory + "/iris.json"
+    #expect(try SoftmaxTool.run(["train", dataFile("iris.csv"), "-q", "-o", model]).status == 0)
+    let whole = try SoftmaxTool.run(["predict", model, dataFile("iris.csv"), "--probabilities"])
+    let fromDirectory = try SoftmaxTool.run(["predict", model, directory + "/parts", "--probabilities"])
+    #expect(fromDirectory.status == 0 && fromDirectory.stdout == whole.stdout, "\(fromDirectory.stderr)")
+    let partPaths = (0..<4).map { directory + "/parts/part-\($0).csv" }
+    let evaluated = try SoftmaxTool.run(["evaluate", model] + partPaths + ["--json"])
+    #expect(evaluated.stdout == (try SoftmaxTool.run(["evaluate", model, dataFile("iris.csv"), "--json"])).stdout)
+    #expect(try SoftmaxTool.run(["convert", directory + "/parts", directory + "/p.smx", "-q"]).status == 0)
+    #expect(try SoftmaxTool.run(["convert", dataFile("iris.csv"), directory + "/w.smx", "-q"]).status == 0)
+    #expect(FileManager.default.contentsEqual(atPath: directory + "/p.smx", andPath: directory + "/w.smx"))
+  }
 }
