@@ -141,8 +141,8 @@ struct TableTests {
   func parallelMatchesSerial() throws {
     var random = SplitMix64(seed: 6)
     var text = "id,size,colour,\"note, quoted\",label\n"
-    for row in 0..<3000 {
-      let colour = row < 2500 ? ["red", "blue", "green"][Int(random.next() % 3)] : "late\(row % 5)"
+    for row in 0..<9000 {  // more than two shards of the expansion (4,096 rows each)
+      let colour = row < 8500 ? ["red", "blue", "green"][Int(random.next() % 3)] : "late\(row % 5)"
       let size = row % 13 == 0 ? "NA" : String(Double(Int(random.next() % 10000)) / 100)
       let note = row % 17 == 0 ? "\"a, \"\"b\"\"\"" : (row % 29 == 0 ? "" : "n\(row % 4)")
       text += "\(row),\(size),\(colour),\(note),\(["x", "y", "z"][Int(random.next() % 3)])\n"

@@ -188,7 +188,7 @@ struct CSVChunkParser {
       else { return nil }
       code = Int32(level)
     }
-    spanCaches[column].remember(span, code: code)
+    spanCaches[column].remember(span, code: code, in: base)
     return code
   }
 
@@ -214,29 +214,65 @@ struct CSVChunkParser {
   }
 }
 
-/// Where some texts' bytes first appeared, with their code: a label or level seen before is
-/// recognised by comparing bytes (the last match first), not by building a string.
+/// Where each text's bytes first appeared, with its code: a label or level seen before is
+/// recognised by hashing and comparing its bytes (the last match first), never by building a
+/// string. Open addressing, grown to stay at most half full.
 struct SpanCache {
-  private var spans: [(bytes: Range<Int>, code: Int32)] = []
-  private var last = 0
-  private static let capacity = 32
+  private var starts: [Int] = [Int](repeating: -1, count: 64)
+  private var lengths: [Int] = [Int](repeating: 0, count: 64)
+  private var codes: [Int32] = [Int32](repeating: 0, count: 64)
+  private var count = 0
+  private var last = -1
 
   mutating func code(of span: Range<Int>, in base: UnsafePointer<UInt8>) -> Int32? {
-    if last < spans.count && Self.equal(spans[last].bytes, span, base) { return spans[last].code }
-    for (position, known) in spans.enumerated() where Self.equal(known.bytes, span, base) {
-      last = position
-      return known.code
+    if last >= 0 && matches(last, span, base) { return codes[last] }
+    let mask = starts.count - 1
+    var slot = Self.hash(span, base) & mask
+    while starts[slot] >= 0 {
+      if matches(slot, span, base) {
+        last = slot
+        return codes[slot]
+      }
+      slot = (slot + 1) & mask
     }
     return nil
   }
 
-  mutating func remember(_ span: Range<Int>, code: Int32) {
-    guard spans.count < Self.capacity else { return }
-    spans.append((span, code))
-    last = spans.count - 1
+  mutating func remember(_ span: Range<Int>, code: Int32, in base: UnsafePointer<UInt8>) {
+    if 2 * (count + 1) > starts.count { grow(base) }
+    insert(start: span.lowerBound, length: span.count, code: code, base)
   }
 
-  private static func equal(_ lhs: Range<Int>, _ rhs: Range<Int>, _ base: UnsafePointer<UInt8>) -> Bool {
-    lhs.count == rhs.count && memcmp(base + lhs.lowerBound, base + rhs.lowerBound, lhs.count) == 0
+  private mutating func insert(start: Int, length: Int, code: Int32, _ base: UnsafePointer<UInt8>) {
+    let mask = starts.count - 1
+    var slot = Self.hash(start..<start + length, base) & mask
+    while starts[slot] >= 0 { slot = (slot + 1) & mask }
+    (starts[slot], lengths[slot], codes[slot]) = (start, length, code)
+    count += 1
+    last = slot
+  }
+
+  private mutating func grow(_ base: UnsafePointer<UInt8>) {
+    let old = (starts, lengths, codes)
+    starts = [Int](repeating: -1, count: 2 * old.0.count)
+    lengths = [Int](repeating: 0, count: starts.count)
+    codes = [Int32](repeating: 0, count: starts.count)
+    count = 0
+    for slot in old.0.indices where old.0[slot] >= 0 {
+      insert(start: old.0[slot], length: old.1[slot], code: old.2[slot], base)
+    }
+  }
+
+  private func matches(_ slot: Int, _ span: Range<Int>, _ base: UnsafePointer<UInt8>) -> Bool {
+    lengths[slot] == span.count && memcmp(base + starts[slot], base + span.lowerBound, span.count) == 0
+  }
+
+  /// FNV-1a over the bytes.
+  private static func hash(_ span: Range<Int>, _ base: UnsafePointer<UInt8>) -> Int {
+    var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    for position in span {
+      value = (value ^ UInt64(base[position])) &* 0x100_0000_01b3
+    }
+    return Int(truncatingIfNeeded: value ^ (value >> 29))
   }
 }

@@ -565,7 +565,9 @@ struct CSVLoader {
   /// (else as read); nil when the rows' levels are too many (the serial reader then names
   /// the cell). Classes are sorted by `ClassOrder`. Cost: O(rows), or O(rows · features)
   /// when assembled.
-  func makeDataset(_ rows: RawRows, layout: Layout) throws(DatasetError) -> Dataset? {
+  func makeDataset(
+    _ rows: RawRows, layout: Layout, executor: ShardedExecutor = ShardedExecutor(threadCount: 1)
+  ) throws(DatasetError) -> Dataset? {
     let labelName = layout.labelColumn.map { layout.header[$0] } ?? schema.labelColumn ?? "label"
     var interner = LabelInterner()
     for name in rows.labelNames { _ = interner.index(of: name) }
@@ -578,7 +580,7 @@ struct CSVLoader {
         classNames: classNames, featureNames: layout.featureNames, labelName: labelName,
         rowWeights: rows.weights, table: plainTable(layout))
     }
-    let assembler = TableAssembler(layout: layout, schema: schema, file: file)
+    let assembler = TableAssembler(layout: layout, schema: schema, file: file, executor: executor)
     return try assembler.assemble(
       rows, labels: labels, classNames: classNames, labelName: labelName)
   }

@@ -91,7 +91,7 @@ struct ParallelCSVLoader {
         labelNames: parsed.labelNames,
         weights: readsWeights ? Array(weightBuffer.prefix(plan.rowCount)) : nil,
         dropped: dropsRows ? Array(droppedBuffer.prefix(plan.rowCount)) : [], chunks: parsed.chunks),
-      layout: layout)
+      layout: layout, executor: executor)
   }
 
   /// Parses the planned rows into `matrix` and the label, weight and drop buffers (one entry

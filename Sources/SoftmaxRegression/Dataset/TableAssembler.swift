@@ -10,6 +10,8 @@ struct TableAssembler {
   let layout: CSVLoader.Layout
   let schema: Dataset.Schema
   let file: String
+  /// The threads that write the expanded rows.
+  var executor = ShardedExecutor(threadCount: 1)
 
   /// The dataset; nil when a categorical column has more levels than `schema.maxLevels`
   /// (the serial reader then names the cell that crossed the limit).
@@ -152,7 +154,8 @@ struct TableAssembler {
   }
 
   /// The kept rows with their numeric slots filled and their categorical slots expanded;
-  /// counts, per column, the cells whose level the model does not know.
+  /// counts, per column, the cells whose level the model does not know. Rows are written in
+  /// parallel shards (each row's output depends on that row alone; counts are summed).
   private func expanded(
     _ rows: RawRows, kept: [Int], table: TableEncoding,
     levels: [Int: (names: [String], remap: [[Int32]])], fills: [Int: Double], unseen: inout [Int]
@@ -161,34 +164,88 @@ struct TableAssembler {
     let firstFeature = table.columns.reduce(into: [0]) { $0.append($0.last! + $1.featureCount) }
     let matrix: FeatureMatrix
     do {
-      matrix = try FeatureMatrix(rowCount: kept.count, featureCount: firstFeature.last!)
+      matrix = try FeatureMatrix(uninitializedRowCount: kept.count, featureCount: firstFeature.last!)
     } catch {
       throw error.located(in: file)
     }
-    var chunkOfRow = 0
-    for (target, row) in kept.enumerated() {
-      while !rows.chunks[chunkOfRow].rows.contains(row) { chunkOfRow += 1 }
-      let from = source.rowPointer(row)
-      let to = matrix.rowPointer(target)
-      for (slot, column) in table.columns.enumerated() {
-        let value = from[slot]
-        let first = firstFeature[slot]
-        guard let slotLevels = levels[slot] else {
-          to[first] = value.isNaN ? Float(fills[slot] ?? 0) : value
-          continue
-        }
-        if value.isNaN {
-          if column.missingLevel == true { to[first + (column.levels?.count ?? 0)] = 1 }
-          continue
-        }
-        let level = slotLevels.remap[chunkOfRow][Int(value)]
-        if level >= 0 {
-          to[first + Int(level)] = 1
-        } else {
-          unseen[layout.slotColumns[slot]] += 1
-        }
+    let slots = table.columns.indices.map { slot in
+      ExpansionSlot(
+        first: firstFeature[slot], remap: levels[slot]?.remap,
+        missingFeature: table.columns[slot].missingLevel == true ? firstFeature[slot] + (table.columns[slot].levels?.count ?? 0) : nil,
+        fill: Float(fills[slot] ?? 0), column: layout.slotColumns[slot])
+    }
+    let chunkStarts = rows.chunks.map(\.rows.lowerBound)
+    let shardRows = 4096
+    let shardCount = (kept.count + shardRows - 1) / shardRows
+    let columnCount = layout.roles.count
+    let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, shardCount * columnCount))
+    counts.initialize(repeating: 0)
+    defer { counts.deallocate() }
+    let shared = UnsafeSendableBuffer(counts)
+    executor.forEachShard(shardCount) { shard in
+      let targets = shard * shardRows..<min(kept.count, (shard + 1) * shardRows)
+      var chunk = Self.chunk(containing: kept[targets.lowerBound], starts: chunkStarts)
+      let unseen = shared.buffer.baseAddress! + shard * columnCount
+      for target in targets {
+        let row = kept[target]
+        while chunk + 1 < chunkStarts.count && chunkStarts[chunk + 1] <= row { chunk += 1 }
+        Self.expand(source.rowPointer(row), into: matrix, row: target, slots: slots, chunk: chunk, unseen: unseen)
       }
     }
+    for shard in 0..<shardCount {
+      for column in 0..<columnCount { unseen[column] += counts[shard * columnCount + column] }
+    }
     return matrix
+  }
+
+  /// How one slot of a raw row becomes features.
+  private struct ExpansionSlot: Sendable {
+    /// Its first feature.
+    var first: Int
+    /// Categorical: per chunk, each local code's level (−1: unseen); nil for a numeric slot.
+    var remap: [[Int32]]?
+    /// Categorical: the feature of the "missing" level, if the column has one.
+    var missingFeature: Int?
+    /// Numeric: the stored value of a missing cell.
+    var fill: Float
+    /// The file column, for the unseen counts.
+    var column: Int
+  }
+
+  /// Writes one expanded row (padding included) from a raw row.
+  private static func expand(
+    _ from: UnsafeMutablePointer<Float>, into matrix: FeatureMatrix, row: Int, slots: [ExpansionSlot],
+    chunk: Int, unseen: UnsafeMutablePointer<Int>
+  ) {
+    let to = matrix.rowPointer(row)
+    to.initialize(repeating: 0, count: matrix.rowStride)
+    for (slot, expansion) in slots.enumerated() {
+      let value = from[slot]
+      guard let remap = expansion.remap else {
+        to[expansion.first] = value.isNaN ? expansion.fill : value
+        continue
+      }
+      if value.isNaN {
+        if let missing = expansion.missingFeature { to[missing] = 1 }
+        continue
+      }
+      let level = remap[chunk][Int(value)]
+      if level >= 0 {
+        to[expansion.first + Int(level)] = 1
+      } else {
+        unseen[expansion.column] += 1
+      }
+    }
+  }
+
+  /// The index of the chunk whose rows hold `row` (chunks in row order).
+  private static func chunk(containing row: Int, starts: [Int]) -> Int {
+    var low = 0
+    var high = starts.count - 1
+    while low < high {
+      let middle = (low + high + 1) / 2
+      if starts[middle] <= row { low = middle } else { high = middle - 1 }
+    }
+    return low
   }
 }
