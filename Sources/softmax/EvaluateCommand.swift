@@ -26,7 +26,12 @@ enum EvaluateCommand {
     let dataset = try ModelInput.loadData(
       Array(arguments.positionals.dropFirst()), for: model, requiresLabels: true, threadCount: threads,
       arguments: arguments, command: "evaluate")
-    let metrics = ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
+    let metrics: ClassificationMetrics
+    do {
+      metrics = try ClassificationMetrics(model: model, dataset: dataset, threadCount: threads)
+    } catch {
+      throw .failure(error.description)
+    }
     if let plotPath {
       let name = arguments.positionals[1].split(separator: "/").last.map(String.init) ?? ""
       let chart = ConfusionMatrixChart(metrics: metrics, title: "Confusion matrix on \(name)")

@@ -26,7 +26,12 @@ enum PredictCommand {
     let dataset = try ModelInput.loadData(
       Array(arguments.positionals.dropFirst()), for: model, requiresLabels: false, threadCount: threads,
       arguments: arguments, command: "predict")
-    let scores = model.scores(for: dataset, threadCount: threads)
+    let scores: SoftmaxModel.Scores
+    do {
+      scores = try model.scores(for: dataset, threadCount: threads)
+    } catch {
+      throw .failure(error.description)
+    }
     let withProbabilities = arguments.flag("probabilities")
 
     var header = [CSVText.field(model.labelName)]

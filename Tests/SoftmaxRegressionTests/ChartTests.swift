@@ -70,7 +70,7 @@ struct ChartTests {
 
   @Test("the confusion heatmap has one cell and one count per pair of classes")
   func confusionHeatmap() throws {
-    let metrics = ClassificationMetrics(
+    let metrics = try ClassificationMetrics(
       classNames: ["cat", "dog", "a \"bird\""], trueClasses: [0, 0, 1, 1, 2, 2, 2], predictedClasses: [0, 1, 1, 1, 2, 0, 2],
       trueClassLogProbabilities: [Double](repeating: -0.1, count: 7))
     let svg = try SVGInspector(ConfusionMatrixChart(metrics: metrics, title: "Confusion").svg)

@@ -30,14 +30,14 @@ struct ModelTests {
     let model = try trainedModel()
     let dataset = try Dataset(csvAt: dataFile("iris.csv"))
     let row = (0..<4).map { Float(dataset.value(row: 70, column: $0)) }
-    let probabilities = model.probabilities(for: row)
+    let probabilities = try model.probabilities(for: row)
     #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
-    #expect(model.predict(row) == model.classNames[probabilities.firstIndex(of: probabilities.max()!)!])
-    let scores = model.scores(for: dataset, threadCount: 2)
+    #expect(try model.predict(row) == model.classNames[probabilities.firstIndex(of: probabilities.max()!)!])
+    let scores = try model.scores(for: dataset, threadCount: 2)
     for classIndex in 0..<3 {
       #expect(abs(scores.probabilities[70 * 3 + classIndex] - probabilities[classIndex]) < 1e-5)
     }
-    #expect(model.classNames[Int(scores.predictedClasses[70])] == model.predict(row))
+    #expect(try model.classNames[Int(scores.predictedClasses[70])] == model.predict(row))
   }
 
   @Test("corrupted, truncated, wrong-version and inconsistent files give clear errors")
@@ -121,15 +121,15 @@ extension ModelTests {
     let big = Float.greatestFiniteMagnitude
     let rows: [[Float]] = [[big, -big, big, 1], [-big, -big, -big, -big], [3e38, 0, -3e38, 2e38], [1e-45, 0, big, -1]]
     for row in rows {
-      let probabilities = model.probabilities(for: row)
+      let probabilities = try model.probabilities(for: row)
       #expect(probabilities.allSatisfy { $0.isFinite }, "\(row): \(probabilities)")
       #expect(abs(probabilities.reduce(0, +) - 1) < 1e-5)
-      #expect(model.classNames.contains(model.predict(row)))
+      #expect(try model.classNames.contains(model.predict(row)))
     }
     let dataset = try Dataset(rows: rows, labels: ["setosa", "versicolor", "virginica", "setosa"], featureNames: model.featureNames, labelName: model.labelName)
-    let scores = model.scores(for: dataset, threadCount: 2)
+    let scores = try model.scores(for: dataset, threadCount: 2)
     #expect(scores.probabilities.allSatisfy { $0.isFinite }, "\(scores.probabilities)")
-    let metrics = ClassificationMetrics(model: model, dataset: dataset)
+    let metrics = try ClassificationMetrics(model: model, dataset: dataset)
     #expect(metrics.logLoss.isFinite)
   }
 
@@ -161,10 +161,10 @@ extension ModelTests {
 @Suite("Classification metrics")
 struct MetricsTests {
   @Test("confusion matrix, accuracy, precision, recall and F1 follow their definitions")
-  func definitions() {
+  func definitions() throws {
     // true:      a a a b b c
     // predicted: a b a b c c
-    let metrics = ClassificationMetrics(
+    let metrics = try ClassificationMetrics(
       classNames: ["a", "b", "c"], trueClasses: [0, 0, 0, 1, 1, 2], predictedClasses: [0, 1, 0, 1, 2, 2],
       trueClassLogProbabilities: [-0.1, -2, -0.2, -0.3, -1.5, -0.4])
     #expect(metrics.confusionMatrix == [[2, 1, 0], [0, 1, 1], [0, 0, 1]])
@@ -182,10 +182,59 @@ struct MetricsTests {
     let layout = ParameterLayout(classCount: 3, featureCount: 5)
     let (weights, bias) = layout.unpack(randomParameters(layout, seed: 2))
     let model = try SoftmaxModel(classNames: dataset.classNames, featureNames: dataset.featureNames, labelName: "label", weights: weights, bias: bias, standardization: nil)
-    let metrics = ClassificationMetrics(model: model, dataset: dataset)
+    let metrics = try ClassificationMetrics(model: model, dataset: dataset)
     let reference = ScalarReference(dataset: dataset, lambda: 0).evaluate(
       weights: (0..<3).map { k in (0..<5).map { Double(weights[k * 5 + $0]) } }, bias: bias.map(Double.init))
     #expect(abs(metrics.logLoss - reference.value) < 1e-5)
     #expect(abs(metrics.accuracy - Double(reference.correct) / 31) < 1e-12)
+  }
+}
+
+@Suite("Library input errors")
+struct LibraryInputErrorTests {
+  private func irisModel() throws -> (SoftmaxModel, Dataset) {
+    let iris = try Dataset(csvAt: dataFile("iris.csv"))
+    var options = TrainingOptions()
+    options.maxEpochs = 30
+    return (try Trainer(options: options).fit(iris).model, iris)
+  }
+
+  @Test("a row of the wrong length or with NaN is a typed error, not a trap")
+  func badRows() throws {
+    let (model, _) = try irisModel()
+    #expect(throws: ModelError.mismatchedInput("a row of 3 values; the model takes 4 features")) {
+      try model.predict([1, 2, 3])
+    }
+    #expect(performing: { try model.probabilities(for: [1, .nan, 3, 4]) }, throws: { error in
+      (error as? ModelError)?.description.contains("feature 2 (sepal_width) is nan") ?? false
+    })
+    #expect(performing: { try model.logits(for: [1, 2, 3, .infinity]) }, throws: { ($0 as? ModelError) != nil })
+  }
+
+  @Test("scores of data with other features name the difference")
+  func otherFeatures() throws {
+    let (model, _) = try irisModel()
+    let inMemory = try Dataset(rows: [[1, 2, 3, 4], [2, 3, 4, 5]], labels: ["setosa", "virginica"])
+    #expect(performing: { try model.scores(for: inMemory) }, throws: { error in
+      (error as? ModelError)?.description.contains("feature 1 is \"x1\" in the data, \"sepal_length\" in the model") ?? false
+    })
+  }
+
+  @Test("metrics on a test set lacking a class match the classes by name; unlabelled rows and unknown classes throw")
+  func metricsClasses() throws {
+    let (model, iris) = try irisModel()
+    let twoClasses = try iris.subset(Array(0..<100))  // setosa and versicolor only
+    let names = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+    let rows = (0..<100).map { row in (0..<4).map { Float(twoClasses.value(row: row, column: $0)) } }
+    let relabelled = try Dataset(
+      rows: rows, labels: twoClasses.labels.map { twoClasses.classNames[Int($0)] }, featureNames: names)
+    #expect(relabelled.classNames == ["setosa", "versicolor"])
+    let metrics = try ClassificationMetrics(model: model, dataset: relabelled)
+    let reference = try ClassificationMetrics(model: model, dataset: twoClasses)
+    #expect(metrics.confusionMatrix == reference.confusionMatrix && metrics.classNames == model.classNames)
+    let unknown = try Dataset(rows: rows, labels: rows.indices.map { $0 % 2 == 0 ? "setosa" : "tulip" }, featureNames: names)
+    #expect(performing: { try ClassificationMetrics(model: model, dataset: unknown) }, throws: { error in
+      (error as? ModelError)?.description.contains("tulip") ?? false
+    })
   }
 }

@@ -33,7 +33,7 @@ struct NumericalStressTests {
     let result = try Trainer(options: options).fit(dataset)
     #expect(result.report.history.allSatisfy { $0.objective.isFinite && $0.gradientMax.isFinite })
     #expect(result.report.objective < result.report.history[0].objective)
-    let scores = result.model.scores(for: dataset)
+    let scores = try result.model.scores(for: dataset)
     #expect(scores.probabilities.allSatisfy { $0.isFinite && $0 >= 0 && $0 <= 1 })
   }
 
@@ -64,7 +64,7 @@ struct NumericalStressTests {
     #expect(result.model.standardization?.scale[0] == 1 && result.model.standardization?.scale[2] == 1)
     #expect(result.report.objective.isFinite)
     #expect(result.model.classNames == ["a", "b", "lonely"])
-    #expect(result.model.predict([5, 9, -2, 9]) == "lonely")
+    #expect(try result.model.predict([5, 9, -2, 9]) == "lonely")
     for solver in TrainingOptions.Solver.allCases {
       var options = TrainingOptions()
       options.solver = solver

@@ -14,11 +14,11 @@ func readmeExample() throws -> (prediction: String, accuracy: Double) {
     return true                                              // false stops early
   }
   try result.model.save(to: "iris-model.json")
-  print(result.model.predict([5.1, 3.5, 1.4, 0.2]))          // "setosa"
-  let metrics = ClassificationMetrics(model: result.model, dataset: data)
+  print(try result.model.predict([5.1, 3.5, 1.4, 0.2]))      // "setosa"
+  let metrics = try ClassificationMetrics(model: result.model, dataset: data)
   print(metrics.accuracy, metrics.logLoss)
   // README example ends
-  return (result.model.predict([5.1, 3.5, 1.4, 0.2]), metrics.accuracy)
+  return (try result.model.predict([5.1, 3.5, 1.4, 0.2]), metrics.accuracy)
 }
 
 /// The README's real-table example, compiled here the same way.
@@ -31,7 +31,7 @@ func readmeTableExample() throws -> (model: SoftmaxModel, raw: Dataset, predicte
   let penguins = try Dataset(csvAt: "data/penguins.csv", schema: schema)
   let model = try Trainer().fit(penguins).model    // model.table: columns, levels, fills
   let raw = try Dataset(csvAt: "new.csv", schema: .scoring(model, requiresLabels: false))
-  let predicted = model.scores(for: raw).predictedClasses   // raw.ingest: unseen levels, drops
+  let predicted = try model.scores(for: raw).predictedClasses   // raw.ingest: unseen levels, drops
   // README table example ends
   return (model, raw, predicted)
 }

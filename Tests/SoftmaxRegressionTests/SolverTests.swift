@@ -241,7 +241,7 @@ struct SolverTests {
     let split = try ValidationSplit(
       labels: dataset.labels, classCount: dataset.classCount, fraction: 0.25, seed: options.seed)
     let held = try dataset.subset(split.validation.map(Int.init))
-    let heldLoss = ClassificationMetrics(model: result.model, dataset: held).logLoss
+    let heldLoss = try ClassificationMetrics(model: result.model, dataset: held).logLoss
     #expect(abs(heldLoss - losses[best]) <= 1e-5 * losses[best], "\(heldLoss) vs \(losses[best])")
     #expect(losses.last! > losses[best] + 1e-6, "the last epoch's model would score worse")
   }

@@ -8,7 +8,7 @@ struct TrainerTests {
     let dataset = try Dataset(csvAt: dataFile(file))
     let (train, test) = stratifiedSplit(dataset, testFraction: 0.3, seed: seed)
     let result = try Trainer().fit(dataset.subset(train))
-    let metrics = ClassificationMetrics(model: result.model, dataset: try dataset.subset(test))
+    let metrics = try ClassificationMetrics(model: result.model, dataset: try dataset.subset(test))
     return (metrics.accuracy, result.report)
   }
 

@@ -9,12 +9,22 @@ public struct ClassificationMetrics: Sendable, Equatable {
 
   /// Builds the metrics from per-row true and predicted class indices and log p(y_i|x_i).
   /// Cost: O(rows + K²).
+  /// - Throws: `ModelError.mismatchedInput` when the arrays differ in length or an index is
+  ///   not a class.
   public init(
     classNames: [String], trueClasses: [Int32], predictedClasses: [Int32],
     trueClassLogProbabilities: [Double]
-  ) {
-    precondition(trueClasses.count == predictedClasses.count)
-    precondition(trueClassLogProbabilities.count == trueClasses.count)
+  ) throws(ModelError) {
+    guard trueClasses.count == predictedClasses.count, trueClassLogProbabilities.count == trueClasses.count
+    else {
+      throw .mismatchedInput(
+        "\(trueClasses.count) true classes, \(predictedClasses.count) predictions, "
+          + "\(trueClassLogProbabilities.count) log probabilities")
+    }
+    let valid = 0..<Int32(classNames.count)
+    guard trueClasses.allSatisfy(valid.contains), predictedClasses.allSatisfy(valid.contains) else {
+      throw .mismatchedInput("a class index outside 0..<\(classNames.count)")
+    }
     let classCount = classNames.count
     var matrix = [[Int]](repeating: [Int](repeating: 0, count: classCount), count: classCount)
     for (truth, prediction) in zip(trueClasses, predictedClasses) {
@@ -26,12 +36,28 @@ public struct ClassificationMetrics: Sendable, Equatable {
     self.logLoss = -trueClassLogProbabilities.reduce(0, +) / rows
   }
 
-  /// Scores `dataset` (labelled with the model's classes) with `model`.
-  public init(model: SoftmaxModel, dataset: Dataset, threadCount: Int = ShardedExecutor.availableCoreCount) {
-    precondition(dataset.isLabeled && dataset.classNames == model.classNames)
-    let scores = model.scores(for: dataset, threadCount: threadCount)
-    self.init(
-      classNames: model.classNames, trueClasses: dataset.labels,
+  /// Scores `dataset` with `model`. The dataset's classes may be any of the model's (a test
+  /// file lacking a class is fine); they are matched by name.
+  /// - Throws: `ModelError.mismatchedInput` for rows without labels, a class the model does
+  ///   not know, or features other than the model's.
+  public init(model: SoftmaxModel, dataset: Dataset, threadCount: Int = ShardedExecutor.availableCoreCount)
+    throws(ModelError)
+  {
+    guard dataset.isLabeled else { throw .mismatchedInput("the rows have no labels") }
+    var data = dataset
+    if dataset.classNames != model.classNames {
+      let schema = Dataset.Schema.matching(
+        featureNames: dataset.featureNames, classNames: model.classNames, labelColumn: dataset.labelName,
+        requiresLabels: true)
+      do {
+        data = try schema.conform(dataset, file: "<memory>")
+      } catch {
+        throw .mismatchedInput(error.description)
+      }
+    }
+    let scores = try model.scores(for: data, threadCount: threadCount)
+    try self.init(
+      classNames: model.classNames, trueClasses: data.labels,
       predictedClasses: scores.predictedClasses,
       trueClassLogProbabilities: scores.trueClassLogProbabilities)
   }

@@ -12,6 +12,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible, Loc
   case malformed(file: String, String)
   /// Writing failed; no partial file was left.
   case writeFailed(String)
+  /// Input given to a model does not fit it: the wrong number of features, a value that is
+  /// not finite, other feature names, classes the model lacks, rows without labels.
+  case mismatchedInput(String)
 
   /// A one-line message naming the file and what is wrong.
   public var description: String {
@@ -22,6 +25,7 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible, Loc
       return "\(file): model format version \(found) is not supported (this program reads version \(supported))"
     case .malformed(let file, let why): return "\(file): not a valid model file: \(why)"
     case .writeFailed(let why): return why
+    case .mismatchedInput(let why): return "the input does not fit the model: \(why)"
     }
   }
 

@@ -17,10 +17,17 @@ extension SoftmaxModel {
   /// Scores every row of `dataset` (raw features, in this model's feature order: load it
   /// with `Dataset.Schema.matching`). Rows are split into shards run on `threadCount`
   /// threads; each row's result is independent of the split. Cost: O(rows · K · D).
+  /// - Throws: `ModelError.mismatchedInput` when the dataset's features are not the model's.
   public func scores(for dataset: Dataset, threadCount: Int = ShardedExecutor.availableCoreCount)
-    -> Scores
+    throws(ModelError) -> Scores
   {
-    precondition(dataset.featureNames == featureNames, "dataset features must match the model")
+    guard dataset.featureNames == featureNames else {
+      let differing = (0..<min(dataset.featureCount, featureCount)).first { dataset.featureNames[$0] != featureNames[$0] }
+      throw .mismatchedInput(
+        "the data has \(dataset.featureCount) features, the model \(featureCount)"
+          + (differing.map { "; feature \($0 + 1) is \"\(dataset.featureNames[$0])\" in the data, \"\(featureNames[$0])\" in the model" } ?? "")
+          + " (read the data with Dataset.Schema.scoring(model, requiresLabels:))")
+    }
     let layout = ParameterLayout(classCount: classCount, featureCount: featureCount)
     let parameters = layout.pack(weights: weights, bias: bias)
     let featureCount = self.featureCount

@@ -87,25 +87,34 @@ public struct SoftmaxModel: Sendable, Equatable {
 
   /// The logits z_k = w_k·x' + b_k for one row of raw features, computed in Double and
   /// rounded to Float32 (±infinity where a logit is beyond Float32's range). Cost: O(K·D).
-  public func logits(for row: [Float]) -> [Float] {
-    preciseLogits(for: row).map { Float($0) }
+  /// - Throws: `ModelError.mismatchedInput` for a row of another length or with a value that
+  ///   is not finite.
+  public func logits(for row: [Float]) throws(ModelError) -> [Float] {
+    try preciseLogits(for: row).map { Float($0) }
   }
 
   /// p(k | x) for one row of raw features: the softmax of the Double logits, with the
   /// maximum subtracted, so every probability is finite for any finite row. Cost: O(K·D).
-  public func probabilities(for row: [Float]) -> [Float] {
-    Self.softmax(preciseLogits(for: row)).map { Float($0) }
+  /// - Throws: as `logits(for:)`.
+  public func probabilities(for row: [Float]) throws(ModelError) -> [Float] {
+    Self.softmax(try preciseLogits(for: row)).map { Float($0) }
   }
 
   /// The most probable class name for one row of raw features (the first, on ties).
-  public func predict(_ row: [Float]) -> String {
-    classNames[Self.argmax(preciseLogits(for: row))]
+  /// - Throws: as `logits(for:)`.
+  public func predict(_ row: [Float]) throws(ModelError) -> String {
+    classNames[Self.argmax(try preciseLogits(for: row))]
   }
 
   /// The logits in Double: standardised values (x − μ)/σ and the dot products stay finite
   /// for any finite Float32 row and any valid model.
-  private func preciseLogits(for row: [Float]) -> [Double] {
-    precondition(row.count == featureCount, "expected \(featureCount) features")
+  private func preciseLogits(for row: [Float]) throws(ModelError) -> [Double] {
+    guard row.count == featureCount else {
+      throw .mismatchedInput("a row of \(row.count) values; the model takes \(featureCount) features")
+    }
+    if let bad = row.firstIndex(where: { !$0.isFinite }) {
+      throw .mismatchedInput("feature \(bad + 1) (\(featureNames[bad])) is \(row[bad]), not a finite number")
+    }
     let standardized = row.indices.map { column in
       standardization.map { (Double(row[column]) - $0.mean[column]) / $0.scale[column] }
         ?? Double(row[column])
