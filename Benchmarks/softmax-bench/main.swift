@@ -1,6 +1,7 @@
 #if canImport(Glibc)
   import Glibc
 #endif
+import SoftmaxRegression
 
 /// `softmax-bench`: measures the trainer's epoch time and thread scaling against the
 /// machine's own ceilings. Always build it in release mode.
@@ -10,6 +11,15 @@ func main() -> Int32 {
   guard let command = arguments.first else {
     printError(usage)
     return 2
+  }
+  if command == "--version" {
+    print("softmax-bench \(PackageVersion.current)")
+    return 0
+  }
+  // `softmax-bench COMMAND --help` is the usage too, not an unknown option.
+  if arguments.dropFirst().contains(where: { $0 == "--help" || $0 == "-h" }) {
+    print(usage)
+    return 0
   }
   do {
     switch command {
@@ -37,6 +47,7 @@ func main() -> Int32 {
 
 let usage = """
   Usage:
+    softmax-bench --version
     softmax-bench scaling [DATA.csv | --rows N --features D --classes K] [--threads 1,2,4]
                           [--epochs E] [--seed S] [--json OUT.json] [--svg OUT.svg]
     softmax-bench ingest DATA.csv [--threads 1,2,4] [--reps R] [--json OUT.json]

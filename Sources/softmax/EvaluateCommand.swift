@@ -59,6 +59,15 @@ enum EvaluateCommand {
       ("classes", .array(metrics.classNames.map(JSON.string))),
       ("confusion_matrix", .array(metrics.confusionMatrix.map { .array($0.map(JSON.integer)) })),
       ("per_class", .array(perClass)),
+      ("macro_average", scoresJSON(metrics.macroAverage)),
+      ("weighted_average", scoresJSON(metrics.weightedAverage)),
+    ])
+  }
+
+  private static func scoresJSON(_ scores: ClassificationMetrics.ClassScores) -> JSON {
+    .object([
+      ("precision", .number(scores.precision)), ("recall", .number(scores.recall)),
+      ("f1", .number(scores.f1)), ("support", .integer(scores.support)),
     ])
   }
 
@@ -78,9 +87,11 @@ enum EvaluateCommand {
     for (name, row) in zip(names, metrics.confusionMatrix) {
       lines.append(([right(name)] + row.map { right(String($0)) }).joined(separator: "  "))
     }
-    let classWidth = max("class".count, names.map(\.count).max() ?? 0)
+    let classWidth = max("weighted avg".count, names.map(\.count).max() ?? 0)
     lines += ["", "\("class".padding(classWidth))  precision  recall     f1  support"]
-    for (name, scores) in zip(names, metrics.perClass) {
+    let rows = zip(names, metrics.perClass).map { ($0, $1) }
+      + [("macro avg", metrics.macroAverage), ("weighted avg", metrics.weightedAverage)]
+    for (name, scores) in rows {
       lines.append(
         "\(name.padding(classWidth))  \(Format.fixed(scores.precision, 4).leftPadded(9))"
           + "  \(Format.fixed(scores.recall, 4).leftPadded(6))"

@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import SoftmaxRegression
 
 /// The `softmax` command: train, predict, evaluate, generate, convert.
 let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CLIError) -> Void)] = [
@@ -21,7 +22,8 @@ let overview = """
   Commands:
   \(commands.map { "  \($0.spec.name.padding(9)) \($0.spec.summary)" }.joined(separator: "\n"))
 
-  Run 'softmax COMMAND --help' for a command's arguments and options.
+  Run 'softmax COMMAND --help' for a command's arguments and options;
+  'softmax --version' prints the version.
   """
 
 /// The first argument that is not valid UTF-8, shown with its bad bytes as `\xNN`: Swift
@@ -67,6 +69,10 @@ func main() -> Int32 {
   }
   if name == "--help" || name == "-h" || name == "help" {
     Console.output(overview)
+    return 0
+  }
+  if name == "--version" {
+    Console.output("softmax \(PackageVersion.current)")
     return 0
   }
   guard let command = commands.first(where: { $0.spec.name == name }) else {

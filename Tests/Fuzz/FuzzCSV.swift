@@ -11,8 +11,7 @@
 /// the fuzz run must then fail.
 let plantedCrash = getenv("SOFTMAX_FUZZ_PLANTED_CRASH") != nil
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCSV(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+func fuzzCSV(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   guard size >= 2 else { return 0 }
   if plantedCrash { abort() }
   let chunkSize = 1 + Int(data[0] % 64)

@@ -11,18 +11,7 @@ import Foundation
 
 let fuzzCachePath = "/tmp/softmax-fuzz-\(getpid()).smx"
 
-/// Called once by libFuzzer before the first input: the scratch file goes when the fuzzer
-/// exits normally (.ci/fuzz also removes it after a crash).
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzCacheInitialize(
-  _ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>
-) -> Int32 {
-  atexit { unlink(fuzzCachePath) }
-  return 0
-}
-
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzCache(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+func fuzzCache(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   let bytes = Array(UnsafeBufferPointer(start: data, count: size))
   check(bytes)
   if size >= DatasetCache.headerSize { check(resealed(bytes)) }

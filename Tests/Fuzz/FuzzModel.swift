@@ -5,8 +5,7 @@
 #endif
 import Foundation
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzModel(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
+func fuzzModel(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
   let bytes = Data(UnsafeBufferPointer(start: data, count: size))
   guard let model = try? SoftmaxModel(fileData: bytes, name: "fuzz.json") else { return 0 }
   guard let saved = try? model.fileBytes(), let again = try? SoftmaxModel(fileData: Data(saved)),

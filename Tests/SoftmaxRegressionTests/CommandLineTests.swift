@@ -182,6 +182,19 @@ struct CommandLineTests {
     #expect(!FileManager.default.fileExists(atPath: directory + "/model.json"))
   }
 
+  @Test("--version prints the package's version, on softmax and softmax-bench")
+  func version() throws {
+    let output = try SoftmaxTool.run(["--version"])
+    #expect(output.status == 0 && output.stdout == "softmax \(PackageVersion.current)\n")
+    let bench = URL(fileURLWithPath: SoftmaxTool.executable).deletingLastPathComponent().appendingPathComponent("softmax-bench").path
+    if FileManager.default.isExecutableFile(atPath: bench) {
+      let benchOutput = try SoftmaxTool.runProgram(bench, ["--version"])
+      #expect(benchOutput.status == 0 && benchOutput.stdout == "softmax-bench \(PackageVersion.current)\n")
+      let help = try SoftmaxTool.runProgram(bench, ["scaling", "--help"])
+      #expect(help.status == 0 && help.stdout.contains("softmax-bench scaling"))
+    }
+  }
+
   @Test("--help on every command", arguments: ["train", "predict", "evaluate", "generate"])
   func help(command: String) throws {
     let output = try SoftmaxTool.run([command, "--help"])

@@ -174,6 +174,13 @@ struct MetricsTests {
     #expect(b.precision == 0.5 && b.recall == 0.5 && b.f1 == 0.5 && b.support == 2)
     let c = metrics.perClass[2]
     #expect(c.precision == 0.5 && c.recall == 1 && abs(c.f1 - 2.0 / 3.0) < 1e-12)
+    // a: P = 2/2, R = 2/3, F1 = 0.8 (support 3); b and c as above (supports 2 and 1).
+    let macro = metrics.macroAverage
+    #expect(abs(macro.precision - 2.0 / 3) < 1e-12 && abs(macro.recall - 13.0 / 18) < 1e-12)
+    #expect(abs(macro.f1 - (0.8 + 0.5 + 2.0 / 3) / 3) < 1e-12 && macro.support == 6)
+    let weighted = metrics.weightedAverage
+    #expect(abs(weighted.precision - 4.5 / 6) < 1e-12 && abs(weighted.recall - 4.0 / 6) < 1e-12)
+    #expect(abs(weighted.f1 - (3 * 0.8 + 2 * 0.5 + 2.0 / 3) / 6) < 1e-12)
   }
 
   @Test("log loss from scores equals the scalar reference's mean data loss")

@@ -95,4 +95,26 @@ public struct ClassificationMetrics: Sendable, Equatable {
       return ClassScores(precision: precision, recall: recall, f1: f1, support: support)
     }
   }
+
+  /// The unweighted mean of the per-class precision, recall and F1 over the classes with
+  /// support (scikit-learn's "macro avg" over the labels present); support: all rows.
+  public var macroAverage: ClassScores {
+    let present = perClass.filter { $0.support > 0 }
+    let count = Double(max(present.count, 1))
+    return ClassScores(
+      precision: present.reduce(0) { $0 + $1.precision } / count,
+      recall: present.reduce(0) { $0 + $1.recall } / count,
+      f1: present.reduce(0) { $0 + $1.f1 } / count, support: rowCount)
+  }
+
+  /// The support-weighted mean of the per-class precision, recall and F1 ("weighted avg").
+  public var weightedAverage: ClassScores {
+    let total = Double(max(rowCount, 1))
+    let scores = perClass
+    func weighted(_ value: (ClassScores) -> Double) -> Double {
+      scores.reduce(0) { $0 + value($1) * Double($1.support) } / total
+    }
+    return ClassScores(
+      precision: weighted(\.precision), recall: weighted(\.recall), f1: weighted(\.f1), support: rowCount)
+  }
 }
