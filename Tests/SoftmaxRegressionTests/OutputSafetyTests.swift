@@ -169,8 +169,10 @@ struct OutputSafetyTests {
     let header = try #require(lines.firstIndex { $0.hasPrefix("class ") })
     let recallColumn = try #require(lines[header].range(of: "recall")).upperBound.utf16Offset(in: lines[header])
     for line in lines[(header + 1)...] where !line.isEmpty {
-      // The recall value (the third field) ends where the header's "recall" ends.
-      let recallEnd = try #require(line.split(separator: " ").dropFirst(2).first).endIndex.utf16Offset(in: line)
+      // The recall value (the third field; the fourth after "macro avg" and "weighted avg")
+      // ends where the header's "recall" ends.
+      let nameWords = line.hasPrefix("macro avg") || line.hasPrefix("weighted avg") ? 2 : 1
+      let recallEnd = try #require(line.split(separator: " ").dropFirst(nameWords + 1).first).endIndex.utf16Offset(in: line)
       #expect(recallEnd == recallColumn, "\(lines[header])\n\(line)")
     }
   }

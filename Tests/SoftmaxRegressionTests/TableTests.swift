@@ -243,5 +243,9 @@ struct TableTests {
     let dataset = try load("a,label\n1,\(precomposed)\n2,\(decomposed)\n3,\(precomposed)\n")
     #expect(dataset.classCount == 2)
     #expect(dataset.labels[0] == dataset.labels[2] && dataset.labels[0] != dataset.labels[1])
+    // As levels too: two features, and a model that keeps them apart (names compared alike).
+    let levels = try load("c,label\n\(precomposed),x\n\(decomposed),y\n\(precomposed),y\n")
+    #expect(levels.featureNames.count == 2)
+    #expect(try Trainer(options: TrainingOptions()).fit(levels).model.featureCount == 2)
   }
 }

@@ -171,8 +171,8 @@ private struct CacheReader {
     guard let metadata = try? JSONDecoder().decode(DatasetCache.Metadata.self, from: data) else {
       throw invalid("the metadata is not the expected JSON")
     }
-    guard !metadata.classNames.isEmpty, Set(metadata.classNames).count == metadata.classNames.count,
-      Set(metadata.featureNames).count == metadata.featureNames.count
+    guard !metadata.classNames.isEmpty, !ExactText.hasRepeats(metadata.classNames),
+      !ExactText.hasRepeats(metadata.featureNames)
     else { throw invalid("the metadata's class or feature names are empty or repeat") }
     return metadata
   }

@@ -41,7 +41,7 @@ public struct SoftmaxModel: Sendable, Equatable {
     }
     guard classNames.count >= 2 else { throw invalid("a model needs at least 2 classes") }
     guard !ExactText.hasRepeats(classNames) else { throw invalid("class names repeat") }
-    guard Set(featureNames).count == featureNames.count else {
+    guard !ExactText.hasRepeats(featureNames) else {
       throw invalid("feature names repeat")
     }
     guard weights.count == classNames.count * featureNames.count else {
