@@ -70,6 +70,10 @@ enum Console {
 
 /// A minimal JSON writer for the CLI's machine-readable output, keeping key order.
 indirect enum JSON {
+  /// The version of every JSON object the commands print (`json_version`): keys are only
+  /// ever added within a version, never renamed or removed.
+  static let outputVersion = 1
+
   case object([(String, JSON)])
   case array([JSON])
   case string(String)

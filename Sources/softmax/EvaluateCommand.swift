@@ -53,10 +53,13 @@ enum EvaluateCommand {
       ])
     }
     return .object([
+      ("json_version", .integer(JSON.outputVersion)),
       ("rows", .integer(metrics.rowCount)),
       ("accuracy", .number(metrics.accuracy)),
       ("log_loss", .number(metrics.logLoss)),
       ("classes", .array(metrics.classNames.map(JSON.string))),
+      ("class_count", .integer(metrics.classNames.count)),
+      ("class_names", .array(metrics.classNames.map(JSON.string))),
       ("confusion_matrix", .array(metrics.confusionMatrix.map { .array($0.map(JSON.integer)) })),
       ("per_class", .array(perClass)),
       ("macro_average", scoresJSON(metrics.macroAverage)),

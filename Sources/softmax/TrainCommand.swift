@@ -90,7 +90,7 @@ enum TrainCommand {
       Console.output(
         summaryJSON(
           report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath,
-          columns: columnsReport
+          columns: columnsReport, classNames: result.model.classNames
         ).text)
     }
   }
@@ -392,12 +392,15 @@ enum TrainCommand {
 
   static func summaryJSON(
     report: TrainingReport, shape: (rows: Int, features: Int, classes: Int), loadSeconds: Double,
-    modelPath: String, columns: IngestReport
+    modelPath: String, columns: IngestReport, classNames: [String]
   ) -> JSON {
     .object([
+      ("json_version", .integer(JSON.outputVersion)),
       ("rows", .integer(shape.rows)),
       ("features", .integer(shape.features)),
       ("classes", .integer(shape.classes)),
+      ("class_count", .integer(shape.classes)),
+      ("class_names", .array(classNames.map(JSON.string))),
       ("threads", .integer(report.threadCount)),
       ("solver", .string(report.solver.rawValue)),
       ("epochs", .integer(report.epochs)),

@@ -151,3 +151,29 @@ struct TableCommandTests {
     #expect(FileManager.default.contentsEqual(atPath: directory + "/p.smx", andPath: directory + "/w.smx"))
   }
 }
+
+@Suite("JSON outputs")
+struct JSONOutputTests {
+  /// The backquoted keys of the README line that starts with `prefix`.
+  private func readmeKeys(_ prefix: String) throws -> [String] {
+    let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
+    let line = try #require(readme.split(separator: "\n").first { $0.hasPrefix(prefix) })
+    return line.dropFirst(prefix.count).split(separator: "`").enumerated().filter { $0.offset % 2 == 1 }.map { String($0.element) }
+  }
+
+  @Test("train --json and evaluate --json have exactly the keys the README lists, and json_version 1")
+  func keysMatchReadme() throws {
+    let temporary = TemporaryDirectory()
+    defer { temporary.remove() }
+    let model = temporary.path + "/m.json"
+    let trained = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-q", "--json", "-o", model])
+    let evaluated = try SoftmaxTool.run(["evaluate", model, dataFile("iris.csv"), "--json"])
+    for (output, prefix) in [(trained, "- Keys of `train --json`:"), (evaluated, "- Keys of `evaluate --json`:")] {
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+      let listed = try readmeKeys(prefix)
+      #expect(Set(listed) == Set(object.keys), "\(prefix) README \(Set(listed).symmetricDifference(object.keys))")
+      #expect(object["json_version"] as? Int == 1)
+      #expect(object["class_names"] as? [String] == ["setosa", "versicolor", "virginica"] && object["class_count"] as? Int == 3)
+    }
+  }
+}
