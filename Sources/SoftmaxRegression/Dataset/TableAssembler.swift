@@ -71,27 +71,29 @@ struct TableAssembler {
   // MARK: - Missing values
 
   /// Per numeric slot under `.mean`: the stored value that fills its missing cells (the
-  /// mean of the kept rows' values, summed in Double in row order, or the model's fill).
+  /// mean of the kept rows' values, summed in Double in row order in one row-major pass, or
+  /// the model's fill).
   private func fills(_ matrix: FeatureMatrix, kept: [Int]) -> [Int: Double] {
     guard schema.missing == .mean else { return [:] }
-    var result: [Int: Double] = [:]
-    for slot in 0..<layout.featureNames.count where !layout.categoricalSlots.contains(slot) {
-      if let table = schema.table {
-        result[slot] = Double(layout.encoding.encode(table.columns[slot].fill ?? 0, column: slot))
-        continue
-      }
-      var sum = 0.0
-      var count = 0
-      for row in kept {
-        let value = matrix[row, slot]
-        if !value.isNaN {
-          sum += Double(value)
-          count += 1
-        }
-      }
-      result[slot] = count > 0 ? sum / Double(count) : 0
+    let categorical = Set(layout.categoricalSlots)
+    let numeric = (0..<layout.featureNames.count).filter { !categorical.contains($0) }
+    if let table = schema.table {
+      return Dictionary(uniqueKeysWithValues: numeric.map { slot in
+        (slot, Double(layout.encoding.encode(table.columns[slot].fill ?? 0, column: slot)))
+      })
     }
-    return result
+    var sums = [Double](repeating: 0, count: numeric.count)
+    var counts = [Int](repeating: 0, count: numeric.count)
+    for row in kept {
+      let values = matrix.rowPointer(row)
+      for (index, slot) in numeric.enumerated() where !values[slot].isNaN {
+        sums[index] += Double(values[slot])
+        counts[index] += 1
+      }
+    }
+    return Dictionary(uniqueKeysWithValues: numeric.indices.map { index in
+      (numeric[index], counts[index] > 0 ? sums[index] / Double(counts[index]) : 0)
+    })
   }
 
   // MARK: - The table
