@@ -35,8 +35,33 @@ final class TwiceRosenbrock: TwiceDifferentiableFunction {
   }
 }
 
+/// f(x) = eˣ − x (minimum at 0), NaN beyond x = 700: from x = −50 the first Newton step
+/// (1/eˣ⁻ ≈ 5·10²¹ long) lands where f is not a number.
+final class NaNBeyond: TwiceDifferentiableFunction {
+  var parameterCount: Int { 1 }
+  func evaluate(
+    at parameters: UnsafeBufferPointer<Double>, gradient: UnsafeMutableBufferPointer<Double>
+  ) -> Evaluation {
+    let x = parameters[0]
+    gradient[0] = x > 700 ? .nan : Foundation.exp(x) - 1
+    return Evaluation(value: x > 700 ? .nan : Foundation.exp(x) - x)
+  }
+  func hessianVectorProduct(
+    at parameters: UnsafeBufferPointer<Double>, direction: UnsafeBufferPointer<Double>,
+    into product: UnsafeMutableBufferPointer<Double>
+  ) {
+    product[0] = Foundation.exp(parameters[0]) * direction[0]
+  }
+}
+
 @Suite("Trust-region Newton")
 struct NewtonTests {
+  @Test("a trial step to a NaN value shrinks the region, and the solve still ends at the minimum")
+  func nonFiniteTrial() {
+    let result = TrustRegionNewton(tolerance: 1e-10, maxEpochs: 500).minimize(NaNBeyond(), from: [-50])
+    #expect(result.stopReason == .converged && abs(result.parameters[0]) < 1e-9, "\(result.stopReason) \(result.parameters)")
+  }
+
   @Test("an ill-conditioned quadratic is solved in a few inexact Newton steps")
   func quadratic() {
     let function = Quadratic.illConditioned(dimension: 12, condition: 1e4, seed: 5)

@@ -70,11 +70,15 @@ public struct TrustRegionNewton: Minimizer {
       let stepNorm = Self.metricDot(step.direction, step.direction, preconditioner).squareRoot()
       if firstStep { radius = min(radius, stepNorm) }
       firstStep = false
-      radius = Self.updatedRadius(
-        radius, stepNorm: stepNorm, actual: actual, predicted: predicted, gradientStep: gradientStep,
-        curvature: trialEvaluation.value - state.value - gradientStep)
-
       let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
+      if trialEvaluation.value.isFinite && trialGradientMax.isFinite {
+        radius = Self.updatedRadius(
+          radius, stepNorm: stepNorm, actual: actual, predicted: predicted, gradientStep: gradientStep,
+          curvature: trialEvaluation.value - state.value - gradientStep)
+      } else {
+        radius = Self.smallFactor * min(radius, stepNorm)  // overflow: a much shorter step
+      }
+
       if actual > Self.acceptance * predicted, trialEvaluation.value.isFinite, trialGradientMax.isFinite {
         state.accept(&trial, gradient: &trialGradient, evaluation: trialEvaluation, gradientMax: trialGradientMax)
         guard observe(state.progress(passesThisEpoch: passesThisEpoch)) else {
@@ -82,8 +86,8 @@ public struct TrustRegionNewton: Minimizer {
         }
         passesThisEpoch = 0
       }
-      // Nothing left to gain at this precision: both decreases are lost in f's rounding (the
-      // trainer then goes on with a more precise evaluation, where there is one).
+      // Nothing left to gain at this precision: the model's predicted decrease is lost in f's
+      // rounding (the trainer then goes on with a more precise evaluation, where there is one).
       let resolution = function.relativeResolution * abs(state.value)
       if (actual <= 0 && predicted <= 0) || abs(predicted) <= resolution || radius < 1e-300
       {
