@@ -179,12 +179,21 @@ struct SolverTests {
 
   @Test("lbfgs needs far fewer passes than gd for the same optimum (digits in a long run)")
   func lbfgsBeatsGradientDescent() throws {
-    // gd needs ~1,300 passes on digits: half a minute in a debug build, so the quick suite
-    // uses unstandardised generated clusters, where it needs several hundred cheap ones.
-    let dataset =
-      TestScale.isLong
-      ? try Dataset(csvAt: dataFile("digits.csv"))
-      : try GaussianClusters(rowCount: 600, featureCount: 12, classCount: 4, seed: 9).makeDataset()
+    // gd needs ~1,300 passes on digits, over a minute in a debug build: the long run takes
+    // its first 600 rows (real data, a third of the cost), the quick suite unstandardised
+    // generated clusters, where gd needs several hundred cheap passes.
+    let dataset: Dataset
+    if TestScale.isLong {
+      let directory = TemporaryDirectory()
+      defer { directory.remove() }
+      let lines = try String(contentsOfFile: dataFile("digits.csv"), encoding: .utf8)
+        .split(separator: "\n", omittingEmptySubsequences: false)
+      let head = directory.path + "/digits-600.csv"
+      try (lines.prefix(601).joined(separator: "\n") + "\n").write(toFile: head, atomically: true, encoding: .utf8)
+      dataset = try Dataset(csvAt: head)
+    } else {
+      dataset = try GaussianClusters(rowCount: 600, featureCount: 12, classCount: 4, seed: 9).makeDataset()
+    }
     var options = TrainingOptions()
     options.standardize = TestScale.isLong
     let lbfgs = try Trainer(options: options).fit(dataset).report
