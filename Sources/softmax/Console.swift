@@ -78,6 +78,8 @@ indirect enum JSON {
   case array([JSON])
   case string(String)
   case number(Double)
+  /// A Float32 in its shortest round-tripping form (`0.1`, not `0.10000000149011612`).
+  case float(Float)
   case integer(Int)
   case bool(Bool)
   case null
@@ -91,6 +93,8 @@ indirect enum JSON {
     case .string(let value):
       return "\"" + Self.escape(value) + "\""
     case .number(let value):
+      return value.isFinite ? "\(value)" : "null"
+    case .float(let value):
       return value.isFinite ? "\(value)" : "null"
     case .integer(let value):
       return "\(value)"

@@ -65,7 +65,7 @@ enum TableFlags {
   }
 
   /// A comma-separated list of names (empty for nil).
-  private static func names(_ text: String?) -> [String] {
+  static func names(_ text: String?) -> [String] {
     guard let text, !text.isEmpty else { return [] }
     return text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
   }

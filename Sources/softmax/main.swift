@@ -12,6 +12,7 @@ let commands: [(spec: CommandSpec, run: (ParsedArguments) throws(CLIError) -> Vo
   (EvaluateCommand.spec, EvaluateCommand.run),
   (GenerateCommand.spec, GenerateCommand.run),
   (ConvertCommand.spec, ConvertCommand.run),
+  (SplitCommand.spec, SplitCommand.run),
 ]
 
 let overview = """

@@ -69,15 +69,8 @@ struct CSVLoader {
 
   /// Reads and checks the header row. Cost: O(header bytes).
   mutating func readLayout() throws(DatasetError) -> Layout {
-    if bytes.count >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)) {
-      throw DatasetError(file: file, line: 1, reason: .utf16)
-    }
     let delimiter = schema.delimiter
-    guard delimiter != 0, delimiter != UInt8(ascii: "\""), !CSVChunkPlan.isLineBreak(delimiter), delimiter < 0x80
-    else {
-      throw DatasetError(file: file, value: String(UnicodeScalar(delimiter)), reason: .unusableDelimiter)
-    }
-    let fileStart = Self.byteOrderMarkLength(bytes)
+    let fileStart = try Self.textStart(bytes, file: file, delimiter: delimiter)
     var scanner = CSVScanner(bytes: bytes, startingAt: fileStart, delimiter: delimiter)
     guard try nextRow(&scanner, header: []) != nil else {
       throw DatasetError(file: file, reason: .emptyFile)
@@ -179,6 +172,19 @@ struct CSVLoader {
     let dataset = try readRows(from: scanner, rowCount: rowCount, layout: layout)
     if let syntaxError { throw syntaxError }
     return try schema.conform(dataset, file: file)
+  }
+
+  /// Where the CSV text starts (after any byte-order marks), once the file is known not to
+  /// be UTF-16 and `delimiter` usable.
+  static func textStart(_ bytes: UnsafeRawBufferPointer, file: String, delimiter: UInt8) throws(DatasetError) -> Int {
+    if bytes.count >= 2 && ((bytes[0] == 0xFF && bytes[1] == 0xFE) || (bytes[0] == 0xFE && bytes[1] == 0xFF)) {
+      throw DatasetError(file: file, line: 1, reason: .utf16)
+    }
+    guard delimiter != 0, delimiter != UInt8(ascii: "\""), !CSVChunkPlan.isLineBreak(delimiter), delimiter < 0x80
+    else {
+      throw DatasetError(file: file, value: String(UnicodeScalar(delimiter)), reason: .unusableDelimiter)
+    }
+    return byteOrderMarkLength(bytes)
   }
 
   /// The length of the UTF-8 byte-order marks at the start: all of them, since a file
@@ -348,19 +354,7 @@ struct CSVLoader {
     do {
       return try scanner.nextRow(into: &fields)
     } catch {
-      let reason: DatasetError.Reason
-      switch error.reason {
-      case .unterminatedQuote: reason = .unterminatedQuote
-      case .textAfterClosingQuote: reason = .textAfterClosingQuote
-      case .quoteInUnquotedField: reason = .quoteInUnquotedField
-      case .nulByte: reason = .nulByte
-      }
-      let raw = UnsafeRawBufferPointer(rebasing: bytes[error.start..<error.end])
-      throw DatasetError(
-        file: file, line: error.line, column: error.fieldIndex,
-        columnName: header.indices.contains(error.fieldIndex - 1)
-          ? header[error.fieldIndex - 1] : nil,
-        value: String(decoding: raw, as: UTF8.self), reason: reason)
+      throw error.located(in: bytes, file: file, header: header)
     }
   }
 

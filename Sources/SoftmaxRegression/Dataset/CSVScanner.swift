@@ -29,6 +29,24 @@ struct CSVSyntaxError: Error {
   var end: Int
 }
 
+extension CSVSyntaxError {
+  /// The error as a `DatasetError` of `file`, naming the column from `header` when known.
+  func located(in bytes: UnsafeRawBufferPointer, file: String, header: [String]) -> DatasetError {
+    let datasetReason: DatasetError.Reason
+    switch reason {
+    case .unterminatedQuote: datasetReason = .unterminatedQuote
+    case .textAfterClosingQuote: datasetReason = .textAfterClosingQuote
+    case .quoteInUnquotedField: datasetReason = .quoteInUnquotedField
+    case .nulByte: datasetReason = .nulByte
+    }
+    let raw = UnsafeRawBufferPointer(rebasing: bytes[start..<end])
+    return DatasetError(
+      file: file, line: line, column: fieldIndex,
+      columnName: header.indices.contains(fieldIndex - 1) ? header[fieldIndex - 1] : nil,
+      value: String(decoding: raw, as: UTF8.self), reason: datasetReason)
+  }
+}
+
 /// Cuts RFC 4180 CSV bytes into rows of fields, counting physical lines.
 ///
 /// Rules: `delimiter` (`,` unless told: tab, `;`, …) separates fields; a field starting with `"` is quoted and may contain `,`,

@@ -58,6 +58,8 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case everyRowDropped(Int)
     /// A delimiter that cannot separate CSV fields (a quote, a line break, NUL, non-ASCII).
     case unusableDelimiter
+    /// A column asked for by name (`columnName`) is not in the header.
+    case noSuchColumn(available: [String])
   }
 
   /// The file (its path as given), or "<memory>" for in-memory data.
@@ -173,6 +175,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .everyRowDropped(let rows):
       return "all \(rows) rows have a missing value, so \(name(.missing)) drop left none"
     case .unusableDelimiter: return "unusable delimiter (a quote, a line break, NUL or a non-ASCII byte)"
+    case .noSuchColumn(let available): return "no such column; columns are \(DatasetError.Reason.list(available))"
     }
   }
 
