@@ -77,12 +77,96 @@ public struct Dataset: Sendable {
     weights: [Float]? = nil
   ) throws(DatasetError) {
     let file = "<memory>"
-    guard let first = rows.first else { throw DatasetError(file: file, reason: .noDataRows) }
     guard labels.count == rows.count else {
       throw DatasetError(
         file: file,
         reason: .inconsistentShape("\(rows.count) rows but \(labels.count) labels"))
     }
+    let (matrix, encoding, names) = try Self.stored(rows, featureNames: featureNames)
+    var interner = LabelInterner()
+    var indices: [Int32] = []
+    indices.reserveCapacity(labels.count)
+    for (rowIndex, label) in labels.enumerated() {
+      guard !label.isEmpty else {
+        throw DatasetError(file: file, line: rowIndex + 1, reason: .emptyLabel)
+      }
+      indices.append(interner.index(of: label))
+    }
+    if let weights {
+      guard weights.count == rows.count else {
+        throw DatasetError(
+          file: file, reason: .inconsistentShape("\(rows.count) rows but \(weights.count) weights"))
+      }
+      if let bad = weights.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+        throw DatasetError(file: file, line: bad + 1, value: "\(weights[bad])", reason: .invalidWeight)
+      }
+    }
+    let (classNames, remap) = interner.sortedClasses()
+    self.init(
+      features: matrix, encoding: encoding, labels: indices.map { remap[Int($0)] },
+      classNames: classNames, featureNames: names, labelName: labelName, rowWeights: weights)
+  }
+
+  /// Builds an unlabelled dataset from in-memory rows, for scoring with a model
+  /// (`SoftmaxModel.predictions(for:)`, `scores(for:)`). Values are stored as in
+  /// `init(rows:labels:)`; a trainer refuses it (no labels).
+  /// - Throws: `DatasetError` for no rows, ragged rows, non-finite values or values too far
+  ///   from their column's first values to store.
+  public init(rows: [[Float]], featureNames: [String]? = nil) throws(DatasetError) {
+    let (matrix, encoding, names) = try Self.stored(rows, featureNames: featureNames)
+    self.init(
+      features: matrix, encoding: encoding, labels: [], classNames: [], featureNames: names, labelName: "label")
+  }
+
+  /// `init(rows:labels:featureNames:labelName:weights:)` for rows of Double (or any binary
+  /// floating-point type): each value is rounded to the nearest Float32, as a CSV value is.
+  /// - Throws: as the Float32 version, and `.valueOutOfRange` for a finite value beyond
+  ///   Float32's range.
+  public init<Value: BinaryFloatingPoint>(
+    rows: [[Value]], labels: [String], featureNames: [String]? = nil, labelName: String = "label",
+    weights: [Float]? = nil
+  ) throws(DatasetError) {
+    try self.init(
+      rows: Self.float32Rows(rows, featureNames: featureNames), labels: labels, featureNames: featureNames,
+      labelName: labelName, weights: weights)
+  }
+
+  /// `init(rows:featureNames:)` (unlabelled) for rows of Double or another floating-point type.
+  public init<Value: BinaryFloatingPoint>(rows: [[Value]], featureNames: [String]? = nil) throws(DatasetError) {
+    try self.init(rows: Self.float32Rows(rows, featureNames: featureNames), featureNames: featureNames)
+  }
+
+  /// Rows rounded to Float32; a finite value that overflows is an error naming its cell.
+  static func float32Rows<Value: BinaryFloatingPoint>(_ rows: [[Value]], featureNames: [String]?) throws(DatasetError)
+    -> [[Float]]
+  {
+    var result: [[Float]] = []
+    result.reserveCapacity(rows.count)
+    for (rowIndex, row) in rows.enumerated() {
+      var converted: [Float] = []
+      converted.reserveCapacity(row.count)
+      for (column, value) in row.enumerated() {
+        let single = Float(value)
+        if value.isFinite && !single.isFinite {
+          throw DatasetError(
+            file: "<memory>", line: rowIndex + 1, column: column + 1,
+            columnName: featureNames.flatMap { column < $0.count ? $0[column] : nil },
+            value: "\(Double(value))", reason: .valueOutOfRange)
+        }
+        converted.append(single)
+      }
+      result.append(converted)
+    }
+    return result
+  }
+
+  /// The rows stored as a feature matrix (through a fitted `ColumnEncoding`), with the
+  /// feature names (`x1`, `x2`, … by default).
+  private static func stored(_ rows: [[Float]], featureNames: [String]?) throws(DatasetError)
+    -> (FeatureMatrix, ColumnEncoding, [String])
+  {
+    let file = "<memory>"
+    guard let first = rows.first else { throw DatasetError(file: file, reason: .noDataRows) }
     let names = featureNames ?? (0..<first.count).map { "x\($0 + 1)" }
     guard names.count == first.count else {
       throw DatasetError(
@@ -105,36 +189,14 @@ public struct Dataset: Sendable {
         matrix.storage[rowIndex * matrix.rowStride + column] = value
       }
     }
-    var interner = LabelInterner()
-    var indices: [Int32] = []
-    indices.reserveCapacity(labels.count)
-    for (rowIndex, label) in labels.enumerated() {
-      guard !label.isEmpty else {
-        throw DatasetError(file: file, line: rowIndex + 1, reason: .emptyLabel)
-      }
-      indices.append(interner.index(of: label))
-    }
-    if let weights {
-      guard weights.count == rows.count else {
-        throw DatasetError(
-          file: file, reason: .inconsistentShape("\(rows.count) rows but \(weights.count) weights"))
-      }
-      if let bad = weights.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
-        throw DatasetError(file: file, line: bad + 1, value: "\(weights[bad])", reason: .invalidWeight)
-      }
-    }
-    let encoding: ColumnEncoding
     switch ColumnEncoding.encodeInPlace(matrix) {
-    case .success(let fitted): encoding = fitted
+    case .success(let encoding):
+      return (matrix, encoding, names)
     case .failure(let cell):
       throw DatasetError(
         file: file, line: cell.row + 1, column: cell.column + 1, columnName: names[cell.column],
         value: "\(rows[cell.row][cell.column])", reason: .valueOutOfRange)
     }
-    let (classNames, remap) = interner.sortedClasses()
-    self.init(
-      features: matrix, encoding: encoding, labels: indices.map { remap[Int($0)] },
-      classNames: classNames, featureNames: names, labelName: labelName, rowWeights: weights)
   }
 
   /// The value of feature `column` in `row` (both zero-based) as read, in Double: the stored

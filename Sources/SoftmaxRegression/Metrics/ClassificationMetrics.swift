@@ -118,3 +118,34 @@ public struct ClassificationMetrics: Sendable, Equatable {
       precision: weighted(\.precision), recall: weighted(\.recall), f1: weighted(\.f1), support: rowCount)
   }
 }
+
+extension ClassificationMetrics: Codable {
+  private enum CodingKeys: String, CodingKey {
+    case classNames, confusionMatrix, logLoss
+  }
+
+  /// Encodes the counts and the log loss; the rates are recomputed when decoded.
+  public func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(classNames, forKey: .classNames)
+    try container.encode(confusionMatrix, forKey: .confusionMatrix)
+    try container.encode(logLoss, forKey: .logLoss)
+  }
+
+  /// Decodes metrics, checking that the confusion matrix is K × K counts ≥ 0 for K names.
+  /// - Throws: `DecodingError.dataCorrupted` when it is not.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let classNames = try container.decode([String].self, forKey: .classNames)
+    let matrix = try container.decode([[Int]].self, forKey: .confusionMatrix)
+    guard matrix.count == classNames.count, matrix.allSatisfy({ $0.count == classNames.count && $0.allSatisfy { $0 >= 0 } })
+    else {
+      throw DecodingError.dataCorruptedError(
+        forKey: .confusionMatrix, in: container,
+        debugDescription: "the confusion matrix must be \(classNames.count) × \(classNames.count) counts ≥ 0")
+    }
+    self.classNames = classNames
+    self.confusionMatrix = matrix
+    self.logLoss = try container.decode(Double.self, forKey: .logLoss)
+  }
+}

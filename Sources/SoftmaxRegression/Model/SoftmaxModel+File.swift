@@ -67,13 +67,7 @@ struct ModelFile: Codable {
 extension SoftmaxModel {
   /// The model as the bytes of a model file (see `ModelFile`).
   public func fileBytes() throws(ModelError) -> [UInt8] {
-    let file = ModelFile(
-      format: ModelFile.formatName, version: table.isPlain ? 1 : ModelFile.currentVersion, label: labelName,
-      classes: classNames, features: featureNames,
-      weights: (0..<classCount).map {
-        Array(weights[($0 * featureCount)..<(($0 + 1) * featureCount)])
-      },
-      bias: bias, standardization: standardization, inputs: table.isPlain ? nil : table)
+    let file = fileRecord
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys]
     do {
@@ -81,6 +75,17 @@ extension SoftmaxModel {
     } catch {
       throw .writeFailed("cannot encode the model: \(error)")
     }
+  }
+
+  /// The model as the model file's object.
+  var fileRecord: ModelFile {
+    ModelFile(
+      format: ModelFile.formatName, version: table.isPlain ? 1 : ModelFile.currentVersion, label: labelName,
+      classes: classNames, features: featureNames,
+      weights: (0..<classCount).map {
+        Array(weights[($0 * featureCount)..<(($0 + 1) * featureCount)])
+      },
+      bias: bias, standardization: standardization, inputs: table.isPlain ? nil : table)
   }
 
   /// Writes the model to `path` atomically (temporary file, fsync, rename): the path then
@@ -137,15 +142,27 @@ extension SoftmaxModel {
     guard ModelFile.readableVersions.contains(version) else {
       throw .unsupportedVersion(file: name, found: version, supported: ModelFile.currentVersion)
     }
-    let file: ModelFile
+    let record: ModelFile
     do {
-      file = try decoder.decode(ModelFile.self, from: data)
+      record = try decoder.decode(ModelFile.self, from: data)
     } catch {
       // Foundation reports a number too large for Float as invalid JSON, with no location.
       if let location = ModelFile.Parameters.firstBeyondFloat(in: data, decoder: decoder) {
         throw .invalid(file: name, "\(location) is beyond Float32's range (±3.4028235e38)")
       }
       throw .malformed(file: name, Self.describe(error))
+    }
+    try self.init(record: record, name: name)
+  }
+
+  /// The model a decoded model-file object describes, checked as a read file is.
+  init(record file: ModelFile, name: String) throws(ModelError) {
+    guard file.format == ModelFile.formatName else {
+      throw .malformed(file: name, "\"format\" is \"\(file.format)\", expected \"\(ModelFile.formatName)\"")
+    }
+    let version = file.version
+    guard ModelFile.readableVersions.contains(version) else {
+      throw .unsupportedVersion(file: name, found: version, supported: ModelFile.currentVersion)
     }
     guard file.weights.allSatisfy({ $0.count == file.features.count }) else {
       throw .invalid(file: name, "every weight row must have \(file.features.count) values")
@@ -185,6 +202,26 @@ extension SoftmaxModel {
       return "wrong type at \(path(context)): \(context.debugDescription)"
     @unknown default:
       return "\(decodingError)"
+    }
+  }
+}
+
+extension SoftmaxModel: Codable {
+  /// Encodes the model as the model file's JSON object (the bytes `fileBytes()` writes, with
+  /// a `JSONEncoder` set to `.sortedKeys`).
+  public func encode(to encoder: any Encoder) throws {
+    try fileRecord.encode(to: encoder)
+  }
+
+  /// Decodes a model-file object and checks it as `init(fileData:)` does.
+  /// - Throws: `DecodingError.dataCorrupted` naming what is wrong (shapes, values, names,
+  ///   format or version), or the decoder's own errors.
+  public init(from decoder: any Decoder) throws {
+    let record = try ModelFile(from: decoder)
+    do {
+      try self.init(record: record, name: "<decoded>")
+    } catch {
+      throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.description))
     }
   }
 }

@@ -14,6 +14,79 @@ extension SoftmaxModel {
     public let trueClassLogProbabilities: [Double]
   }
 
+  /// One row's prediction: the most probable class and every class's probability.
+  public struct Prediction: Sendable, Equatable, Codable {
+    /// The most probable class's name (the first, on ties).
+    public let label: String
+    /// Its index in `classNames`.
+    public let classIndex: Int
+    /// p(k | x) for each class, in `classNames` order.
+    public let probabilities: [Float]
+  }
+
+  /// The prediction for every row of `dataset`, in row order; labels, if the rows have
+  /// them, are not used. Parallel over `threadCount` threads, as `scores(for:)`.
+  /// - Throws: `ModelError.mismatchedInput` when the dataset's features are not the model's.
+  public func predictions(for dataset: Dataset, threadCount: Int = ShardedExecutor.availableCoreCount)
+    throws(ModelError) -> [Prediction]
+  {
+    let scores = try self.scores(for: dataset, threadCount: threadCount)
+    return scores.predictedClasses.indices.map { row in
+      let classIndex = Int(scores.predictedClasses[row])
+      return Prediction(
+        label: classNames[classIndex], classIndex: classIndex,
+        probabilities: Array(scores.probabilities[(row * classCount)..<((row + 1) * classCount)]))
+    }
+  }
+
+  /// The prediction for each row of raw features (in `featureNames` order), in parallel.
+  /// - Throws: `ModelError.mismatchedInput` naming the first row of another length or with
+  ///   a value that is not finite (or, for Double rows, beyond Float32's range).
+  public func predictions(for rows: [[Float]], threadCount: Int = ShardedExecutor.availableCoreCount)
+    throws(ModelError) -> [Prediction]
+  {
+    guard !rows.isEmpty else { return [] }
+    if let bad = rows.firstIndex(where: { $0.count != featureCount }) {
+      throw .mismatchedInput("row \(bad + 1) has \(rows[bad].count) values; the model takes \(featureCount) features")
+    }
+    let dataset: Dataset
+    do {
+      dataset = try Dataset(rows: rows, featureNames: featureNames)
+    } catch {
+      throw .mismatchedInput(error.description)
+    }
+    return try predictions(for: dataset, threadCount: threadCount)
+  }
+
+  /// `predictions(for:)` for rows of Double or another floating-point type, each value
+  /// rounded to Float32 as a CSV value is.
+  public func predictions<Value: BinaryFloatingPoint>(
+    for rows: [[Value]], threadCount: Int = ShardedExecutor.availableCoreCount
+  ) throws(ModelError) -> [Prediction] {
+    try predictions(for: Self.float32Rows(rows, featureNames: featureNames), threadCount: threadCount)
+  }
+
+  /// `predict(_:)` for a row of Double or another floating-point type (rounded to Float32).
+  public func predict<Value: BinaryFloatingPoint>(_ row: [Value]) throws(ModelError) -> String {
+    try predict(Self.float32Rows([row], featureNames: featureNames)[0])
+  }
+
+  /// `probabilities(for:)` for a row of Double or another floating-point type (rounded to
+  /// Float32).
+  public func probabilities<Value: BinaryFloatingPoint>(for row: [Value]) throws(ModelError) -> [Float] {
+    try probabilities(for: Self.float32Rows([row], featureNames: featureNames)[0])
+  }
+
+  private static func float32Rows<Value: BinaryFloatingPoint>(_ rows: [[Value]], featureNames: [String])
+    throws(ModelError) -> [[Float]]
+  {
+    do {
+      return try Dataset.float32Rows(rows, featureNames: featureNames)
+    } catch {
+      throw .mismatchedInput(error.description)
+    }
+  }
+
   /// Scores every row of `dataset` (raw features, in this model's feature order: load it
   /// with `Dataset.Schema.matching`). Rows are split into shards run on `threadCount`
   /// threads; each row's result is independent of the split. Cost: O(rows · K · D).

@@ -3,9 +3,9 @@ import Foundation
 /// Everything that configures training. Defaults are the property initialisers; the rule of
 /// each option is declared once in `declared`, which `validate()` checks and the CLI's help
 /// and parsing are built from.
-public struct TrainingOptions: Sendable, Equatable {
+public struct TrainingOptions: Sendable, Equatable, Codable {
   /// The optimization algorithm.
-  public enum Solver: String, Sendable, CaseIterable {
+  public enum Solver: String, Sendable, CaseIterable, Codable {
     /// Limited-memory BFGS with a strong Wolfe line search (`LBFGS`). The default.
     case lbfgs
     /// Full-batch gradient descent with a line-searched step (`GradientDescent`).
@@ -18,7 +18,7 @@ public struct TrainingOptions: Sendable, Equatable {
   }
 
   /// How rows are weighted by class.
-  public enum ClassWeight: String, Sendable, CaseIterable {
+  public enum ClassWeight: String, Sendable, CaseIterable, Codable {
     /// Every class weighs the same per row.
     case none
     /// Row weight n / (K · n_k) for a row of class k: every class weighs the same in total.

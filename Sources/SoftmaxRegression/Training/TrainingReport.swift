@@ -1,7 +1,7 @@
 /// What happened during one training run.
-public struct TrainingReport: Sendable {
+public struct TrainingReport: Sendable, Equatable, Codable {
   /// One line of the training history.
-  public struct Epoch: Sendable, Equatable {
+  public struct Epoch: Sendable, Equatable, Codable {
     /// Epoch number; 0 is the starting point.
     public var epoch: Int
     /// J at the end of the epoch, on the training rows.
