@@ -311,7 +311,7 @@ struct CommandLineTests {
     #expect(output.status == 0, "\(output.stdout)")
     #expect(output.stdout.contains("\r\u{1B}[2K"), "the status line is rewritten in place")
     #expect(output.stdout.contains("elapsed") && output.stdout.contains("ETA"))
-    #expect(output.stdout.contains("epoch 40"), "the last epoch is always shown")
+    #expect(output.stdout.contains("after 40 epochs"), "the summary says how it ended")
     #expect(output.stdout.contains("model      \(model)"))
     let newlines = output.stdout.filter { $0 == "\n" || $0 == "\r\n" }.count
     #expect(newlines < 15, "no line per epoch on a terminal (\(newlines) lines)")

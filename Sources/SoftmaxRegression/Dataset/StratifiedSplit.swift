@@ -44,6 +44,7 @@ public struct StratifiedSplit: Sendable {
     /// The fraction leaves one side empty or training with fewer than two classes.
     case unusableFraction(String)
 
+    /// The message, naming the file (and line) where there is one.
     public var description: String {
       switch self {
       case .data(let error): error.description
