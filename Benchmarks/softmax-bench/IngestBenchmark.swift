@@ -33,8 +33,13 @@ struct IngestBenchmark {
     let size = try fileSize()
     try warmPageCache()
     var runs: [Int: [Run]] = [:]
+    var busiest: [Int: Double] = [:]
     for _ in 0..<repetitions {
-      for threads in threadCounts { runs[threads, default: []].append(try runChild(threads: threads)) }
+      for threads in threadCounts {
+        let contention = CPUContention()
+        runs[threads, default: []].append(try runChild(threads: threads))
+        busiest[threads] = max(busiest[threads] ?? 0, contention.otherCores ?? 0)
+      }
     }
     let checksums = Set(runs.values.flatMap { $0.map(\.checksum) })
     let rowCount = runs.values.first?.first?.rows ?? 0
@@ -58,9 +63,11 @@ struct IngestBenchmark {
       items.append(
         "{\"threads\": \(threads), \"seconds_median\": \(middle), \"seconds_min\": \(seconds.first ?? 0), "
           + "\"seconds_max\": \(seconds.last ?? 0), \"mb_per_s\": \(Double(size) / middle / 1e6), "
-          + "\"rows_per_s\": \(Double(rowCount) / middle), \"peak_rss_bytes\": \(peak)}")
+          + "\"rows_per_s\": \(Double(rowCount) / middle), \"peak_rss_bytes\": \(peak), "
+          + "\"other_cores_max\": \(busiest[threads] ?? 0)}")
     }
     printTable(table)
+    for line in BusyMachineWarning.lines(threadCounts.map { ("\($0)-thread load", busiest[$0]) }) { print(line) }
     let identical = checksums.count == 1
     print(identical
       ? "dataset: bit-identical across thread counts \(threadCounts)"

@@ -11,6 +11,8 @@ struct ScalingBenchmark {
     var speedup: Double
     var efficiency: Double
     var percentOfPeak: Double
+    /// Cores other work kept busy during the timed epochs (nil where unknown).
+    var otherCores: Double?
   }
 
   let dataPath: String?
@@ -72,6 +74,7 @@ struct ScalingBenchmark {
       var times: [Double] = []
       var value = 0.0
       let clock = ContinuousClock()
+      let contention = CPUContention()
       for epoch in 0...epochs {
         let start = clock.now
         value = parameters.withUnsafeBufferPointer { p in
@@ -94,9 +97,11 @@ struct ScalingBenchmark {
       rows.append(Row(
         threads: threads, median: median, minimum: times.first!, maximum: times.last!,
         gflops: gflops, speedup: speedup, efficiency: speedup / ceilingSpeedup,
-        percentOfPeak: 100 * gflops / ceiling.fmaGflops))
+        percentOfPeak: 100 * gflops / ceiling.fmaGflops, otherCores: contention.otherCores))
     }
     printResults(rows, ceilings, rowCount: dataset.rowCount)
+    for line in BusyMachineWarning.lines(rows.map { ("\($0.threads)-thread", $0.otherCores) }) { print(line) }
+    if rows.contains(where: { $0.efficiency > 1.005 }) { print(BusyMachineWarning.efficiencyAboveCeiling) }
     print(identical
       ? "objective and gradient: bit-identical across thread counts \(threadCounts)"
       : "WARNING: objective or gradient differ across thread counts")
@@ -156,7 +161,8 @@ struct ScalingBenchmark {
     let resultItems = rows.map {
       "{\"threads\": \($0.threads), \"epoch_ms_median\": \($0.median * 1e3), \"epoch_ms_min\": \($0.minimum * 1e3), "
         + "\"epoch_ms_max\": \($0.maximum * 1e3), \"gflops\": \($0.gflops), \"speedup\": \($0.speedup), "
-        + "\"efficiency\": \($0.efficiency), \"percent_of_fma_peak\": \($0.percentOfPeak)}"
+        + "\"efficiency\": \($0.efficiency), \"percent_of_fma_peak\": \($0.percentOfPeak), "
+        + "\"other_cores\": \($0.otherCores.map { "\($0)" } ?? "null")}"
     }
     return "{\"rows\": \(dataset.rowCount), \"features\": \(dataset.featureCount), \"classes\": \(dataset.classCount), "
       + "\"epochs\": \(epochs), \"shards\": \(Shards(rowCount: dataset.rowCount).count), "
