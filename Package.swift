@@ -39,11 +39,14 @@ let package = Package(
     // MARK: - Library
     .target(
       name: "SoftmaxRegression",
-      dependencies: ["CPrefetch", "CZlib"],
+      dependencies: ["CPrefetch", "CKernel", "CZlib"],
       swiftSettings: kernelSettings
     ),
     // Cache prefetch hints (one static inline C function): Swift has no prefetch intrinsic.
     .target(name: "CPrefetch"),
+    // The Float32 kernel for AVX2 + FMA, chosen at run time: what a build without the CPU
+    // flag above (a dependency at a release tag) runs on x86-64 (see GradientKernel.swift).
+    .target(name: "CKernel"),
     // zlib, for .csv.gz data: a system library on every Linux, not a package dependency.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
 

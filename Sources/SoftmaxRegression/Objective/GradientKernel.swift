@@ -1,3 +1,10 @@
+import CKernel
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The fused per-row work of the softmax objective over a range of rows, in one pass.
 ///
 /// For each row x_i with label y_i it computes the logits z_ik = w_k·x_i + b_k, the stable
@@ -73,8 +80,21 @@ struct GradientKernel: @unchecked Sendable {
   func accumulate(
     rows: Range<Int>, into accumulator: inout Accumulator, scratch: UnsafeMutableBufferPointer<Float>
   ) {
-    let vectorsPerClass = 8
     precondition(scratch.count >= Self.scratchCount(classCount: classCount, rowStride: rowStride))
+    #if !SOFTMAX_FMA && arch(x86_64)
+      if Self.runsNativeKernel {
+        accumulateNative(rows: rows, into: &accumulator, scratch: scratch)
+        return
+      }
+    #endif
+    accumulateInSwift(rows: rows, into: &accumulator, scratch: scratch)
+  }
+
+  /// The Swift kernel; `accumulate` runs it unless the C build of it does (see below).
+  func accumulateInSwift(
+    rows: Range<Int>, into accumulator: inout Accumulator, scratch: UnsafeMutableBufferPointer<Float>
+  ) {
+    let vectorsPerClass = 8
     do {
       let logits = scratch.baseAddress!
       let coefficients = logits + classCount * vectorsPerClass
@@ -108,8 +128,8 @@ struct GradientKernel: @unchecked Sendable {
         let lossLanes = computeCoefficients(
           logits: logits, labels: tileLabels, weights: tileWeights, into: coefficients,
           biasSums: biasSums, correctLanes: &correctLanes)
-        accumulator.loss += Double(lossLanes.sum())
-        accumulator.weightSum += Double(tileWeights.sum())
+        accumulator.loss += Double(treeSum(lossLanes))
+        accumulator.weightSum += Double(treeSum(tileWeights))
         addGradient(
           quads.0, coefficients: coefficients, laneOffset: 0, into: accumulator.gradient,
           prefetching: &prefetcher, every: segment)
@@ -122,10 +142,47 @@ struct GradientKernel: @unchecked Sendable {
       accumulator.correctCount += Int(correctLanes.wrappedSum())
       let biasGradient = accumulator.gradient + classCount * rowStride
       for classIndex in 0..<classCount {
-        biasGradient[classIndex] += loadVector(biasSums + classIndex * vectorsPerClass).sum()
+        biasGradient[classIndex] += treeSum(loadVector(biasSums + classIndex * vectorsPerClass))
       }
     }
   }
+
+  // MARK: - The C build for AVX2 + FMA
+
+  /// Whether `accumulate` runs the C build of this kernel (`CKernel`): in a build without
+  /// `SOFTMAX_FMA` (a dependency at a release tag, or SOFTMAX_PORTABLE=1), where the Swift
+  /// code is compiled for baseline x86-64 and would multiply and add apart on 4-lane
+  /// halves, on a CPU with AVX2 and FMA. The C function carries its own target attribute,
+  /// which SwiftPM accepts without unsafe flags. `SOFTMAX_NATIVE_KERNEL=0` turns it off
+  /// (to measure the portable kernel). Both builds give the same bits (a test checks).
+  static let runsNativeKernel: Bool = {
+    #if arch(x86_64)
+      let disabled = getenv("SOFTMAX_NATIVE_KERNEL").map { String(cString: $0) == "0" } ?? false
+      return !disabled && softmax_kernel_avx2_available() == 1
+    #else
+      return false
+    #endif
+  }()
+
+  #if arch(x86_64)
+    /// The C build of `accumulateInSwift` (same tiles, same operations in the same order).
+    /// Call only when `softmax_kernel_avx2_available()`.
+    func accumulateNative(
+      rows: Range<Int>, into accumulator: inout Accumulator, scratch: UnsafeMutableBufferPointer<Float>
+    ) {
+      var input = softmax_kernel_input(
+        features: features, rowStride: rowStride, labels: labels, classCount: classCount, weights: weights,
+        bias: bias, rowIndices: rowIndices, rowWeights: rowWeights)
+      var sums = softmax_kernel_sums(
+        gradient: accumulator.gradient, loss: accumulator.loss, weightSum: accumulator.weightSum,
+        correctCount: accumulator.correctCount)
+      softmax_kernel_accumulate_avx2(
+        &input, rows.lowerBound, rows.upperBound, &sums, scratch.baseAddress, scratch.count)
+      accumulator.loss = sums.loss
+      accumulator.weightSum = sums.weightSum
+      accumulator.correctCount = sums.correctCount
+    }
+  #endif
 
   /// The inner-loop iterations between two prefetches of the next tile's rows, chosen so
   /// that the requests spread over all of this tile's logit and gradient loops: 2 quads ×

@@ -15,6 +15,13 @@ func multiplyAdd(_ a: Vector8, _ b: Vector8, _ addend: Vector8) -> Vector8 {
   #endif
 }
 
+/// ((v0+v1)+(v2+v3))+((v4+v5)+(v6+v7)): a lane sum in a fixed order, so that the Swift and
+/// the C kernel (CKernel) add the same way (`SIMD.sum()` leaves its order unspecified).
+@inline(__always)
+func treeSum(_ v: Vector8) -> Float {
+  ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]))
+}
+
 @inline(__always)
 func loadVector(_ pointer: UnsafePointer<Float>) -> Vector8 {
   UnsafeRawPointer(pointer).loadUnaligned(as: Vector8.self)
