@@ -11,9 +11,11 @@ import PackageDescription
 //
 // SwiftPM refuses `unsafeFlags` in version-pinned dependencies (checked with Swift 6.3,
 // whatever the traits say). When this package is checked out at a release tag (the way a
-// dependency is), or when `SOFTMAX_PORTABLE=1` is set, the flag is left out: the code then
-// builds for the toolchain's default CPU and the kernels multiply and add separately (plain
-// SSE code, not a libm call per lane). See README, "Using the library from another package".
+// dependency is), or when `SOFTMAX_PORTABLE=1` is set, the flag is left out: the Swift code
+// then builds for the toolchain's default CPU (multiplies and adds apart, plain SSE, not a
+// libm call per lane), and the training kernel runs its C build (target CKernel, which
+// carries a target attribute instead of a flag) where the CPU has AVX2 and FMA. See README,
+// "CPU target, and using the package as a dependency".
 let archIsX86_64: Bool = {
   #if arch(x86_64)
     return true
