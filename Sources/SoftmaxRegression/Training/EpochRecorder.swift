@@ -52,6 +52,15 @@ struct EpochRecorder {
     return line
   }
 
+  /// Replaces the objective, gradient and accuracy of the last line with those of
+  /// `progress`, the same point evaluated again (in Double, when training switches kernels).
+  mutating func revise(_ progress: OptimizationProgress) {
+    guard let last = history.indices.last, history[last].epoch == progress.epoch else { return }
+    history[last].objective = progress.value
+    history[last].gradientMax = progress.gradientMax
+    history[last].accuracy = progress.evaluation.accuracy
+  }
+
   private mutating func trackBest(loss: Double, _ progress: OptimizationProgress) {
     guard let patience else { return }
     if let best, !(loss < best.loss) {

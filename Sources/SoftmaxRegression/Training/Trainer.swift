@@ -50,7 +50,9 @@ public struct Trainer: Sendable {
     var recorder = EpochRecorder(
       start: start, trainingRowCount: problem.objective.rowCount, validation: problem.validation,
       patience: options.earlyStoppingPatience, maxEpochs: options.maxEpochs)
-    let result = minimize(problem.objective, from: startingPoint) { progress in
+    let result = minimize(
+      problem.objective, from: startingPoint, revise: { recorder.revise($0) }
+    ) { progress in
       let line = recorder.record(progress)
       if let interval = checkpointEvery, interval > 0, progress.epoch > 0,
         progress.epoch % interval == 0, let model = try? problem.model(progress.parameters)
@@ -155,9 +157,12 @@ public struct Trainer: Sendable {
   /// Runs the solver; when it stops because Float32 can no longer tell nearby points apart
   /// (line search failed, or the objective stalled) before reaching the tolerance, and its
   /// entry allows it, it continues from there with the Double kernel ("polish"). Epochs and
-  /// passes of both phases are counted together.
+  /// passes of both phases are counted together. The point where the first phase ended is
+  /// evaluated again in Double, and `revise` gets it (shifted to its epoch), so the history
+  /// line of that epoch holds the same precision as the lines after it.
   private func minimize(
-    _ objective: SoftmaxObjective, from start: [Double], observe: (OptimizationProgress) -> Bool
+    _ objective: SoftmaxObjective, from start: [Double], revise: (OptimizationProgress) -> Void,
+    observe: (OptimizationProgress) -> Bool
   ) -> OptimizationResult {
     let solver = SolverRegistry.entry(for: options.solver)
     let first = solver.run(options, options.maxEpochs, objective, start, observe)
@@ -169,10 +174,13 @@ public struct Trainer: Sendable {
     let polished = solver.run(
       options, options.maxEpochs - first.epochs, objective, first.parameters
     ) { progress in
-      guard progress.epoch > 0 else { return true }  // the point where the first phase ended
       var shifted = progress
       shifted.epoch += first.epochs
       shifted.passes += first.passes
+      guard progress.epoch > 0 else {  // the point where the first phase ended
+        revise(shifted)
+        return true
+      }
       return observe(shifted)
     }
     var combined = polished
