@@ -70,7 +70,11 @@ struct PseudoTerminalCalls {
 
 /// Runs `softmax` with stderr on a pseudo-terminal of `columns` columns; returns the exit
 /// status and the raw bytes written to the terminal.
-func runOnPseudoTerminal(_ arguments: [String], columns: UInt16) throws -> (status: Int32, output: String) {
+/// With `resize`, the terminal is resized to `resize.columns` once the output holds
+/// `resize.after`; `resizedAt` is then the output's length (in bytes) at that moment.
+func runOnPseudoTerminal(
+  _ arguments: [String], columns: UInt16, resize: (after: String, columns: UInt16)? = nil
+) throws -> (status: Int32, output: String, resizedAt: Int?) {
   let pty = try PseudoTerminalCalls()
   let master = pty.openMaster(O_RDWR | O_NOCTTY)
   try #require(master >= 0, "posix_openpt failed: errno \(errno)")
@@ -93,13 +97,19 @@ func runOnPseudoTerminal(_ arguments: [String], columns: UInt16) throws -> (stat
   close(slave)  // the child holds its own copy; reads end (EIO) when it exits
   var output = Data()
   var buffer = [UInt8](repeating: 0, count: 4096)
+  var resizedAt: Int? = nil
   while true {
     let count = read(master, &buffer, buffer.count)
     if count <= 0 { break }
     output.append(contentsOf: buffer[0..<count])
+    if let resize, resizedAt == nil, String(decoding: output, as: UTF8.self).contains(resize.after) {
+      var smaller = winsize(ws_row: 24, ws_col: resize.columns, ws_xpixel: 0, ws_ypixel: 0)
+      _ = ioctl(master, UInt(TIOCSWINSZ), &smaller)
+      resizedAt = output.count
+    }
   }
   process.waitUntilExit()
-  return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+  return (process.terminationStatus, String(decoding: output, as: UTF8.self), resizedAt)
 }
 
 @Suite("The live status line on a terminal", .serialized)
@@ -128,5 +138,20 @@ struct TerminalStatusTests {
     let final = screen.lines.joined(separator: "\n")
     #expect(!final.contains("ETA") && !final.contains("elapsed"), "left on screen:\n\(final)")
     #expect(final.contains("done"), "\(final)")
+  }
+
+  @Test("follows a resize: lines drawn after the window narrows fit the new width")
+  func followsResize() throws {
+    let model = temporary.path + "/model-resize.json"
+    let run = try runOnPseudoTerminal(
+      ["train", dataFile("digits.csv"), "--validation", "0.2", "--max-epochs", "12", "--threads", "2", "-o", model],
+      columns: 200, resize: (after: "\u{1B}[2Kepoch ", columns: 50))
+    #expect(run.status == 0)
+    let resizedAt = try #require(run.resizedAt, "no status line before the end")
+    let after = String(decoding: Array(run.output.utf8).dropFirst(resizedAt), as: UTF8.self)
+    // The first line after the resize may have been drawn before it; the rest may not.
+    let later = after.components(separatedBy: "\r\u{1B}[2K").dropFirst(2).filter { !$0.isEmpty && !$0.contains("\n") }
+    #expect(!later.isEmpty, "no line drawn after the resize")
+    for line in later { #expect(line.count < 50, "\(line.count) characters after the resize: \(line)") }
   }
 }
