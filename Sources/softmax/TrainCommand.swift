@@ -23,7 +23,8 @@ enum TrainCommand {
       .init(name: "no-standardize", help: "Do not standardise features (default: standardise)."),
       .init(name: "quiet", short: "q", help: "Print no progress."),
       .init(name: "json", help: "Print a JSON summary on stdout at the end."),
-      .init(name: "plot", valueName: "CURVE.svg", help: "Write the objective and accuracy per epoch as an SVG chart."),
+      .init(name: "plot", valueName: "CURVE.svg", help: "Write the objective and accuracy per epoch as an SVG chart (with --lambda auto: the held-out loss against λ)."),
+      .init(name: "folds", valueName: "K", help: "With --lambda auto: score each λ by K-fold cross-validation (stratified, seeded), 2 to 100, instead of a validation split."),
     ],
     lastIsRepeated: true)
 
@@ -52,6 +53,10 @@ enum TrainCommand {
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let options = try trainingOptions(arguments)
+    let lambdaAuto = try LambdaAuto.requested(arguments)
+    if lambdaAuto.0 && arguments.string("checkpoint") != nil {
+      throw .usage("--checkpoint writes one run's epochs; --lambda auto runs many", usage: nil)
+    }
     let parts = try ModelInput.dataFiles(arguments.positionals)
     if parts.count > 1 && arguments.string("cache") != nil {
       throw .usage("--cache takes one CSV file; part files are loaded into memory", usage: nil)
@@ -78,20 +83,28 @@ enum TrainCommand {
     try checkModelSpace(modelPath, classes: shape.classes, features: shape.features)
     // Consumed, so that standardising in place finds the matrix uniquely referenced instead
     // of copying it.
-    let result = try train(
-      consume dataset, options, modelPath: modelPath, checkpointInterval: checkpointInterval,
-      &display)
-    try writeOutputs(result, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
+    let searched = lambdaAuto.0 ? try LambdaAuto.train(dataset, options, folds: lambdaAuto.folds, &display) : nil
+    let search = searched?.result
+    let result: Trainer.Result
+    if let search {
+      result = search.fit
+    } else {
+      result = try train(
+        consume dataset, options, modelPath: modelPath, checkpointInterval: checkpointInterval, &display)
+    }
+    try writeOutputs(result, search: search, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
 
     if display.mode != .silent {
-      Console.error(summary(result.report, loadSeconds: loadSeconds, modelPath: modelPath, plotPath: plotPath))
+      var text = summary(result.report, loadSeconds: loadSeconds, modelPath: modelPath, plotPath: plotPath)
+      if let searched { text += "\n" + LambdaAuto.summaryLine(searched.result, seconds: searched.seconds) }
+      Console.error(text)
     }
     if arguments.flag("json") {
-      Console.output(
-        summaryJSON(
-          report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath,
-          columns: columnsReport, classNames: result.model.classNames
-        ).text)
+      var json = summaryJSON(
+        report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath,
+        columns: columnsReport, classNames: result.model.classNames, lambda: search?.chosenLambda ?? options.lambda)
+      if let search, case .object(let pairs) = json { json = .object(pairs + [("lambda_path", LambdaAuto.json(search))]) }
+      Console.output(json.text)
     }
   }
 
@@ -282,7 +295,7 @@ enum TrainCommand {
 
   /// Writes the model, then the training-curve chart.
   private static func writeOutputs(
-    _ result: Trainer.Result, modelPath: String, plotPath: String?, dataPath: String
+    _ result: Trainer.Result, search: LambdaSearch.Result?, modelPath: String, plotPath: String?, dataPath: String
   ) throws(CLIError) {
     let bytes = try Interruption.waiting("while saving the model; \(modelPath) left as it was") {
       () throws(CLIError) -> [UInt8] in
@@ -301,9 +314,10 @@ enum TrainCommand {
     try OutputFiles.write(bytes, to: modelPath)
     if let plotPath {
       let name = dataPath.split(separator: "/").last.map(String.init) ?? dataPath
-      let chart = TrainingCurveChart(
-        report: result.report, title: "Training \(result.report.solver.rawValue) on \(name)")
-      try OutputFiles.write(Array(chart.svg.utf8), to: plotPath)
+      let svg =
+        search.map { LambdaPathChart(result: $0, title: "Choosing λ on \(name)").svg }
+        ?? TrainingCurveChart(report: result.report, title: "Training \(result.report.solver.rawValue) on \(name)").svg
+      try OutputFiles.write(Array(svg.utf8), to: plotPath)
     }
   }
 
@@ -368,6 +382,7 @@ enum TrainCommand {
         let text =
           arguments.string(option.name)
           ?? (option.name == "max-epochs" ? arguments.string("epochs") : nil)
+        if option.name == "lambda" && text == "auto" { continue }  // LambdaAuto chooses it
         if let text { try option.read(text, into: &options) }
       }
       options.standardize = !arguments.flag("no-standardize")
@@ -392,7 +407,7 @@ enum TrainCommand {
 
   static func summaryJSON(
     report: TrainingReport, shape: (rows: Int, features: Int, classes: Int), loadSeconds: Double,
-    modelPath: String, columns: IngestReport, classNames: [String]
+    modelPath: String, columns: IngestReport, classNames: [String], lambda: Double
   ) -> JSON {
     .object([
       ("json_version", .integer(JSON.outputVersion)),
@@ -403,6 +418,7 @@ enum TrainCommand {
       ("class_names", .array(classNames.map(JSON.string))),
       ("threads", .integer(report.threadCount)),
       ("solver", .string(report.solver.rawValue)),
+      ("lambda", .number(lambda)),
       ("epochs", .integer(report.epochs)),
       ("passes", .integer(report.passes)),
       ("objective", .number(report.objective)),

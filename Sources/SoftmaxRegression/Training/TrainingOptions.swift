@@ -85,7 +85,9 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
   public static var declared: [TrainingOption] {
     [
       .choice("solver", \.solver, valueName: "NAME", "Optimizer"),
-      .number("lambda", \.lambda, "L2 penalty λ on the weights", rule: "a finite number ≥ 0", where: { $0 >= 0 }),
+      .number(
+        "lambda", \.lambda, "L2 penalty λ on the weights (auto: chosen on held-out rows, see LambdaSearch)",
+        rule: "a finite number ≥ 0, or auto", where: { $0 >= 0 }),
       .number("tolerance", \.tolerance, "Stop when max|∇J| ≤ X", rule: "a finite number > 0", where: { $0 > 0 }),
       .number(
         "objective-tolerance", \.objectiveTolerance,
