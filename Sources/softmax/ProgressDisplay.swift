@@ -20,8 +20,6 @@ struct ProgressDisplay {
   private let clock = ContinuousClock()
   private var lastDraw: ContinuousClock.Instant? = nil
   private var lineIsOpen = false
-  /// A status the throttle skipped; drawn by `finish` so the last state is always shown.
-  private var pending: String? = nil
 
   init(quiet: Bool, maxEpochs: Int) {
     self.maxEpochs = maxEpochs
@@ -44,8 +42,8 @@ struct ProgressDisplay {
         width: Self.usableWidth()))
   }
 
-  /// One epoch: a rewritten status line on a terminal (at most ten times a second, and
-  /// always the last), or one plain line.
+  /// One epoch: a rewritten status line on a terminal (at most ten times a second), or one
+  /// plain line.
   mutating func epoch(_ epoch: TrainingReport.Epoch) {
     switch mode {
     case .silent:
@@ -60,7 +58,6 @@ struct ProgressDisplay {
   /// Ends a live line: the status is erased completely (what follows, a summary, says
   /// how it ended), so no `ETA` is left on the screen.
   mutating func finish() {
-    pending = nil
     if lineIsOpen {
       Console.errorWithoutNewline("\r\u{1B}[2K")
       lineIsOpen = false
@@ -107,15 +104,12 @@ struct ProgressDisplay {
     text.count <= width ? text : String(text.prefix(max(0, width - 1))) + "…"
   }
 
-  /// Draws `text` unless a line was drawn less than 0.1 s ago; then keeps it pending.
+  /// Draws `text` unless a line was drawn less than 0.1 s ago (the next one will be; the
+  /// last is erased by `finish` anyway, and the summary says how the run ended).
   private mutating func show(_ text: String) {
     let now = clock.now
-    if let lastDraw, now - lastDraw < .milliseconds(100) {
-      pending = text
-      return
-    }
+    if let lastDraw, now - lastDraw < .milliseconds(100) { return }
     lastDraw = now
-    pending = nil
     draw(text)
   }
 
