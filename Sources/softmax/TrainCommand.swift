@@ -54,8 +54,11 @@ enum TrainCommand {
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let options = try trainingOptions(arguments)
     let lambdaAuto = try LambdaAuto.requested(arguments)
-    if lambdaAuto.0 && arguments.string("checkpoint") != nil {
-      throw .usage("--checkpoint writes one run's epochs; --lambda auto runs many", usage: nil)
+    if lambdaAuto.0 {
+      // Each of these belongs to one fit; the search runs many and would drop them silently.
+      for flag in ["checkpoint", "init", "early-stopping"] where arguments.string(flag) != nil {
+        throw .usage("--\(flag) belongs to one fit; --lambda auto runs many (give λ to use it)", usage: nil)
+      }
     }
     let parts = try ModelInput.dataFiles(arguments.positionals)
     if parts.count > 1 && arguments.string("cache") != nil {

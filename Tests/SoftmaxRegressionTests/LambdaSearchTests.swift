@@ -67,5 +67,7 @@ struct LambdaSearchTests {
     #expect(try String(contentsOfFile: chart, encoding: .utf8).contains("chosen λ"))
     let misuse = try SoftmaxTool.run(["train", dataFile("iris.csv"), "--folds", "3"])
     #expect(misuse.status == 2 && misuse.stderr.contains("--lambda auto"))
+    let oneFitFlag = try SoftmaxTool.run(["train", dataFile("iris.csv"), "--lambda", "auto", "--validation", "0.2", "--early-stopping", "3"])
+    #expect(oneFitFlag.status == 2 && oneFitFlag.stderr.contains("--early-stopping belongs to one fit"), "\(oneFitFlag.stderr)")
   }
 }

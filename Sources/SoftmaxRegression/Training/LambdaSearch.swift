@@ -82,7 +82,9 @@ public struct LambdaSearch: Sendable {
       steps.append(step)
       totalPasses += step.passes
       previous = models
-      if best == nil || step.validationLoss < steps[best!.index].validationLoss {
+      if let current = best, !(step.validationLoss < steps[current.index].validationLoss) {
+        // Not better: the best stays.
+      } else {
         best = (steps.count - 1, models)
       }
       let sinceBest = steps.count - 1 - (best?.index ?? 0)
