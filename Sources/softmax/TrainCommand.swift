@@ -98,13 +98,16 @@ enum TrainCommand {
     try writeOutputs(result, search: search, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
 
     if display.mode != .silent {
-      var text = summary(result.report, loadSeconds: loadSeconds, modelPath: modelPath, plotPath: plotPath)
+      var text = summary(
+        result.report, requestedSolver: options.solver, loadSeconds: loadSeconds, modelPath: modelPath,
+        plotPath: plotPath)
       if let searched { text += "\n" + LambdaAuto.summaryLine(searched.result, seconds: searched.seconds) }
       Console.error(text)
     }
     if arguments.flag("json") {
       var json = summaryJSON(
-        report: result.report, shape: shape, loadSeconds: loadSeconds, modelPath: modelPath,
+        report: result.report, requestedSolver: options.solver, shape: shape, loadSeconds: loadSeconds,
+        modelPath: modelPath,
         columns: columnsReport, classNames: result.model.classNames, lambda: search?.chosenLambda ?? options.lambda)
       if let search, case .object(let pairs) = json { json = .object(pairs + [("lambda_path", LambdaAuto.json(search))]) }
       Console.output(json.text)
@@ -351,10 +354,17 @@ enum TrainCommand {
   }
 
   /// The end-of-run summary for people.
-  static func summary(_ report: TrainingReport, loadSeconds: Double, modelPath: String, plotPath: String?) -> String {
+  static func summary(
+    _ report: TrainingReport, requestedSolver: TrainingOptions.Solver, loadSeconds: Double,
+    modelPath: String, plotPath: String?
+  ) -> String {
+    var solver = report.solver.rawValue
+    if requestedSolver == .auto {
+      solver += report.handoverEpoch.map { ", picked by auto after \($0) lbfgs epochs" } ?? ", picked by auto"
+    }
     var lines = [
       "done: \(report.stopReason.rawValue.replacingOccurrences(of: "_", with: " ")) after "
-        + "\(report.epochs) epochs (\(report.passes) passes over \(report.rowCount) rows, "
+        + "\(report.epochs) epochs of \(solver) (\(report.passes) passes over \(report.rowCount) rows, "
         + "\(report.threadCount) threads)",
       "  time       load \(Format.duration(loadSeconds)), train \(Format.duration(report.trainSeconds))",
       "  objective  \(Format.fixed(report.objective, 6))  (max|∇J| \(Format.scientific(report.gradientMax)))",
@@ -409,7 +419,7 @@ enum TrainCommand {
   }
 
   static func summaryJSON(
-    report: TrainingReport, shape: (rows: Int, features: Int, classes: Int), loadSeconds: Double,
+    report: TrainingReport, requestedSolver: TrainingOptions.Solver, shape: (rows: Int, features: Int, classes: Int), loadSeconds: Double,
     modelPath: String, columns: IngestReport, classNames: [String], lambda: Double
   ) -> JSON {
     .object([
@@ -421,6 +431,8 @@ enum TrainCommand {
       ("class_names", .array(classNames.map(JSON.string))),
       ("threads", .integer(report.threadCount)),
       ("solver", .string(report.solver.rawValue)),
+      ("solver_requested", .string(requestedSolver.rawValue)),
+      ("handover_epoch", report.handoverEpoch.map { .integer($0) } ?? .null),
       ("lambda", .number(lambda)),
       ("epochs", .integer(report.epochs)),
       ("passes", .integer(report.passes)),

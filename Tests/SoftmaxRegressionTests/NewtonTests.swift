@@ -54,6 +54,15 @@ final class NaNBeyond: TwiceDifferentiableFunction {
   }
 }
 
+/// 400 rows of three Gaussian clusters whose three columns are scaled by 1, 100 and 10⁴:
+/// ill-conditioned without standardisation.
+func badlyScaledClusters() throws -> Dataset {
+  let base = try GaussianClusters(rowCount: 400, featureCount: 3, classCount: 3, seed: 4).makeDataset()
+  let scales: [Float] = [1, 100, 1e4]
+  let rows = (0..<base.rowCount).map { row in (0..<3).map { Float(base.value(row: row, column: $0)) * scales[$0] } }
+  return try Dataset(rows: rows, labels: base.labels.map { String($0) })
+}
+
 @Suite("Trust-region Newton")
 struct NewtonTests {
   @Test("a trial step to a NaN value shrinks the region, and the solve still ends at the minimum")
@@ -97,10 +106,7 @@ struct NewtonTests {
 
   @Test("--solver newton on columns of very different scales (1, 100, 10⁴) matches the reference")
   func badlyScaled() throws {
-    let base = try GaussianClusters(rowCount: 400, featureCount: 3, classCount: 3, seed: 4).makeDataset()
-    let scales: [Float] = [1, 100, 1e4]
-    let rows = (0..<base.rowCount).map { row in (0..<3).map { Float(base.value(row: row, column: $0)) * scales[$0] } }
-    let dataset = try Dataset(rows: rows, labels: base.labels.map { String($0) })
+    let dataset = try badlyScaledClusters()
     var options = TrainingOptions()
     options.solver = .newton
     options.standardize = false

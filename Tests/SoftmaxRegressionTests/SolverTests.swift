@@ -54,37 +54,45 @@ struct NewtonReference {
     (0..<classCount).map { k in (0..<(width - 1)).reduce(theta[k * width + width - 1]) { $0 + theta[k * width + $1] * x[$1] } }
   }
 
+  /// ∇J and ∇²J at θ (the penalty included; biases get a 1e-12 diagonal shift, as the
+  /// objective does not change when one number is added to every bias).
+  func derivatives(_ theta: [Double]) -> (gradient: [Double], hessian: [[Double]]) {
+    let size = classCount * width
+    let totalWeight = weights.reduce(0, +)
+    var gradient = [Double](repeating: 0, count: size)
+    var hessian = [[Double]](repeating: [Double](repeating: 0, count: size), count: size)
+    for (index, x) in rows.enumerated() {
+      let z = logits(theta, x)
+      let maximum = z.max()!
+      let e = z.map { exp($0 - maximum) }
+      let p = e.map { $0 / e.reduce(0, +) }
+      let xt = x + [1]
+      let v = weights[index] / totalWeight
+      for k in 0..<classCount {
+        let c = p[k] - (k == labels[index] ? 1 : 0)
+        for j in 0..<width { gradient[k * width + j] += v * c * xt[j] }
+        for l in 0..<classCount {
+          let curvature = v * ((k == l ? p[k] : 0) - p[k] * p[l])
+          for j in 0..<width { for t in 0..<width { hessian[k * width + j][l * width + t] += curvature * xt[j] * xt[t] } }
+        }
+      }
+    }
+    for k in 0..<classCount {
+      for j in 0..<(width - 1) {
+        gradient[k * width + j] += lambda * theta[k * width + j]
+        hessian[k * width + j][k * width + j] += lambda
+      }
+      hessian[k * width + width - 1][k * width + width - 1] += 1e-12  // biases: shift-invariant
+    }
+    return (gradient, hessian)
+  }
+
   /// Newton iterations from zero until the step is negligible.
   func solve() -> [Double] {
     let size = classCount * width
     var theta = [Double](repeating: 0, count: size)
-    let totalWeight = weights.reduce(0, +)
     for _ in 0..<60 {
-      var gradient = [Double](repeating: 0, count: size)
-      var hessian = [[Double]](repeating: [Double](repeating: 0, count: size), count: size)
-      for (index, x) in rows.enumerated() {
-        let z = logits(theta, x)
-        let maximum = z.max()!
-        let e = z.map { exp($0 - maximum) }
-        let p = e.map { $0 / e.reduce(0, +) }
-        let xt = x + [1]
-        let v = weights[index] / totalWeight
-        for k in 0..<classCount {
-          let c = p[k] - (k == labels[index] ? 1 : 0)
-          for j in 0..<width { gradient[k * width + j] += v * c * xt[j] }
-          for l in 0..<classCount {
-            let curvature = v * ((k == l ? p[k] : 0) - p[k] * p[l])
-            for j in 0..<width { for t in 0..<width { hessian[k * width + j][l * width + t] += curvature * xt[j] * xt[t] } }
-          }
-        }
-      }
-      for k in 0..<classCount {
-        for j in 0..<(width - 1) {
-          gradient[k * width + j] += lambda * theta[k * width + j]
-          hessian[k * width + j][k * width + j] += lambda
-        }
-        hessian[k * width + width - 1][k * width + width - 1] += 1e-12  // biases: shift-invariant
-      }
+      let (gradient, hessian) = derivatives(theta)
       let step = solveLinear(hessian, gradient)
       for index in 0..<size { theta[index] -= step[index] }
       if step.map(abs).max()! < 1e-13 { break }
@@ -92,7 +100,7 @@ struct NewtonReference {
     return theta
   }
 
-  private func solveLinear(_ matrix: [[Double]], _ vector: [Double]) -> [Double] {
+  func solveLinear(_ matrix: [[Double]], _ vector: [Double]) -> [Double] {
     var a = matrix
     var b = vector
     let n = b.count

@@ -54,13 +54,13 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
 
   /// The row order, or nil for the dataset's rows in order; created by the first shuffle.
   private var rowOrder: UnsafeMutableBufferPointer<Int32>?
-  private let rowWeights: [Float]?
+  let rowWeights: [Float]?
   /// The rows the objective covers, in order, when not all of the dataset's.
-  private let baseRows: [Int32]?
-  private let regularizer: any SmoothRegularizer
+  let baseRows: [Int32]?
+  let regularizer: any SmoothRegularizer
   private let reducer: any ShardReducer
   /// The map from the stored values to θ's coordinates, or nil when they are the same.
-  private let scaling: FeatureScaling?
+  let scaling: FeatureScaling?
   /// θ (or a direction) mapped by `scaling`, in Double, for the kernels.
   private let kernelParameters: UnsafeMutableBufferPointer<Double>
   private let kernelDirection: UnsafeMutableBufferPointer<Double>
@@ -244,6 +244,10 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     return diagonal
   }
   private var cachedPreconditioner: [Double]? = nil
+
+  /// The last assembled preconditioner and the point it was assembled at
+  /// (`preconditioner(at:)`).
+  var assembledPreconditioner: (point: [Double], preconditioner: CholeskyPreconditioner)? = nil
 
   /// ∇²J(θ) · direction over all the objective's rows, in Double: one pass of
   /// `HessianVectorKernel`, reduced like the gradient, plus the regulariser's part.

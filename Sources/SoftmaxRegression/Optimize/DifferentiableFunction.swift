@@ -38,11 +38,37 @@ public protocol TwiceDifferentiableFunction: DifferentiableFunction {
   /// Positive numbers near the Hessian's diagonal, one per parameter, for preconditioning
   /// conjugate gradients; nil for none (the identity). Default nil.
   var diagonalPreconditioner: [Double]? { get }
+
+  /// M ≈ ∇²f(θ) for the conjugate gradients of a Newton step at θ. Default: the diagonal
+  /// preconditioner, or the identity.
+  func preconditioner(at parameters: [Double]) -> any Preconditioner
+
+  /// The preconditioner built last, at whatever point, or nil. A solver that resumes near
+  /// that point (the trainer's Double phase does) may start with it instead of building one:
+  /// any positive definite M gives the same Newton steps, only more or fewer CG products.
+  /// Default nil.
+  var latestPreconditioner: (any Preconditioner)? { get }
+
+  /// What `preconditioner(at:)` costs, in passes over the data, when it assembles a
+  /// Hessian; nil when it does not (a diagonal costs nothing). Default nil.
+  var preconditionerCost: Double? { get }
 }
 
 extension TwiceDifferentiableFunction {
   /// No preconditioner.
   public var diagonalPreconditioner: [Double]? { nil }
+
+  /// None.
+  public var latestPreconditioner: (any Preconditioner)? { nil }
+
+  /// Nil: no assembled Hessian.
+  public var preconditionerCost: Double? { nil }
+
+  /// `diagonalPreconditioner` as a `Preconditioner`, or the identity.
+  public func preconditioner(at parameters: [Double]) -> any Preconditioner {
+    diagonalPreconditioner.map(DiagonalPreconditioner.init(diagonal:))
+      ?? DiagonalPreconditioner(identityOf: parameterCount)
+  }
 }
 
 /// A function that is a (weighted) mean over rows, which stochastic solvers evaluate on

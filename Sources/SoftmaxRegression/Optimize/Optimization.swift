@@ -52,6 +52,9 @@ public struct OptimizationResult: Sendable {
   public var passes: Int
   /// Why it stopped.
   public var stopReason: StopReason
+  /// For a minimizer that hands over to another method part-way (`AutoSolver`): the epoch
+  /// after which the second took over; nil otherwise.
+  public var handoverEpoch: Int? = nil
 
   /// f(θ).
   public var value: Double { evaluation.value }

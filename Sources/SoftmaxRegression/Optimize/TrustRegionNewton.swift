@@ -6,9 +6,12 @@
 ///
 /// Each CG iteration is one Hessian-vector product, one fused pass over the data like a
 /// gradient (`TwiceDifferentiableFunction`); each trial point is one evaluation. No line
-/// search and no Hessian matrix: memory is a few parameter vectors. On ill-conditioned
-/// problems (raw, unscaled features) Newton steps take tens of epochs where gradient methods
-/// take thousands.
+/// search. CG is preconditioned by the function's `preconditioner(at:)`: for the softmax
+/// objective the exact Hessian where K·(D+1) is small (CG then takes one or two products),
+/// else a diagonal. An assembled preconditioner costs many passes, so it is asked for anew
+/// only after a step whose CG took more than four products; the trust region is measured in
+/// its norm ‖s‖_M. On ill-conditioned problems (raw, unscaled features) Newton steps take
+/// tens of epochs where gradient methods take thousands.
 ///
 /// Stops when max|∇f| ≤ `tolerance` (converged), after `maxEpochs` accepted steps, when the
 /// model predicts a decrease below f's resolution (`DifferentiableFunction.relativeResolution`;
@@ -27,6 +30,10 @@ public struct TrustRegionNewton: Minimizer {
   private static let (smallFactor, halfFactor, growFactor) = (0.25, 0.5, 4.0)
   /// CG stops when ‖r‖ ≤ this fraction of ‖∇f‖ (an inexact Newton step).
   private static let conjugateGradientTolerance = 0.1
+  /// The preconditioner is asked for anew (at the current point) only after a step whose
+  /// CG took more products than this: an assembled Hessian costs many passes, and one from
+  /// a nearby point still makes CG short.
+  private static let refreshAfterProducts = 4
 
   /// A configured solver; see the type's documentation for the rules.
   public init(tolerance: Double, maxEpochs: Int, maxConjugateGradientSteps: Int? = nil) {
@@ -48,18 +55,23 @@ public struct TrustRegionNewton: Minimizer {
     // length. (LIBLINEAR starts at ‖∇f‖, which is tiny near an optimum: a run resumed there,
     // as the trainer's Double phase is, would crawl.)
     var radius = Double.infinity
-    let preconditioner = function.diagonalPreconditioner ?? [Double](repeating: 1, count: start.count)
     var trial = start
     var trialGradient = state.gradient
     var passesThisEpoch = 0
     var firstStep = true
+    var preconditioner = function.latestPreconditioner ?? function.preconditioner(at: state.parameters)
+    var lastProducts = 0
 
     while true {
       if state.gradientMax <= tolerance { return state.result(.converged) }
       if state.epoch >= maxEpochs { return state.result(.maxEpochs) }
+      if lastProducts > Self.refreshAfterProducts {
+        preconditioner = function.preconditioner(at: state.parameters)
+      }
       let step = conjugateGradient(function, at: state, radius: radius, preconditioner: preconditioner)
       VectorOperations.step(from: state.parameters, along: step.direction, by: 1, into: &trial)
       let trialEvaluation = evaluate(function, trial, &trialGradient)
+      lastProducts = step.products
       let passes = step.products + 1
       state.passes += passes
       passesThisEpoch += passes
@@ -67,7 +79,7 @@ public struct TrustRegionNewton: Minimizer {
       let gradientStep = VectorOperations.dot(state.gradient, step.direction)
       let predicted = -0.5 * (gradientStep - VectorOperations.dot(step.direction, step.residual))
       let actual = state.value - trialEvaluation.value
-      let stepNorm = Self.metricDot(step.direction, step.direction, preconditioner).squareRoot()
+      let stepNorm = step.stepNorm
       if firstStep { radius = min(radius, stepNorm) }
       firstStep = false
       let trialGradientMax = VectorOperations.maximumMagnitude(trialGradient)
@@ -116,74 +128,69 @@ public struct TrustRegionNewton: Minimizer {
   }
 
   /// A preconditioned Steihaug CG step: `direction` s ≈ −(∇²f)⁻¹∇f within ‖s‖_M ≤ radius,
-  /// `residual` r = −∇f − ∇²f·s, and the Hessian-vector products it took. M is the
-  /// function's diagonal preconditioner; CG stops when ‖r‖_M⁻¹ ≤ η‖∇f‖_M⁻¹ with the forcing
-  /// term η = min(0.1, ‖∇f‖_M⁻¹^½) (superlinear near the optimum, as in LIBLINEAR).
+  /// `residual` r = −∇f − ∇²f·s, ‖s‖_M, and the Hessian-vector products it took. CG stops
+  /// when ‖r‖_M⁻¹ ≤ η‖∇f‖_M⁻¹ with the forcing term η = min(0.1, ‖∇f‖_M⁻¹^½) (superlinear
+  /// near the optimum, as in LIBLINEAR). The M-norms of s and of the search direction d
+  /// follow from CG's own scalars (sᵀMd and dᵀMd by their recurrences, as in Steihaug's
+  /// method), so M is only ever solved with, never multiplied.
   private func conjugateGradient(
     _ function: any TwiceDifferentiableFunction, at state: OptimizationState, radius: Double,
-    preconditioner: [Double]
-  ) -> (direction: [Double], residual: [Double], products: Int) {
+    preconditioner: any Preconditioner
+  ) -> (direction: [Double], residual: [Double], stepNorm: Double, products: Int) {
     let count = state.parameters.count
     var step = [Double](repeating: 0, count: count)
     var residual = state.gradient.map { -$0 }
-    var scaled = (0..<count).map { residual[$0] / preconditioner[$0] }
+    var scaled = [Double](repeating: 0, count: count)
+    preconditioner.solve(residual, into: &scaled)
     var direction = scaled
     var product = [Double](repeating: 0, count: count)
     var scaledResidual = VectorOperations.dot(scaled, residual)
     let gradientNorm = scaledResidual.squareRoot()
     let stopAt = min(Self.conjugateGradientTolerance, gradientNorm.squareRoot()) * gradientNorm
+    // ‖s‖²_M, sᵀMd and ‖d‖²_M.
+    var metric = (stepStep: 0.0, stepDirection: 0.0, directionDirection: scaledResidual)
     var products = 0
     for _ in 0..<(maxConjugateGradientSteps ?? max(count, 5)) {
       if scaledResidual.squareRoot() <= stopAt { break }
       hessianProduct(function, at: state.parameters, direction, into: &product)
       products += 1
       let curvature = VectorOperations.dot(direction, product)
-      if !(curvature > 0) {
-        // Zero or negative curvature (not in a convex objective, but possible in general):
-        // go along d to the boundary, where the quadratic model is lowest (Steihaug).
-        let boundary = radius.isFinite ? radius : gradientNorm
-        let tau = Self.boundaryStep(from: step, along: direction, radius: boundary, preconditioner)
-        VectorOperations.addScaled(direction, by: tau, to: &step)
-        VectorOperations.addScaled(product, by: -tau, to: &residual)
-        break
-      }
       let alpha = scaledResidual / curvature
-      VectorOperations.addScaled(direction, by: alpha, to: &step)
-      if Self.metricDot(step, step, preconditioner) > radius * radius {
-        // Back to the boundary along this direction: ‖s + τ d‖_M = radius.
-        VectorOperations.addScaled(direction, by: -alpha, to: &step)
-        let tau = Self.boundaryStep(from: step, along: direction, radius: radius, preconditioner)
+      let nextStepStep =
+        metric.stepStep + alpha * (2 * metric.stepDirection + alpha * metric.directionDirection)
+      if !(curvature > 0) || nextStepStep > radius * radius {
+        // Negative or zero curvature (not in a convex objective, but possible in general), or
+        // a step past the boundary: go along d to the boundary, where the quadratic model is
+        // lowest along it (Steihaug).
+        let boundary = radius.isFinite ? radius : gradientNorm
+        let tau = Self.boundaryStep(metric, radius: boundary)
         VectorOperations.addScaled(direction, by: tau, to: &step)
         VectorOperations.addScaled(product, by: -tau, to: &residual)
-        break
+        return (step, residual, boundary, products)
       }
+      VectorOperations.addScaled(direction, by: alpha, to: &step)
       VectorOperations.addScaled(product, by: -alpha, to: &residual)
-      for index in 0..<count { scaled[index] = residual[index] / preconditioner[index] }
+      preconditioner.solve(residual, into: &scaled)
       let next = VectorOperations.dot(scaled, residual)
       let beta = next / scaledResidual
       for index in 0..<count { direction[index] = scaled[index] + beta * direction[index] }
+      metric = (
+        nextStepStep, beta * (metric.stepDirection + alpha * metric.directionDirection),
+        next + beta * beta * metric.directionDirection
+      )
       scaledResidual = next
     }
-    return (step, residual, products)
+    return (step, residual, metric.stepStep.squareRoot(), products)
   }
 
-  /// The τ ≥ 0 with ‖s + τ d‖_M = radius (s inside the region).
+  /// The τ ≥ 0 with ‖s + τ d‖_M = radius (s inside the region), from ‖s‖²_M, sᵀMd, ‖d‖²_M.
   static func boundaryStep(
-    from step: [Double], along direction: [Double], radius: Double, _ metric: [Double]
+    _ metric: (stepStep: Double, stepDirection: Double, directionDirection: Double), radius: Double
   ) -> Double {
-    let sd = metricDot(step, direction, metric)
-    let ss = metricDot(step, step, metric)
-    let dd = metricDot(direction, direction, metric)
+    let (ss, sd, dd) = metric
     let room = max(0, radius * radius - ss)
     let root = (sd * sd + dd * room).squareRoot()
     return sd >= 0 ? room / (sd + root) : (root - sd) / dd
-  }
-
-  /// xᵀ M y for a diagonal M.
-  static func metricDot(_ x: [Double], _ y: [Double], _ metric: [Double]) -> Double {
-    var sum = 0.0
-    for index in x.indices { sum += x[index] * metric[index] * y[index] }
-    return sum
   }
 
   private func norm(_ x: [Double]) -> Double { VectorOperations.dot(x, x).squareRoot() }

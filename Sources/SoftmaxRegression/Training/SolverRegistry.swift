@@ -6,6 +6,14 @@ enum SolverRegistry {
   /// The entry for `solver`.
   static func entry(for solver: TrainingOptions.Solver) -> SolverEntry {
     switch solver {
+    case .auto:
+      return SolverEntry(finishesInDouble: true) { options, maxEpochs in
+        AutoSolver(
+          lbfgs: LBFGS(
+            memory: options.memory, tolerance: options.tolerance,
+            objectiveTolerance: options.objectiveTolerance, maxEpochs: maxEpochs),
+          newton: TrustRegionNewton(tolerance: options.tolerance, maxEpochs: maxEpochs))
+      }
     case .lbfgs:
       return SolverEntry(finishesInDouble: true) { options, maxEpochs in
         LBFGS(

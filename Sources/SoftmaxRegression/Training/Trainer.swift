@@ -145,13 +145,20 @@ public struct Trainer: Sendable {
       throw .nonFinite("the trained weights are not finite: \(error)")
     }
     let report = TrainingReport(
-      solver: options.solver, threadCount: options.effectiveThreadCount,
+      solver: solverRun(result), handoverEpoch: result.handoverEpoch,
+      threadCount: options.effectiveThreadCount,
       rowCount: problem.objective.rowCount, validationRowCount: problem.validation?.rowCount ?? 0,
       epochs: result.epochs, passes: result.passes, objective: final.evaluation.value,
       gradientMax: final.gradientMax, trainAccuracy: final.evaluation.accuracy,
       returnedEpoch: final.epoch, stopReason: stopReason, trainSeconds: recorder.elapsedSeconds,
       history: recorder.history)
     return Result(model: model, report: report)
+  }
+
+  /// The solver that ran: the options' one, with `.auto` named by the method it ended with.
+  private func solverRun(_ result: OptimizationResult) -> TrainingOptions.Solver {
+    guard options.solver == .auto else { return options.solver }
+    return result.handoverEpoch == nil ? .lbfgs : .newton
   }
 
   /// Runs the solver; when it stops because Float32 can no longer tell nearby points apart
@@ -165,13 +172,26 @@ public struct Trainer: Sendable {
     observe: (OptimizationProgress) -> Bool
   ) -> OptimizationResult {
     let solver = SolverRegistry.entry(for: options.solver)
-    let first = solver.run(options, options.maxEpochs, objective, start, observe)
+    var first = solver.run(options, options.maxEpochs, objective, start, observe)
+    guard solver.finishesInDouble, objective.precision == .single else { return first }
+    if first.stopReason == .converged {
+      // Float32 can read a gradient below a tight tolerance by chance: converged means the
+      // tolerance holds in Double too.
+      objective.precision = .double
+      var gradient = [Double](repeating: 0, count: first.parameters.count)
+      first.evaluation = evaluate(objective, first.parameters, &gradient)
+      first.gradientMax = VectorOperations.maximumMagnitude(gradient)
+      first.passes += 1
+      if first.gradientMax <= options.tolerance { return first }
+      first.stopReason = .lineSearchFailed
+    }
     let stalled = first.stopReason == .lineSearchFailed || first.stopReason == .objectiveConverged
-    guard solver.finishesInDouble, stalled, first.gradientMax > options.tolerance,
-      first.epochs < options.maxEpochs
+    guard stalled, first.gradientMax > options.tolerance, first.epochs < options.maxEpochs
     else { return first }
     objective.precision = .double
-    let polished = solver.run(
+    // A run that handed over to Newton goes on with Newton.
+    let polisher = first.handoverEpoch == nil ? solver : SolverRegistry.entry(for: .newton)
+    let polished = polisher.run(
       options, options.maxEpochs - first.epochs, objective, first.parameters
     ) { progress in
       var shifted = progress
@@ -186,6 +206,7 @@ public struct Trainer: Sendable {
     var combined = polished
     combined.epochs += first.epochs
     combined.passes += first.passes
+    combined.handoverEpoch = first.handoverEpoch ?? polished.handoverEpoch.map { $0 + first.epochs }
     return combined
   }
 

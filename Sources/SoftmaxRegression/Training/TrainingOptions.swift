@@ -6,15 +6,21 @@ import Foundation
 public struct TrainingOptions: Sendable, Equatable, Codable {
   /// The optimization algorithm.
   public enum Solver: String, Sendable, CaseIterable, Codable {
-    /// Limited-memory BFGS with a strong Wolfe line search (`LBFGS`). The default.
+    /// L-BFGS, handing over to Newton when its progress predicts Newton will be cheaper
+    /// (`AutoSolver`): fast on well-conditioned problems, tens of epochs on ill-conditioned
+    /// ones. The default.
+    case auto
+    /// Limited-memory BFGS with a strong Wolfe line search (`LBFGS`).
     case lbfgs
     /// Full-batch gradient descent with a line-searched step (`GradientDescent`).
     case gd
     /// Mini-batch SGD with momentum (`StochasticGradientDescent`).
     case sgd
     /// Trust-region Newton with conjugate-gradient steps on Hessian-vector products
-    /// (`TrustRegionNewton`): tens of epochs on ill-conditioned problems.
+    /// (`TrustRegionNewton`), preconditioned by the exact Hessian where K·(D+1) ≤ 1024:
+    /// tens of epochs on ill-conditioned problems.
     case newton
+
   }
 
   /// How rows are weighted by class.
@@ -25,8 +31,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     case balanced
   }
 
-  /// The optimizer. Default `.lbfgs`.
-  public var solver: Solver = .lbfgs
+  /// The optimizer. Default `.auto`.
+  public var solver: Solver = .auto
   /// λ, the L2 penalty on the weights (not the bias). Default 1e-4.
   public var lambda: Double = 1e-4
   /// Stop when max|∇J| ≤ tolerance. Default 1e-5.

@@ -22,8 +22,11 @@ public struct TrainingReport: Sendable, Equatable, Codable {
     public var validationAccuracy: Double?
   }
 
-  /// The solver used.
+  /// The solver used; with `.auto`, the method it ended with (`.lbfgs`, or `.newton` when
+  /// it handed over).
   public var solver: TrainingOptions.Solver
+  /// With `.auto`: the epoch after which Newton took over from L-BFGS; nil when it did not.
+  public var handoverEpoch: Int?
   /// Worker threads used.
   public var threadCount: Int
   /// Training rows (after a validation split).
