@@ -99,14 +99,15 @@ enum TrainCommand {
 
     if display.mode != .silent {
       var text = summary(
-        result.report, requestedSolver: options.solver, loadSeconds: loadSeconds, modelPath: modelPath,
-        plotPath: plotPath)
+        result.report, requestedSolver: options.solver, featureCount: result.model.featureNames.count,
+        loadSeconds: loadSeconds, modelPath: modelPath, plotPath: plotPath)
       if let searched { text += "\n" + LambdaAuto.summaryLine(searched.result, seconds: searched.seconds) }
       Console.error(text)
     }
     if arguments.flag("json") {
       var json = summaryJSON(
-        report: result.report, requestedSolver: options.solver, shape: shape, loadSeconds: loadSeconds,
+        report: result.report, requestedSolver: options.solver, l1Ratio: options.l1Ratio, shape: shape,
+        loadSeconds: loadSeconds,
         modelPath: modelPath,
         columns: columnsReport, classNames: result.model.classNames, lambda: search?.chosenLambda ?? options.lambda)
       if let search, case .object(let pairs) = json { json = .object(pairs + [("lambda_path", LambdaAuto.json(search))]) }
@@ -355,8 +356,8 @@ enum TrainCommand {
 
   /// The end-of-run summary for people.
   static func summary(
-    _ report: TrainingReport, requestedSolver: TrainingOptions.Solver, loadSeconds: Double,
-    modelPath: String, plotPath: String?
+    _ report: TrainingReport, requestedSolver: TrainingOptions.Solver, featureCount: Int,
+    loadSeconds: Double, modelPath: String, plotPath: String?
   ) -> String {
     var solver = report.solver.rawValue
     if requestedSolver == .auto {
@@ -376,6 +377,13 @@ enum TrainCommand {
     lines.append(accuracy)
     if report.returnedEpoch != report.epochs {
       lines.append("  weights    from epoch \(report.returnedEpoch) (best validation loss)")
+    }
+    let weightCount = report.nonzeroWeights.count * featureCount
+    let nonzero = report.nonzeroWeights.reduce(0, +)
+    if nonzero < weightCount {
+      lines.append(
+        "  nonzero    \(nonzero) of \(weightCount) weights (per class: "
+          + report.nonzeroWeights.map(String.init).joined(separator: " ") + ")")
     }
     lines.append("  model      \(modelPath)")
     if let plotPath { lines.append("  chart      \(plotPath)") }
@@ -419,7 +427,7 @@ enum TrainCommand {
   }
 
   static func summaryJSON(
-    report: TrainingReport, requestedSolver: TrainingOptions.Solver, shape: (rows: Int, features: Int, classes: Int), loadSeconds: Double,
+    report: TrainingReport, requestedSolver: TrainingOptions.Solver, l1Ratio: Double, shape: (rows: Int, features: Int, classes: Int), loadSeconds: Double,
     modelPath: String, columns: IngestReport, classNames: [String], lambda: Double
   ) -> JSON {
     .object([
@@ -433,6 +441,8 @@ enum TrainCommand {
       ("solver", .string(report.solver.rawValue)),
       ("solver_requested", .string(requestedSolver.rawValue)),
       ("handover_epoch", report.handoverEpoch.map { .integer($0) } ?? .null),
+      ("l1_ratio", .number(l1Ratio)),
+      ("nonzero_weights", .array(report.nonzeroWeights.map { .integer($0) })),
       ("lambda", .number(lambda)),
       ("epochs", .integer(report.epochs)),
       ("passes", .integer(report.passes)),

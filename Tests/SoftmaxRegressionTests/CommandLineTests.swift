@@ -82,6 +82,25 @@ struct CommandLineTests {
     try #require(JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
   }
 
+  @Test("train --l1-ratio: owlqn picked by auto, nonzero_weights per class matching the model file's zeros and the summary line; with --solver newton, refused by name")
+  func elasticNet() throws {
+    let model = directory + "/enet.json"
+    let train = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--json", "--l1-ratio", "0.8", "--lambda", "0.05"])
+    #expect(train.status == 0, "\(train.stderr)")
+    let summary = try json(train.stdout)
+    #expect(summary["solver"] as? String == "owlqn" && summary["solver_requested"] as? String == "auto")
+    #expect(summary["l1_ratio"] as? Double == 0.8)
+    let nonzero = try #require(summary["nonzero_weights"] as? [Int])
+    let saved = try SoftmaxModel(contentsOf: model)
+    #expect(nonzero == saved.nonzeroWeightCounts && nonzero.count == saved.classNames.count)
+    let total = nonzero.reduce(0, +)
+    #expect(total > 0 && total < saved.weights.count, "\(nonzero): the test needs some zeros")
+    #expect(train.stderr.contains("nonzero    \(total) of \(saved.weights.count) weights"), "\(train.stderr)")
+
+    let refused = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "--l1-ratio", "0.5", "--solver", "newton"])
+    #expect(refused.status == 2 && refused.stderr.contains("--l1-ratio 0.5") && refused.stderr.contains("owlqn"), "\(refused.stderr)")
+  }
+
   @Test("train writes a model and a JSON summary; predict and evaluate read it")
   func trainPredictEvaluate() throws {
     let model = directory + "/iris.json"

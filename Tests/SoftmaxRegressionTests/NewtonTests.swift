@@ -54,10 +54,10 @@ final class NaNBeyond: TwiceDifferentiableFunction {
   }
 }
 
-/// 400 rows of three Gaussian clusters whose three columns are scaled by 1, 100 and 10⁴:
-/// ill-conditioned without standardisation.
-func badlyScaledClusters() throws -> Dataset {
-  let base = try GaussianClusters(rowCount: 400, featureCount: 3, classCount: 3, seed: 4).makeDataset()
+/// Rows (400 by default) of three Gaussian clusters whose three columns are scaled by 1, 100
+/// and 10⁴: ill-conditioned without standardisation.
+func badlyScaledClusters(rows: Int = 400) throws -> Dataset {
+  let base = try GaussianClusters(rowCount: rows, featureCount: 3, classCount: 3, seed: 4).makeDataset()
   let scales: [Float] = [1, 100, 1e4]
   let rows = (0..<base.rowCount).map { row in (0..<3).map { Float(base.value(row: row, column: $0)) * scales[$0] } }
   return try Dataset(rows: rows, labels: base.labels.map { String($0) })

@@ -196,3 +196,16 @@ private struct ScoringPass: @unchecked Sendable {
     }
   }
 }
+
+extension SoftmaxModel {
+  /// The number of weights that are not zero, of K·D (an elastic net sets some exactly to 0).
+  public var nonzeroWeightCount: Int { nonzeroWeightCounts.reduce(0, +) }
+
+  /// Per class (in `classNames` order), the number of its D weights that are not zero.
+  public var nonzeroWeightCounts: [Int] {
+    (0..<classNames.count).map { classIndex in
+      weights[(classIndex * featureNames.count)..<((classIndex + 1) * featureNames.count)]
+        .reduce(0) { $0 + ($1 != 0 ? 1 : 0) }
+    }
+  }
+}

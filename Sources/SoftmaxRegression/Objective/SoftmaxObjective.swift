@@ -28,6 +28,8 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   public let dataset: Dataset
   /// The L2 penalty λ on W.
   public let lambda: Double
+  /// The L1 part of an elastic net, outside `evaluate`'s value and gradient; nil for none.
+  public let l1Penalty: L1Penalty?
   /// How a full pass cuts the rows into shards.
   public let shards: Shards
   /// The threads that evaluate shards.
@@ -91,11 +93,12 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   }
 
   /// An objective with an explicit regulariser, reducer and scaling (the seams for other
-  /// penalties, for reductions across processes, and for standardisation).
+  /// penalties, for reductions across processes, and for standardisation), and the L1 part
+  /// of an elastic net, which solvers that handle it add (`l1Penalty`).
   init(
     dataset: Dataset, regularizer: any SmoothRegularizer, rows: [Int32]?, rowWeights: [Float]?,
     shards: Shards?, executor: ShardedExecutor, reducer: any ShardReducer,
-    scaling: FeatureScaling?
+    scaling: FeatureScaling?, l1Penalty: L1Penalty? = nil
   ) throws(TrainingError) {
     guard dataset.isLabeled else { throw .unusableData("the objective needs labelled rows") }
     if let rowWeights, rowWeights.count != dataset.rowCount {
@@ -107,6 +110,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     self.dataset = dataset
     self.lambda = (regularizer as? L2Penalty)?.lambda ?? 0
     self.regularizer = regularizer
+    self.l1Penalty = l1Penalty
     self.reducer = reducer
     self.scaling = scaling
     self.rowCount = rows?.count ?? dataset.rowCount

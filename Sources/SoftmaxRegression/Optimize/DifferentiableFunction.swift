@@ -21,11 +21,18 @@ public protocol DifferentiableFunction: AnyObject {
   /// The relative error of f as evaluated: decreases below `relativeResolution · |f|` are
   /// rounding, not progress. Default: a few ulps of Double.
   var relativeResolution: Double { get }
+
+  /// The non-smooth L1 part of the objective, which `evaluate` leaves out and a solver that
+  /// handles it (`OrthantWiseLBFGS`) adds; nil for none. Default nil.
+  var l1Penalty: L1Penalty? { get }
 }
 
 extension DifferentiableFunction {
   /// A few ulps of Double.
   public var relativeResolution: Double { 1e-14 }
+
+  /// None.
+  public var l1Penalty: L1Penalty? { nil }
 }
 
 /// A function that can also multiply its Hessian by a vector, for Newton-type solvers.

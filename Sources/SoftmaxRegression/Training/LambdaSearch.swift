@@ -173,8 +173,3 @@ public struct LambdaSearch: Sendable {
     return assignment
   }
 }
-
-extension SoftmaxModel {
-  /// The number of weights that are not zero, of K·D.
-  public var nonzeroWeightCount: Int { weights.reduce(0) { $0 + ($1 != 0 ? 1 : 0) } }
-}

@@ -7,12 +7,22 @@ enum SolverRegistry {
   static func entry(for solver: TrainingOptions.Solver) -> SolverEntry {
     switch solver {
     case .auto:
-      return SolverEntry(finishesInDouble: true) { options, maxEpochs in
-        AutoSolver(
+      return SolverEntry(finishesInDouble: true) { options, maxEpochs, objective, start, observe in
+        guard objective.l1Penalty == nil else {
+          return entry(for: .owlqn).run(options, maxEpochs, objective, start, observe)
+        }
+        return AutoSolver(
           lbfgs: LBFGS(
             memory: options.memory, tolerance: options.tolerance,
             objectiveTolerance: options.objectiveTolerance, maxEpochs: maxEpochs),
-          newton: TrustRegionNewton(tolerance: options.tolerance, maxEpochs: maxEpochs))
+          newton: TrustRegionNewton(tolerance: options.tolerance, maxEpochs: maxEpochs)
+        ).minimize(objective, from: start, observe: observe)
+      }
+    case .owlqn:
+      return SolverEntry(finishesInDouble: true) { options, maxEpochs in
+        OrthantWiseLBFGS(
+          memory: options.memory, tolerance: options.tolerance,
+          objectiveTolerance: options.objectiveTolerance, maxEpochs: maxEpochs)
       }
     case .lbfgs:
       return SolverEntry(finishesInDouble: true) { options, maxEpochs in
@@ -54,6 +64,18 @@ struct SolverEntry {
       _ options: TrainingOptions, _ maxEpochs: Int, _ objective: SoftmaxObjective,
       _ start: [Double], _ observe: (OptimizationProgress) -> Bool
     ) -> OptimizationResult
+
+  /// An entry that runs the objective itself.
+  init(
+    finishesInDouble: Bool,
+    run: @escaping (
+      _ options: TrainingOptions, _ maxEpochs: Int, _ objective: SoftmaxObjective,
+      _ start: [Double], _ observe: (OptimizationProgress) -> Bool
+    ) -> OptimizationResult
+  ) {
+    self.finishesInDouble = finishesInDouble
+    self.run = run
+  }
 
   /// An entry for a minimizer of differentiable functions.
   init<Solver: Minimizer>(

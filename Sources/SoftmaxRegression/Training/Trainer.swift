@@ -105,11 +105,14 @@ public struct Trainer: Sendable {
     let scaling = FeatureScaling(encoding: data.encoding, standardization: standardization)
     let executor = ShardedExecutor(threadCount: options.effectiveThreadCount)
     let layout = ParameterLayout(classCount: data.classCount, featureCount: data.featureCount)
+    // The elastic net's λ(α‖W‖₁ + (1−α)/2 ‖W‖²): the L2 share is the smooth regulariser.
+    let l2 = options.lambda * (options.hasL1Penalty ? 1 - options.l1Ratio : 1)
     let objective = try SoftmaxObjective(
-      dataset: data, regularizer: L2Penalty(lambda: options.lambda, layout: layout),
+      dataset: data, regularizer: L2Penalty(lambda: l2, layout: layout),
       rows: split?.training,
       rowWeights: try rowWeights(data, trainingRows: split?.training, statistics: statistics),
-      shards: nil, executor: executor, reducer: ShardOrderReducer(), scaling: scaling)
+      shards: nil, executor: executor, reducer: ShardOrderReducer(), scaling: scaling,
+      l1Penalty: options.hasL1Penalty ? L1Penalty(lambda: options.lambda * options.l1Ratio, layout: layout) : nil)
     let validation = try split.map { split throws(TrainingError) in
       try SoftmaxObjective(
         dataset: data, regularizer: L2Penalty(lambda: 0, layout: layout), rows: split.validation,
@@ -132,10 +135,8 @@ public struct Trainer: Sendable {
     if let best = recorder.best {
       if recorder.patienceExhausted { stopReason = .earlyStopping }
       if best.epoch != result.epochs {
-        var gradient = [Double](repeating: 0, count: best.parameters.count)
-        let evaluation = evaluate(problem.objective, best.parameters, &gradient)
-        final = (
-          best.parameters, evaluation, VectorOperations.maximumMagnitude(gradient), best.epoch)
+        let (evaluation, gradientMax) = Self.measure(problem.objective, at: best.parameters)
+        final = (best.parameters, evaluation, gradientMax, best.epoch)
       }
     }
     let model: SoftmaxModel
@@ -146,6 +147,7 @@ public struct Trainer: Sendable {
     }
     let report = TrainingReport(
       solver: solverRun(result), handoverEpoch: result.handoverEpoch,
+      nonzeroWeights: model.nonzeroWeightCounts,
       threadCount: options.effectiveThreadCount,
       rowCount: problem.objective.rowCount, validationRowCount: problem.validation?.rowCount ?? 0,
       epochs: result.epochs, passes: result.passes, objective: final.evaluation.value,
@@ -155,9 +157,20 @@ public struct Trainer: Sendable {
     return Result(model: model, report: report)
   }
 
+  /// J at θ and the size of its gradient, as solvers report them: with an elastic net's L1
+  /// part, J includes it and the size is max|◇J| (`L1Penalty`), else max|∇J|. One pass.
+  static func measure(_ objective: SoftmaxObjective, at parameters: [Double]) -> (Evaluation, Double) {
+    var gradient = [Double](repeating: 0, count: parameters.count)
+    var evaluation = evaluate(objective, parameters, &gradient)
+    guard let l1 = objective.l1Penalty else { return (evaluation, VectorOperations.maximumMagnitude(gradient)) }
+    evaluation.value += l1.value(parameters)
+    return (evaluation, VectorOperations.maximumMagnitude(l1.pseudoGradient(parameters, gradient: gradient)))
+  }
+
   /// The solver that ran: the options' one, with `.auto` named by the method it ended with.
   private func solverRun(_ result: OptimizationResult) -> TrainingOptions.Solver {
     guard options.solver == .auto else { return options.solver }
+    if options.hasL1Penalty { return .owlqn }
     return result.handoverEpoch == nil ? .lbfgs : .newton
   }
 
@@ -178,9 +191,7 @@ public struct Trainer: Sendable {
       // Float32 can read a gradient below a tight tolerance by chance: converged means the
       // tolerance holds in Double too.
       objective.precision = .double
-      var gradient = [Double](repeating: 0, count: first.parameters.count)
-      first.evaluation = evaluate(objective, first.parameters, &gradient)
-      first.gradientMax = VectorOperations.maximumMagnitude(gradient)
+      (first.evaluation, first.gradientMax) = Self.measure(objective, at: first.parameters)
       first.passes += 1
       if first.gradientMax <= options.tolerance { return first }
       first.stopReason = .lineSearchFailed

@@ -8,10 +8,13 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
   public enum Solver: String, Sendable, CaseIterable, Codable {
     /// L-BFGS, handing over to Newton when its progress predicts Newton will be cheaper
     /// (`AutoSolver`): fast on well-conditioned problems, tens of epochs on ill-conditioned
-    /// ones. The default.
+    /// ones; OWL-QN for an elastic net. The default.
     case auto
     /// Limited-memory BFGS with a strong Wolfe line search (`LBFGS`).
     case lbfgs
+    /// OWL-QN, L-BFGS for an L1 penalty (`OrthantWiseLBFGS`): what an elastic net
+    /// (`l1Ratio` > 0) runs; `.auto` picks it then.
+    case owlqn
     /// Full-batch gradient descent with a line-searched step (`GradientDescent`).
     case gd
     /// Mini-batch SGD with momentum (`StochasticGradientDescent`).
@@ -33,8 +36,13 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
 
   /// The optimizer. Default `.auto`.
   public var solver: Solver = .auto
-  /// λ, the L2 penalty on the weights (not the bias). Default 1e-4.
+  /// λ, the penalty on the weights (not the bias). Default 1e-4.
   public var lambda: Double = 1e-4
+  /// α, the elastic net's mix: the penalty is λ(α‖W‖₁ + (1−α)/2 ‖W‖²). Default 0 (L2 only).
+  public var l1Ratio: Double = 0
+
+  /// Whether the penalty has an L1 part (α > 0 and λ > 0).
+  public var hasL1Penalty: Bool { l1Ratio > 0 && lambda > 0 }
   /// Stop when max|∇J| ≤ tolerance. Default 1e-5.
   public var tolerance: Double = 1e-5
   /// L-BFGS: stop when an epoch lowers J by less than this times max(|J|, 1). Default
@@ -92,8 +100,12 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
     [
       .choice("solver", \.solver, valueName: "NAME", "Optimizer"),
       .number(
-        "lambda", \.lambda, "L2 penalty λ on the weights (auto: chosen on held-out rows, see LambdaSearch)",
+        "lambda", \.lambda, "Penalty λ on the weights (auto: chosen on held-out rows, see LambdaSearch)",
         rule: "a finite number ≥ 0, or auto", where: { $0 >= 0 }),
+      .number(
+        "l1-ratio", \.l1Ratio,
+        "Elastic net: the penalty is λ(α‖W‖₁ + (1−α)/2 ‖W‖²) with α = X (weights exactly 0 where L1 puts them)",
+        rule: "a number in [0, 1]", where: { $0 >= 0 && $0 <= 1 }),
       .number("tolerance", \.tolerance, "Stop when max|∇J| ≤ X", rule: "a finite number > 0", where: { $0 > 0 }),
       .number(
         "objective-tolerance", \.objectiveTolerance,
@@ -129,6 +141,11 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
   /// - Throws: `TrainingError.invalidOption` naming the option, its value and the rule.
   public func validate() throws(TrainingError) {
     for option in Self.declared { try option.check(self) }
+    if l1Ratio > 0, solver != .auto, solver != .owlqn {
+      throw .invalidOption(
+        name: "l1-ratio", value: "\(l1Ratio)",
+        rule: "0 unless `solver` is auto or owlqn (the L1 term needs OWL-QN)")
+    }
     if let earlyStoppingPatience, validationFraction == nil {
       throw .invalidOption(
         name: "early-stopping", value: "\(earlyStoppingPatience)",

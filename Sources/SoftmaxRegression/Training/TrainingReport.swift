@@ -27,6 +27,9 @@ public struct TrainingReport: Sendable, Equatable, Codable {
   public var solver: TrainingOptions.Solver
   /// With `.auto`: the epoch after which Newton took over from L-BFGS; nil when it did not.
   public var handoverEpoch: Int?
+  /// Per class, the weights of the returned model that are not zero (of D each; an elastic
+  /// net sets some exactly to zero).
+  public var nonzeroWeights: [Int]
   /// Worker threads used.
   public var threadCount: Int
   /// Training rows (after a validation split).
