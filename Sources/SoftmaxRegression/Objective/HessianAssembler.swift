@@ -35,6 +35,9 @@ struct HessianAssembler: @unchecked Sendable {
   /// The most rows a preconditioning Hessian sums over: at K = 10, D = 100 about one
   /// Hessian-vector pass over 200,000 rows, and still close to the Hessian of all rows.
   static let maximumRows = 4096
+  /// A chunk with fewer multiply-adds than this is summed on one thread: waking the workers
+  /// costs more than it saves.
+  private static let parallelChunkWork = 1 << 20
 
   /// The order of the compact matrix: K · (D + 1).
   var order: Int { layout.classCount * (layout.featureCount + 1) }
@@ -89,7 +92,9 @@ struct HessianAssembler: @unchecked Sendable {
         probabilities: UnsafePointer(probabilities.baseAddress!),
         weights: UnsafePointer(rowWeight.baseAddress!), count: count, classes: classes,
         width: width, paddedWidth: paddedWidth, blocks: blocks.baseAddress!)
-      executor.forEachShard(pairs.count) { pair in
+      let chunkWork = count * pairs.count * paddedWidth * paddedWidth
+      (chunkWork < Self.parallelChunkWork ? ShardedExecutor(threadCount: 1) : executor)
+        .forEachShard(pairs.count) { pair in
         let (k, l) = pairs[pair]
         context.accumulate(classes: k, l, into: context.blocks + pair * blockSize)
       }

@@ -18,7 +18,11 @@ struct CholeskyFactorization: Sendable {
   /// shift.
   /// Rows below the diagonal are computed on `executor`'s threads in blocks (each entry by
   /// one thread, the same way for any thread count).
-  init?(symmetric matrix: [Double], order: Int, executor: ShardedExecutor = ShardedExecutor(threadCount: 1)) {
+  /// (A panel with fewer than `parallelWork` multiply-adds below it stays on one thread.)
+  init?(
+    symmetric matrix: [Double], order: Int, executor: ShardedExecutor = ShardedExecutor(threadCount: 1),
+    parallelWork: Int = Self.parallelWork
+  ) {
     precondition(matrix.count == order * order, "a matrix of the wrong size")
     guard matrix.allSatisfy(\.isFinite) else { return nil }
     self.order = order
@@ -26,7 +30,7 @@ struct CholeskyFactorization: Sendable {
     let largest = (0..<order).map { matrix[$0 * order + $0] }.max() ?? 0
     guard largest > 0 else { return nil }
     var shift = 0.0
-    while !Self.factorInPlace(&lower, order: order, executor: executor) {
+    while !Self.factorInPlace(&lower, order: order, executor: executor, parallelWork: parallelWork) {
       shift = shift == 0 ? 1e-12 * largest : shift * 100
       guard shift <= 1e-2 * largest else { return nil }
       lower = matrix
@@ -35,49 +39,107 @@ struct CholeskyFactorization: Sendable {
     self.shift = shift
   }
 
-  /// Rows per task when a column's rows are shared out.
-  private static let rowsPerTask = 32
-  /// Columns with fewer multiply-adds below the diagonal than this stay on one thread.
-  private static let parallelWork = 32_768
+  /// Columns factored together: each row below them is read once for all four.
+  private static let panelWidth = 4
+  /// Rows per task when a panel's rows are shared out.
+  private static let rowsPerTask = 64
+  /// Panels with fewer multiply-adds below them than this stay on one thread (waking the
+  /// workers for less costs more than it saves).
+  static let parallelWork = 1 << 17
 
-  /// Overwrites the lower triangle of `matrix` with L, column by column (left-looking); false
-  /// when a pivot is not positive.
+  /// Overwrites the lower triangle of `matrix` with L, four columns at a time (left-looking:
+  /// each entry is A's minus the dot product of the rows' parts left of the panel, then the
+  /// panel's own columns); false when a pivot is not positive.
   private static func factorInPlace(
-    _ matrix: inout [Double], order n: Int, executor: ShardedExecutor
+    _ matrix: inout [Double], order n: Int, executor: ShardedExecutor, parallelWork: Int
   ) -> Bool {
     matrix.withUnsafeMutableBufferPointer { a in
       let base = SendablePointer(base: a.baseAddress!)
-      for column in 0..<n {
-        let columnRow = base.base + column * n
-        let pivot = columnRow[column] - dot(columnRow, columnRow, count: column)
-        guard pivot > 0, pivot.isFinite else { return false }
-        let diagonal = pivot.squareRoot()
-        columnRow[column] = diagonal
-        let below = (column + 1)..<n
-        if below.count * column < parallelWork || executor.threadCount == 1 {
-          eliminate(rows: below, column: column, diagonal: diagonal, base: base.base, order: n)
-          continue
+      var start = 0
+      while start < n {
+        let width = min(panelWidth, n - start)
+        // The panel's diagonal block, column by column.
+        for column in start..<(start + width) {
+          let columnRow = base.base + column * n
+          let pivot = columnRow[column] - dot(columnRow, columnRow, count: column)
+          guard pivot > 0, pivot.isFinite else { return false }
+          columnRow[column] = pivot.squareRoot()
+          for row in (column + 1)..<(start + width) {
+            let rowStart = base.base + row * n
+            rowStart[column] = (rowStart[column] - dot(rowStart, columnRow, count: column)) / columnRow[column]
+          }
         }
-        let tasks = (below.count + rowsPerTask - 1) / rowsPerTask
-        executor.forEachShard(tasks) { task in
-          let start = below.lowerBound + task * rowsPerTask
-          eliminate(
-            rows: start..<min(n, start + rowsPerTask), column: column, diagonal: diagonal,
-            base: base.base, order: n)
+        let below = (start + width)..<n
+        if below.count * start < parallelWork || executor.threadCount == 1 {
+          eliminate(rows: below, panel: start, width: width, base: base.base, order: n)
+        } else {
+          let tasks = (below.count + rowsPerTask - 1) / rowsPerTask
+          let panel = start
+          executor.forEachShard(tasks) { task in
+            let first = below.lowerBound + task * rowsPerTask
+            eliminate(
+              rows: first..<min(n, first + rowsPerTask), panel: panel, width: width, base: base.base,
+              order: n)
+          }
         }
+        start += width
       }
       return true
     }
   }
 
-  /// L[i][column] for the rows i in `rows`, from the columns before it.
+  /// L[i][panel..<panel+width] for the rows i in `rows`, from the columns before the panel
+  /// (one pass over each row for the whole panel) and then within it.
   private static func eliminate(
-    rows: Range<Int>, column: Int, diagonal: Double, base: UnsafeMutablePointer<Double>, order n: Int
+    rows: Range<Int>, panel: Int, width: Int, base: UnsafeMutablePointer<Double>, order n: Int
   ) {
-    let columnRow = base + column * n
+    typealias Lanes = SIMD4<Double>
+    func load(_ pointer: UnsafeMutablePointer<Double>) -> Lanes {
+      UnsafeRawPointer(pointer).loadUnaligned(as: Lanes.self)
+    }
+    // The panel's columns as rows of L (a narrow last panel repeats its last column).
+    let column0 = base + panel * n
+    let column1 = base + (panel + min(1, width - 1)) * n
+    let column2 = base + (panel + min(2, width - 1)) * n
+    let column3 = base + (panel + min(3, width - 1)) * n
     for row in rows {
       let rowStart = base + row * n
-      rowStart[column] = (rowStart[column] - dot(rowStart, columnRow, count: column)) / diagonal
+      var (sum0, sum1, sum2, sum3) = (Lanes(), Lanes(), Lanes(), Lanes())
+      var index = 0
+      while index + 4 <= panel {
+        let values = load(rowStart + index)
+        sum0 = DoubleRow.fusedMultiplyAdd(values, load(column0 + index), sum0)
+        sum1 = DoubleRow.fusedMultiplyAdd(values, load(column1 + index), sum1)
+        sum2 = DoubleRow.fusedMultiplyAdd(values, load(column2 + index), sum2)
+        sum3 = DoubleRow.fusedMultiplyAdd(values, load(column3 + index), sum3)
+        index += 4
+      }
+      var totals = (
+        (sum0[0] + sum0[1]) + (sum0[2] + sum0[3]), (sum1[0] + sum1[1]) + (sum1[2] + sum1[3]),
+        (sum2[0] + sum2[1]) + (sum2[2] + sum2[3]), (sum3[0] + sum3[1]) + (sum3[2] + sum3[3]))
+      while index < panel {
+        let value = rowStart[index]
+        totals.0 += value * column0[index]
+        totals.1 += value * column1[index]
+        totals.2 += value * column2[index]
+        totals.3 += value * column3[index]
+        index += 1
+      }
+      // Within the panel: column panel + k also subtracts the row's entries left of it there.
+      let entry0 = (rowStart[panel] - totals.0) / column0[panel]
+      rowStart[panel] = entry0
+      guard width > 1 else { continue }
+      let entry1 = (rowStart[panel + 1] - totals.1 - entry0 * column1[panel]) / column1[panel + 1]
+      rowStart[panel + 1] = entry1
+      guard width > 2 else { continue }
+      let entry2 =
+        (rowStart[panel + 2] - totals.2 - entry0 * column2[panel] - entry1 * column2[panel + 1])
+        / column2[panel + 2]
+      rowStart[panel + 2] = entry2
+      guard width > 3 else { continue }
+      rowStart[panel + 3] =
+        (rowStart[panel + 3] - totals.3 - entry0 * column3[panel] - entry1 * column3[panel + 1]
+          - entry2 * column3[panel + 2]) / column3[panel + 3]
     }
   }
 
