@@ -173,6 +173,25 @@ struct HessianAssemblyTests {
     #expect(abs(raw.objective - optimum) <= 1e-9 * optimum, "\(raw.objective) vs \(optimum)")
   }
 
+  @Test("converged is checked in Double where Float32 cannot vouch for it: raw columns get one Double pass (the reported max|∇J| is its reading, not Float32's, and meets the tolerance); standardised columns at the default tolerance do not")
+  func convergedIsChecked() throws {
+    let dataset = try Dataset(csvAt: dataFile("iris.csv"))
+    var options = TrainingOptions()
+    options.solver = .lbfgs
+    options.standardize = false
+    options.lambda = 1e-2
+    options.tolerance = 1e-4
+    let raw = try Trainer(options: options).fit(dataset).report
+    let rawLast = try #require(raw.history.last)
+    #expect(raw.stopReason == .converged && raw.gradientMax <= 1e-4)
+    #expect(raw.passes == rawLast.passes + 1 && raw.gradientMax != rawLast.gradientMax)
+
+    let standardized = try Trainer(options: TrainingOptions()).fit(dataset).report
+    let last = try #require(standardized.history.last)
+    #expect(standardized.stopReason == .converged)
+    #expect(standardized.passes == last.passes && standardized.gradientMax == last.gradientMax)
+  }
+
   @Test("the hand-over rule: predicted passes from the rate max|∇f| fell at so far")
   func predictedPasses() {
     // 1 → 0.01 in 10 passes is 5 passes a decade; 0.01 → 1e-6 is 4 decades more: 20 passes.

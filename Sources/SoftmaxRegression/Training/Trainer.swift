@@ -51,7 +51,8 @@ public struct Trainer: Sendable {
       start: start, trainingRowCount: problem.objective.rowCount, validation: problem.validation,
       patience: options.earlyStoppingPatience, maxEpochs: options.maxEpochs)
     let result = minimize(
-      problem.objective, from: startingPoint, revise: { recorder.revise($0) }
+      problem.objective, from: startingPoint, standardized: problem.standardization != nil,
+      revise: { recorder.revise($0) }
     ) { progress in
       let line = recorder.record(progress)
       if let interval = checkpointEvery, interval > 0, progress.epoch > 0,
@@ -167,6 +168,12 @@ public struct Trainer: Sendable {
     return (evaluation, VectorOperations.maximumMagnitude(l1.pseudoGradient(parameters, gradient: gradient)))
   }
 
+  /// The rounding error of a Float32 gradient on standardised columns, as an estimate:
+  /// every column has RMS 1 (indicator columns are 0 or 1), so each entry is a mean of terms
+  /// (p − y)·u of size at most about 1, summed in Float32 over shards of ≤ 4,096 rows; with
+  /// √4,096 = 64 roundings of 2⁻²⁴, about 4e-6. The default tolerance, 1e-5, is above it.
+  static let float32GradientError = 64 * 0x1p-24
+
   /// The solver that ran: the options' one, with `.auto` named by the method it ended with.
   private func solverRun(_ result: OptimizationResult) -> TrainingOptions.Solver {
     guard options.solver == .auto else { return options.solver }
@@ -180,16 +187,20 @@ public struct Trainer: Sendable {
   /// passes of both phases are counted together. The point where the first phase ended is
   /// evaluated again in Double, and `revise` gets it (shifted to its epoch), so the history
   /// line of that epoch holds the same precision as the lines after it.
+  ///
+  /// A Float32 run that reads max|∇J| ≤ tolerance is taken at its word only when the
+  /// tolerance is above `float32GradientError` and the columns are standardised; else one
+  /// Double pass checks it, and the run goes on in Double if the check fails, so `converged`
+  /// always means the tolerance was met.
   private func minimize(
-    _ objective: SoftmaxObjective, from start: [Double], revise: (OptimizationProgress) -> Void,
-    observe: (OptimizationProgress) -> Bool
+    _ objective: SoftmaxObjective, from start: [Double], standardized: Bool,
+    revise: (OptimizationProgress) -> Void, observe: (OptimizationProgress) -> Bool
   ) -> OptimizationResult {
     let solver = SolverRegistry.entry(for: options.solver)
     var first = solver.run(options, options.maxEpochs, objective, start, observe)
     guard solver.finishesInDouble, objective.precision == .single else { return first }
     if first.stopReason == .converged {
-      // Float32 can read a gradient below a tight tolerance by chance: converged means the
-      // tolerance holds in Double too.
+      if standardized && options.tolerance > Self.float32GradientError { return first }
       objective.precision = .double
       (first.evaluation, first.gradientMax) = Self.measure(objective, at: first.parameters)
       first.passes += 1
