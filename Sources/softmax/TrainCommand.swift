@@ -99,7 +99,8 @@ enum TrainCommand {
 
     if display.mode != .silent {
       var text = summary(
-        result.report, requestedSolver: options.solver, featureCount: result.model.featureNames.count,
+        result.report, requestedSolver: options.solver, l1Ratio: options.l1Ratio,
+        featureCount: result.model.featureNames.count,
         loadSeconds: loadSeconds, modelPath: modelPath, plotPath: plotPath)
       if let searched { text += "\n" + LambdaAuto.summaryLine(searched.result, seconds: searched.seconds) }
       Console.error(text)
@@ -356,12 +357,13 @@ enum TrainCommand {
 
   /// The end-of-run summary for people.
   static func summary(
-    _ report: TrainingReport, requestedSolver: TrainingOptions.Solver, featureCount: Int,
+    _ report: TrainingReport, requestedSolver: TrainingOptions.Solver, l1Ratio: Double, featureCount: Int,
     loadSeconds: Double, modelPath: String, plotPath: String?
   ) -> String {
     var solver = report.solver.rawValue
     if requestedSolver == .auto {
-      solver += report.handoverEpoch.map { ", picked by auto after \($0) lbfgs epochs" } ?? ", picked by auto"
+      let first = l1Ratio > 0 ? "owlqn" : "lbfgs"
+      solver += report.handoverEpoch.map { ", picked by auto after \($0) \(first) epochs" } ?? ", picked by auto"
     }
     var lines = [
       "done: \(report.stopReason.rawValue.replacingOccurrences(of: "_", with: " ")) after "

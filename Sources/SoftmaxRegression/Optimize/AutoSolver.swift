@@ -14,6 +14,10 @@ import Foundation
 /// generated sets), Newton continues from the current point. A function without an
 /// assembled Hessian never hands over (Newton steps on its diagonal stand-in are not
 /// reliably cheaper than L-BFGS).
+///
+/// With an L1 term (`DifferentiableFunction.l1Penalty`, an elastic net) it runs OWL-QN, and
+/// where OWL-QN stalls above the tolerance and the Hessian is assembled, Newton on the
+/// orthant's face (`OrthantWiseNewton`) from there.
 public struct AutoSolver: Minimizer {
   /// The L-BFGS phase.
   public var lbfgs: LBFGS
@@ -40,6 +44,7 @@ public struct AutoSolver: Minimizer {
     _ function: any TwiceDifferentiableFunction, from start: [Double],
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
+    if function.l1Penalty != nil { return minimizeElasticNet(function, from: start, observe: observe) }
     guard let newtonCost = Self.newtonCost(function) else {
       return lbfgs.minimize(function, from: start, observe: observe)
     }
@@ -56,13 +61,47 @@ public struct AutoSolver: Minimizer {
     guard handOver && first.stopReason == .stoppedByObserver else { return first }
     var second = newton
     second.maxEpochs = max(0, newton.maxEpochs - first.epochs)
-    var result = second.minimize(function, from: first.parameters) { progress in
-      guard progress.epoch > 0 else { return true }  // the point L-BFGS ended at, seen already
-      var shifted = progress
-      shifted.epoch += first.epochs
-      shifted.passes += first.passes
-      return observe(shifted)
+    let result = second.minimize(function, from: first.parameters) { progress in
+      Self.shifted(progress, after: first).map(observe) ?? true
     }
+    return Self.combined(first, result)
+  }
+
+  /// OWL-QN, then Newton on the orthant's face where OWL-QN stalls above the tolerance and
+  /// the Hessian is assembled.
+  private func minimizeElasticNet(
+    _ function: any TwiceDifferentiableFunction, from start: [Double],
+    observe: (OptimizationProgress) -> Bool
+  ) -> OptimizationResult {
+    let orthantWise = OrthantWiseLBFGS(
+      memory: lbfgs.memory, tolerance: lbfgs.tolerance, objectiveTolerance: lbfgs.objectiveTolerance,
+      maxEpochs: lbfgs.maxEpochs)
+    let first = orthantWise.minimize(function, from: start, observe: observe)
+    let stalled = first.stopReason == .objectiveConverged || first.stopReason == .lineSearchFailed
+    guard stalled, first.gradientMax > lbfgs.tolerance, function.preconditionerCost != nil else { return first }
+    let second = OrthantWiseNewton(
+      tolerance: lbfgs.tolerance, maxEpochs: max(0, lbfgs.maxEpochs - first.epochs))
+    let result = second.minimize(function, from: first.parameters) { progress in
+      Self.shifted(progress, after: first).map(observe) ?? true
+    }
+    return Self.combined(first, result)
+  }
+
+  /// The second method's progress as the observer sees it: epochs and passes shifted by
+  /// `first`'s; nil for its starting point, which is `first`'s last, seen already.
+  private static func shifted(
+    _ progress: OptimizationProgress, after first: OptimizationResult
+  ) -> OptimizationProgress? {
+    guard progress.epoch > 0 else { return nil }
+    var shifted = progress
+    shifted.epoch += first.epochs
+    shifted.passes += first.passes
+    return shifted
+  }
+
+  /// `first` continued by `second`: handed over at `first`'s last epoch.
+  private static func combined(_ first: OptimizationResult, _ second: OptimizationResult) -> OptimizationResult {
+    var result = second
     result.epochs += first.epochs
     result.passes += first.passes
     result.handoverEpoch = first.epochs

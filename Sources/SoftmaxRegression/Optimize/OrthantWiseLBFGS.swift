@@ -36,30 +36,6 @@ public struct OrthantWiseLBFGS: Minimizer {
     self.maxEpochs = maxEpochs
   }
 
-  /// The composite point: θ, the smooth gradient, F's evaluation and ◇F.
-  private struct Point {
-    var parameters: [Double]
-    var gradient: [Double]
-    var evaluation: Evaluation
-    var pseudoGradient: [Double]
-    var pseudoGradientMax: Double
-
-    init(_ function: any DifferentiableFunction, at parameters: [Double], penalty: L1Penalty?) {
-      self.parameters = parameters
-      gradient = [Double](repeating: 0, count: parameters.count)
-      evaluation = evaluate(function, parameters, &gradient)
-      if let penalty {
-        evaluation.value += penalty.value(parameters)
-        pseudoGradient = penalty.pseudoGradient(parameters, gradient: gradient)
-      } else {
-        pseudoGradient = gradient
-      }
-      pseudoGradientMax = VectorOperations.maximumMagnitude(pseudoGradient)
-    }
-
-    var isFinite: Bool { evaluation.value.isFinite && pseudoGradientMax.isFinite }
-  }
-
   /// Minimizes f + r from `start`.
   /// - Parameter observe: called after the start and after every epoch; return false to stop.
   public func minimize(
@@ -67,13 +43,11 @@ public struct OrthantWiseLBFGS: Minimizer {
     observe: (OptimizationProgress) -> Bool = { _ in true }
   ) -> OptimizationResult {
     let penalty = function.l1Penalty
-    var point = Point(function, at: start, penalty: penalty)
+    var point = CompositePoint(function, at: start, penalty: penalty)
     var epoch = 0
     var passes = 1
     func progress(_ passesThisEpoch: Int) -> OptimizationProgress {
-      OptimizationProgress(
-        epoch: epoch, evaluation: point.evaluation, gradientMax: point.pseudoGradientMax,
-        passes: passes, passesThisEpoch: passesThisEpoch, parameters: point.parameters)
+      point.progress(epoch: epoch, passes: passes, passesThisEpoch: passesThisEpoch)
     }
     func result(_ reason: StopReason) -> OptimizationResult {
       OptimizationResult(
@@ -88,10 +62,10 @@ public struct OrthantWiseLBFGS: Minimizer {
       if point.pseudoGradientMax <= tolerance { return result(.converged) }
       if epoch >= maxEpochs { return result(.maxEpochs) }
       var passesThisEpoch = 0
-      var accepted: Point? = nil
+      var accepted: CompositePoint? = nil
       repeat {
         descentDirection(point, strengths: penalty?.strengths, history: &history, into: &direction)
-        let (trial, trials) = backtrack(function, from: point, along: direction, penalty: penalty,
+        let (trial, trials) = Self.backtrack(function, from: point, along: direction, penalty: penalty,
           initialStep: history.isEmpty ? 1 / max(VectorOperations.dot(point.pseudoGradient, point.pseudoGradient).squareRoot(), 1e-30) : 1)
         passesThisEpoch += trials
         accepted = trial
@@ -117,7 +91,7 @@ public struct OrthantWiseLBFGS: Minimizer {
   /// d = −H◇F by the two-loop recursion, with the penalised coordinates that disagree in
   /// sign with −◇F set to 0 (−◇F itself when the result would not descend).
   private func descentDirection(
-    _ point: Point, strengths: [Double]?, history: inout LBFGS.History, into direction: inout [Double]
+    _ point: CompositePoint, strengths: [Double]?, history: inout LBFGS.History, into direction: inout [Double]
   ) {
     history.direction(for: point.pseudoGradient, into: &direction)
     if let strengths {
@@ -134,10 +108,10 @@ public struct OrthantWiseLBFGS: Minimizer {
 
   /// The first step length (halving from `initialStep`) whose orthant-projected trial
   /// decreases F enough, and the evaluations it took; nil after `maximumTrials`.
-  private func backtrack(
-    _ function: any DifferentiableFunction, from point: Point, along direction: [Double],
+  static func backtrack(
+    _ function: any DifferentiableFunction, from point: CompositePoint, along direction: [Double],
     penalty: L1Penalty?, initialStep: Double
-  ) -> (Point?, Int) {
+  ) -> (CompositePoint?, Int) {
     let strengths = penalty?.strengths
     var step = initialStep
     var trialParameters = point.parameters
@@ -150,7 +124,7 @@ public struct OrthantWiseLBFGS: Minimizer {
         let orthant = point.parameters[index] != 0 ? point.parameters[index] : -point.pseudoGradient[index]
         if moved * orthant <= 0 { trialParameters[index] = 0 }
       }
-      let candidate = Point(function, at: trialParameters, penalty: penalty)
+      let candidate = CompositePoint(function, at: trialParameters, penalty: penalty)
       var predicted = 0.0
       for index in trialParameters.indices {
         predicted += point.pseudoGradient[index] * (trialParameters[index] - point.parameters[index])
@@ -163,5 +137,37 @@ public struct OrthantWiseLBFGS: Minimizer {
       step *= 0.5
     }
     return (nil, Self.maximumTrials)
+  }
+}
+
+/// A point of F = f + r (`DifferentiableFunction.l1Penalty`): θ, the smooth gradient, F's
+/// evaluation and ◇F.
+struct CompositePoint {
+  var parameters: [Double]
+  var gradient: [Double]
+  var evaluation: Evaluation
+  var pseudoGradient: [Double]
+  var pseudoGradientMax: Double
+
+  init(_ function: any DifferentiableFunction, at parameters: [Double], penalty: L1Penalty?) {
+    self.parameters = parameters
+    gradient = [Double](repeating: 0, count: parameters.count)
+    evaluation = evaluate(function, parameters, &gradient)
+    if let penalty {
+      evaluation.value += penalty.value(parameters)
+      pseudoGradient = penalty.pseudoGradient(parameters, gradient: gradient)
+    } else {
+      pseudoGradient = gradient
+    }
+    pseudoGradientMax = VectorOperations.maximumMagnitude(pseudoGradient)
+  }
+
+  var isFinite: Bool { evaluation.value.isFinite && pseudoGradientMax.isFinite }
+
+  /// What the observer sees at this point.
+  func progress(epoch: Int, passes: Int, passesThisEpoch: Int) -> OptimizationProgress {
+    OptimizationProgress(
+      epoch: epoch, evaluation: evaluation, gradientMax: pseudoGradientMax, passes: passes,
+      passesThisEpoch: passesThisEpoch, parameters: parameters)
   }
 }

@@ -8,10 +8,7 @@ enum SolverRegistry {
     switch solver {
     case .auto:
       return SolverEntry(finishesInDouble: true) { options, maxEpochs, objective, start, observe in
-        guard objective.l1Penalty == nil else {
-          return entry(for: .owlqn).run(options, maxEpochs, objective, start, observe)
-        }
-        return AutoSolver(
+        AutoSolver(
           lbfgs: LBFGS(
             memory: options.memory, tolerance: options.tolerance,
             objectiveTolerance: options.objectiveTolerance, maxEpochs: maxEpochs),

@@ -177,8 +177,8 @@ public struct Trainer: Sendable {
   /// The solver that ran: the options' one, with `.auto` named by the method it ended with.
   private func solverRun(_ result: OptimizationResult) -> TrainingOptions.Solver {
     guard options.solver == .auto else { return options.solver }
-    if options.hasL1Penalty { return .owlqn }
-    return result.handoverEpoch == nil ? .lbfgs : .newton
+    guard result.handoverEpoch != nil else { return options.hasL1Penalty ? .owlqn : .lbfgs }
+    return .newton
   }
 
   /// Runs the solver; when it stops because Float32 can no longer tell nearby points apart
@@ -211,8 +211,9 @@ public struct Trainer: Sendable {
     guard stalled, first.gradientMax > options.tolerance, first.epochs < options.maxEpochs
     else { return first }
     objective.precision = .double
-    // A run that handed over to Newton goes on with Newton.
-    let polisher = first.handoverEpoch == nil ? solver : SolverRegistry.entry(for: .newton)
+    // A run that handed over to Newton goes on with Newton (an elastic net's, with auto).
+    let polisher =
+      first.handoverEpoch == nil || options.hasL1Penalty ? solver : SolverRegistry.entry(for: .newton)
     let polished = polisher.run(
       options, options.maxEpochs - first.epochs, objective, first.parameters
     ) { progress in

@@ -8,7 +8,8 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
   public enum Solver: String, Sendable, CaseIterable, Codable {
     /// L-BFGS, handing over to Newton when its progress predicts Newton will be cheaper
     /// (`AutoSolver`): fast on well-conditioned problems, tens of epochs on ill-conditioned
-    /// ones; OWL-QN for an elastic net. The default.
+    /// ones; for an elastic net OWL-QN, then Newton on the orthant's face if it stalls. The
+    /// default.
     case auto
     /// Limited-memory BFGS with a strong Wolfe line search (`LBFGS`).
     case lbfgs
