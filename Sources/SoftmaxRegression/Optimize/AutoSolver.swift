@@ -8,10 +8,11 @@ import Foundation
 /// tens of epochs whatever the conditioning, but each assembly costs many passes; L-BFGS
 /// costs one or two passes an epoch but needs thousands on ill-conditioned problems (raw,
 /// unscaled features). After every L-BFGS epoch from `checkAfterPasses` on, the rate at
-/// which max|∇f| has fallen so far (per pass, on a log scale) predicts the passes still
-/// needed to reach the tolerance; when that exceeds what a Newton solve costs
-/// (`newtonCost`: three assemblies and 30 passes, what Newton took on the digits, wine and
-/// generated sets), Newton continues from the current point. A function without an
+/// which the lowest max|∇f| fell over the second half of the passes so far (per pass, on a
+/// log scale) predicts the passes still needed to reach the tolerance; when that exceeds
+/// what a Newton solve costs (`newtonCost`: three assemblies and 30 Hessian-vector passes,
+/// each about two gradient passes: what Newton took on the digits, wine and generated
+/// sets), Newton continues from the current point. A function without an
 /// assembled Hessian never hands over (Newton steps on its diagonal stand-in are not
 /// reliably cheaper than L-BFGS).
 ///

@@ -50,12 +50,9 @@ public struct OrthantWiseLBFGS: Minimizer {
       point.progress(epoch: epoch, passes: passes, passesThisEpoch: passesThisEpoch)
     }
     func result(_ reason: StopReason) -> OptimizationResult {
-      OptimizationResult(
-        parameters: point.parameters, evaluation: point.evaluation,
-        gradientMax: point.pseudoGradientMax, epochs: epoch, passes: passes, stopReason: reason)
+      point.result(reason, epochs: epoch, passes: passes)
     }
-    guard point.isFinite else { return result(.nonFinite) }
-    guard observe(progress(1)) else { return result(.stoppedByObserver) }
+    if let stop = point.checkStart(observe) { return stop }
     var history = LBFGS.History(capacity: memory, count: start.count)
     var direction = start
     while true {
@@ -163,6 +160,23 @@ struct CompositePoint {
   }
 
   var isFinite: Bool { evaluation.value.isFinite && pseudoGradientMax.isFinite }
+
+  /// The result, if the optimizer stops here for `reason`.
+  func result(_ reason: StopReason, epochs: Int, passes: Int) -> OptimizationResult {
+    OptimizationResult(
+      parameters: parameters, evaluation: evaluation, gradientMax: pseudoGradientMax,
+      epochs: epochs, passes: passes, stopReason: reason)
+  }
+
+  /// The checks at the start (a non-finite start, an observer that declines epoch 0), as
+  /// `OptimizationState.checkStart`; nil to go on.
+  func checkStart(_ observe: (OptimizationProgress) -> Bool) -> OptimizationResult? {
+    guard isFinite else { return result(.nonFinite, epochs: 0, passes: 1) }
+    guard observe(progress(epoch: 0, passes: 1, passesThisEpoch: 1)) else {
+      return result(.stoppedByObserver, epochs: 0, passes: 1)
+    }
+    return nil
+  }
 
   /// What the observer sees at this point.
   func progress(epoch: Int, passes: Int, passesThisEpoch: Int) -> OptimizationProgress {

@@ -33,14 +33,9 @@ public struct OrthantWiseNewton: Minimizer {
     var epoch = 0
     var passes = 1
     func result(_ reason: StopReason) -> OptimizationResult {
-      OptimizationResult(
-        parameters: point.parameters, evaluation: point.evaluation,
-        gradientMax: point.pseudoGradientMax, epochs: epoch, passes: passes, stopReason: reason)
+      point.result(reason, epochs: epoch, passes: passes)
     }
-    guard point.isFinite else { return result(.nonFinite) }
-    guard observe(point.progress(epoch: 0, passes: passes, passesThisEpoch: 1)) else {
-      return result(.stoppedByObserver)
-    }
+    if let stop = point.checkStart(observe) { return stop }
     while true {
       if point.pseudoGradientMax <= tolerance { return result(.converged) }
       if epoch >= maxEpochs { return result(.maxEpochs) }
