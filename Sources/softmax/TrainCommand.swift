@@ -382,7 +382,8 @@ enum TrainCommand {
     }
     let weightCount = report.nonzeroWeights.count * featureCount
     let nonzero = report.nonzeroWeights.reduce(0, +)
-    if nonzero < weightCount {
+    // Only for an elastic net: under L2 alone a zero weight is a constant column's.
+    if l1Ratio > 0 {
       lines.append(
         "  nonzero    \(nonzero) of \(weightCount) weights (per class: "
           + report.nonzeroWeights.map(String.init).joined(separator: " ") + ")")
