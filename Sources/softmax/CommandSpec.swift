@@ -20,11 +20,14 @@ struct CommandSpec: Sendable {
   let summary: String
   let positionals: [Positional]
   let options: [Option]
-  /// Whether the last positional may be given several times (`train part-*.csv`).
-  var lastIsRepeated = false
+  /// The positional that may be given several times (`train part-*.csv`), if any.
+  var repeated: Int? = nil
 
   var usage: String {
-    var parts = ["softmax", name] + positionals.map { $0.name } + (lastIsRepeated ? ["…"] : [])
+    var parts = ["softmax", name]
+    for (index, positional) in positionals.enumerated() {
+      parts.append(positional.name + (index == repeated ? " …" : ""))
+    }
     if !options.isEmpty { parts.append("[options]") }
     return parts.joined(separator: " ")
   }
@@ -103,7 +106,7 @@ struct CommandSpec: Sendable {
       parsed.values[option.name] = value
     }
     guard parsed.positionals.count == positionals.count
-      || (lastIsRepeated && parsed.positionals.count > positionals.count)
+      || (repeated != nil && parsed.positionals.count > positionals.count)
     else {
       let expected = positionals.map(\.name).joined(separator: " ")
       throw .usage(

@@ -12,7 +12,7 @@ enum ConvertCommand {
     name: "convert",
     summary: "Parse a CSV file once into a binary dataset cache (.smx) that loads without parsing.",
     positionals: [
-      .init(name: "DATA.csv", help: "The CSV to read (same rules as 'softmax train'); a directory of part files with the same header is read as one dataset, in name order (in memory)."),
+      .init(name: "DATA.csv", help: "The CSV to read (same rules as 'softmax train'; a .csv.gz is read through a temporary file); or several part files with the same header, or a directory of them (read in name order), as one dataset."),
       .init(name: "DATA.smx", help: "The cache to write (atomically)."),
     ],
     options: [
@@ -20,16 +20,18 @@ enum ConvertCommand {
       .init(name: "weight", valueName: "NAME", help: "Column of per-row weights ≥ 0 to keep (default: none)."),
       .init(name: "threads", valueName: "N", help: "Threads that parse, ≥ 1 (default: all cores)."),
       .init(name: "quiet", short: "q", help: "Print no progress."),
-    ] + TableFlags.columns + TableFlags.dialect)
+    ] + TableFlags.columns + TableFlags.dialect,
+    repeated: 0)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
-    let csvPath = arguments.positionals[0]
-    let cachePath = arguments.positionals[1]
+    let inputs = Array(arguments.positionals.dropLast())
+    let csvPath = inputs.count == 1 ? inputs[0] : "\(inputs.count) inputs"
+    let cachePath = arguments.positionals[arguments.positionals.count - 1]
     let threads = try ModelInput.threadCount(arguments)
-    guard !DatasetCache.isCache(path: csvPath) else {
-      throw .failure("\(csvPath) is already a dataset cache")
+    let parts = try ModelInput.dataFiles(inputs)
+    if let cache = parts.first(where: DatasetCache.isCache(path:)) {
+      throw .failure("\(cache) is already a dataset cache")
     }
-    let parts = try ModelInput.dataFiles([csvPath])
     try OutputFiles.check(outputs: [cachePath], inputs: parts)
     Interruption.install()
     FileChangeGuard.install(command: "convert", inputs: parts)
@@ -38,19 +40,14 @@ enum ConvertCommand {
     let start = clock.now
     let weightName = arguments.string("weight")
     var schema = Dataset.Schema.training(labelColumn: arguments.string("label"), weightColumn: weightName)
-    try TableFlags.applyDialect(arguments, path: csvPath, to: &schema)
+    try TableFlags.applyDialect(arguments, path: parts[0], to: &schema)
     try TableFlags.applyColumns(arguments, to: &schema)
     let path = ModelInput.dataPath(parts[0])
     let progress = { (bytesDone: Int, totalBytes: Int) in
       display.loading(csvPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
     }
     let shape: (rows: Int, features: Int, classes: Int)
-    if parts.count > 1 {
-      shape = try convertInMemory(csvPath, to: cachePath, schema: schema) {
-        () throws(DatasetError) -> Dataset in
-        try Dataset(csvParts: parts, schema: schema, threadCount: threads, shouldContinue: { Interruption.received == nil })
-      }
-    } else if AtomicFile.isDeviceOrPipe(path) {
+    if parts.count == 1 && AtomicFile.isDeviceOrPipe(path) {
       // A stream: read into memory, then written.
       shape = try convertInMemory(csvPath, to: cachePath, schema: schema) { () throws(DatasetError) -> Dataset in
         try Dataset(
@@ -58,19 +55,17 @@ enum ConvertCommand {
           shouldContinue: { Interruption.received == nil })
       }
     } else {
-      // A file (a .csv.gz decompressed to a temporary one first): parsed straight into the
-      // cache file, with memory bounded whatever its size.
-      let text = try ModelInput.decompressedCopy(path, displayName: csvPath)
-      defer { if let text { unlink(text) } }
+      // Files (a .csv.gz decompressed to a temporary one first): parsed straight into the
+      // cache file, part after part, with memory bounded whatever their size.
       do {
         let conversion = try DatasetCache.convert(
-          csvAt: text ?? path, to: cachePath, schema: schema, threadCount: threads, progress: progress,
+          csvParts: parts, to: cachePath, schema: schema, threadCount: threads, progress: progress,
           shouldContinue: { Interruption.received == nil })
         shape = (conversion.rowCount, conversion.featureCount, conversion.classCount)
       } catch {
         display.finish()
         switch error {
-        case .data(let failure): throw ModelInput.loadFailure(failure.located(in: csvPath), path: csvPath)
+        case .data(let failure): throw ModelInput.loadFailure(failure, path: csvPath)
         case .output(let failure):
           try Interruption.check("no cache written, \(cachePath) left as it was")
           throw .failure(failure.description)

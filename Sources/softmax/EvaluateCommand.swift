@@ -15,7 +15,7 @@ enum EvaluateCommand {
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
       .init(name: "plot", valueName: "CONFUSION.svg", help: "Write the confusion matrix as an SVG heatmap."),
     ] + TableFlags.dialect,
-    lastIsRepeated: true)
+    repeated: 1)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let plotPath = arguments.string("plot")

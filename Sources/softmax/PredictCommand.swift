@@ -16,7 +16,7 @@ enum PredictCommand {
       .init(name: "output", short: "o", valueName: "OUT", help: "Write to a file; - is standard output (default: stdout)."),
       .init(name: "threads", valueName: "N", help: "Worker threads, ≥ 1 (default: all cores)."),
     ] + TableFlags.dialect,
-    lastIsRepeated: true)
+    repeated: 1)
 
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let outputPath = arguments.string("output")

@@ -26,7 +26,7 @@ enum TrainCommand {
       .init(name: "plot", valueName: "CURVE.svg", help: "Write the objective and accuracy per epoch as an SVG chart (with --lambda auto: the held-out loss against λ)."),
       .init(name: "folds", valueName: "K", help: "With --lambda auto: score each λ by K-fold cross-validation (stratified, seeded), 2 to 100, instead of a validation split."),
     ],
-    lastIsRepeated: true)
+    repeated: 0)
 
   /// The flag of a library training option: its help line carries the option's own rule and
   /// default.
@@ -61,9 +61,6 @@ enum TrainCommand {
       }
     }
     let parts = try ModelInput.dataFiles(arguments.positionals)
-    if parts.count > 1 && arguments.string("cache") != nil {
-      throw .usage("--cache takes one CSV file; part files are loaded into memory", usage: nil)
-    }
     let dataPath = parts[0]
     let schema = try trainingSchema(arguments, path: dataPath)
     let modelPath = arguments.string("output") ?? "model.json"
@@ -74,10 +71,7 @@ enum TrainCommand {
 
     Interruption.install()
     FileChangeGuard.install(command: "train", inputs: parts)
-    let (dataset, loadSeconds) =
-      parts.count > 1
-      ? try loadParts(parts, schema, options, &display)
-      : try load(dataPath, arguments, schema, options, &display)
+    let (dataset, loadSeconds) = try load(parts, arguments, schema, options, &display)
     let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
     let columnsReport = dataset.ingest
     if display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: shape.features) {
@@ -124,121 +118,120 @@ enum TrainCommand {
     return schema
   }
 
-  /// Loads the training data (CSV or cache) with progress; returns it and the seconds taken.
+  /// Loads the training data (a CSV, its parts, or a cache) with progress; returns it and
+  /// the seconds taken.
   private static func load(
-    _ dataPath: String, _ arguments: ParsedArguments, _ schema: Dataset.Schema, _ options: TrainingOptions,
+    _ parts: [String], _ arguments: ParsedArguments, _ schema: Dataset.Schema, _ options: TrainingOptions,
     _ display: inout ProgressDisplay
   ) throws(CLIError) -> (Dataset, Double) {
     let clock = ContinuousClock()
     let start = clock.now
     let dataset: Dataset
-    let source = try cacheFirst(dataPath, arguments, schema, options, &display)
+    let source = try cacheFirst(parts, arguments, schema, options, &display)
+    let name = parts.count == 1 ? parts[0] : "\(parts.count) parts"
     var progress = display  // the progress closure may escape; an inout parameter may not
     defer {
       display = progress
       for temporary in source.temporaries { unlink(temporary) }  // mapped already, if used
     }
     do {
-      dataset = try Dataset(
-        contentsOf: source.path, schema: schema,
-        threadCount: options.effectiveThreadCount,
-        progress: { bytesDone, totalBytes in
-          progress.loading(
-            dataPath, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
-        },
-        shouldContinue: { Interruption.received == nil })
+      let report = { (bytesDone: Int, totalBytes: Int) in
+        progress.loading(name, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
+      }
+      dataset =
+        source.paths.count == 1
+        ? try Dataset(
+          contentsOf: source.paths[0], schema: schema, threadCount: options.effectiveThreadCount,
+          progress: report, shouldContinue: { Interruption.received == nil })
+        : try Dataset(
+          csvParts: source.paths, schema: schema, threadCount: options.effectiveThreadCount,
+          progress: report, shouldContinue: { Interruption.received == nil })
     } catch {
       progress.finish()
-      // A temporary copy's errors (lines of the decompressed text) belong to the data.
-      let located = source.temporaries.contains(source.path) ? error.located(in: dataPath) : error
-      throw ModelInput.loadFailure(located, path: dataPath)
+      throw ModelInput.loadFailure(source.naming(error), path: name)
     }
     progress.finish()
     let seconds = (clock.now - start).seconds
     if progress.mode != .silent {
+      let shown = parts.count == 1 ? parts[0] : "\(parts.count) parts (\(parts[0]) …)"
       Console.error(
-        "loaded \(dataPath): \(dataset.rowCount) rows × \(dataset.featureCount) features, "
+        "loaded \(shown): \(dataset.rowCount) rows × \(dataset.featureCount) features, "
           + "\(dataset.classCount) classes in \(Format.duration(seconds))")
     }
     return (dataset, seconds)
   }
 
-  /// Loads several part files as one dataset (each parsed on all cores).
-  private static func loadParts(
-    _ parts: [String], _ schema: Dataset.Schema, _ options: TrainingOptions,
-    _ display: inout ProgressDisplay
-  ) throws(CLIError) -> (Dataset, Double) {
-    let clock = ContinuousClock()
-    let start = clock.now
-    let dataset: Dataset
-    do {
-      dataset = try Dataset(
-        csvParts: parts, schema: schema,
-        threadCount: options.effectiveThreadCount, shouldContinue: { Interruption.received == nil })
-    } catch {
-      throw ModelInput.loadFailure(error, path: "\(parts.count) parts")
+  /// Where the data is read from, and the temporary files to remove once it is loaded.
+  private struct DataSource {
+    /// The files to read: the data as given (`-` as /dev/stdin), with compressed parts
+    /// replaced by decompressed copies; or one cache the data was converted to.
+    var paths: [String]
+    var temporaries: [String] = []
+    /// Each decompressed copy's original name, for errors.
+    var originals: [String: String] = [:]
+
+    /// The error naming the file the user gave rather than a temporary copy.
+    func naming(_ error: DatasetError) -> DatasetError {
+      originals[error.file].map { error.located(in: $0) } ?? error
     }
-    let seconds = (clock.now - start).seconds
-    if display.mode != .silent {
-      Console.error(
-        "loaded \(parts.count) parts (\(parts[0]) …): \(dataset.rowCount) rows × \(dataset.featureCount) "
-          + "features, \(dataset.classCount) classes in \(Format.duration(seconds))")
-    }
-    return (dataset, seconds)
   }
 
-  /// Where the data is read from: the data itself, or a cache it is converted to first,
-  /// when `--cache` asks, or when its matrix would not fit in memory (then a temporary cache
-  /// in $TMPDIR, removed once mapped).
+  /// Where the data is read from: the data itself, or a cache it is converted to first
+  /// (streamed, part after part), when `--cache` asks, or when its matrix would not fit in
+  /// memory (then a temporary cache in $TMPDIR, removed once mapped).
   private static func cacheFirst(
-    _ dataPath: String, _ arguments: ParsedArguments, _ schema: Dataset.Schema,
+    _ parts: [String], _ arguments: ParsedArguments, _ schema: Dataset.Schema,
     _ options: TrainingOptions, _ display: inout ProgressDisplay
-  ) throws(CLIError) -> (path: String, temporaries: [String]) {
-    var path = ModelInput.dataPath(dataPath)
+  ) throws(CLIError) -> DataSource {
+    var source = DataSource(paths: parts.map(ModelInput.dataPath))
     let requested = arguments.string("cache")
-    guard !AtomicFile.isDeviceOrPipe(path), !DatasetCache.isCache(path: path) else {
-      if requested != nil { throw .usage("--cache needs CSV data in a file; \(dataPath) is not one", usage: nil) }
-      return (path, [])
+    if let cache = source.paths.first(where: { AtomicFile.isDeviceOrPipe($0) || DatasetCache.isCache(path: $0) }) {
+      if requested != nil { throw .usage("--cache needs CSV data in files; \(cache) is not one", usage: nil) }
+      guard parts.count == 1 else { throw .usage("\(cache) cannot be one of several parts: give CSV files", usage: nil) }
+      return source
     }
-    var temporaries: [String] = []
-    if let text = try ModelInput.decompressedCopy(path, displayName: dataPath) {
-      temporaries.append(text)
-      path = text
+    for (index, path) in source.paths.enumerated() {
+      guard let text = try ModelInput.decompressedCopy(path, displayName: parts[index]) else { continue }
+      source.temporaries.append(text)
+      source.originals[text] = parts[index]
+      source.paths[index] = text
     }
     let cachePath: String
     if let requested {
-      try OutputFiles.check(outputs: [requested], inputs: [path])
+      try OutputFiles.check(outputs: [requested], inputs: source.paths)
       cachePath = requested
     } else {
-      guard let estimate = DatasetCache.estimatedMatrixBytes(csvAt: path, schema: schema),
-        DatasetCache.exceedsMemory(byteCount: estimate)
-      else { return (path, temporaries) }
+      let estimates = source.paths.map { DatasetCache.estimatedMatrixBytes(csvAt: $0, schema: schema) }
+      let estimate = estimates.reduce(0) { $0 + ($1 ?? 0) }
+      guard !estimates.contains(nil), DatasetCache.exceedsMemory(byteCount: estimate) else { return source }
       let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
-      let name = dataPath.split(separator: "/").last.map(String.init) ?? "data"
+      let name = parts[0].split(separator: "/").last.map(String.init) ?? "data"
       cachePath = "\(directory)/softmax-\(getpid())-\(name).smx"
       if display.mode != .silent {
+        let data = parts.count == 1 ? parts[0] : "\(parts.count) parts"
         Console.error(
-          "\(dataPath): its matrix (about \(Format.fixed(Double(estimate) / 1e6, 0)) MB) would not fit in memory; "
-            + "converting it to a temporary cache, \(cachePath), and training from disk")
+          "\(data): the matrix (about \(Format.fixed(Double(estimate) / 1e6, 0)) MB) would not fit in memory; "
+            + "converting to a temporary cache, \(cachePath), and training from disk")
       }
     }
     do {
       let conversion = try DatasetCache.convert(
-        csvAt: path, to: cachePath, schema: schema, threadCount: options.effectiveThreadCount,
+        csvParts: source.paths, to: cachePath, schema: schema, threadCount: options.effectiveThreadCount,
         shouldContinue: { Interruption.received == nil })
       if display.mode != .silent {
         Console.error("wrote \(cachePath): \(conversion.rowCount) rows × \(conversion.featureCount) features")
       }
     } catch {
-      for temporary in temporaries { unlink(temporary) }
+      for temporary in source.temporaries { unlink(temporary) }
       switch error {
-      case .data(let failure): throw ModelInput.loadFailure(failure.located(in: dataPath), path: dataPath)
+      case .data(let failure):
+        throw ModelInput.loadFailure(source.naming(failure), path: parts.count == 1 ? parts[0] : "\(parts.count) parts")
       case .output(let failure):
         try Interruption.check("no cache written")
         throw .failure(failure.description)
       }
     }
-    return (cachePath, temporaries + (requested == nil ? [cachePath] : []))
+    return DataSource(paths: [cachePath], temporaries: source.temporaries + (requested == nil ? [cachePath] : []))
   }
 
   /// A model file is about 25 bytes per parameter (plus names): a disk without room for it

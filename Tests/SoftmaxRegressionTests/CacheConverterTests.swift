@@ -13,7 +13,7 @@ struct CacheConverterTests {
     try Data(text.utf8).write(to: URL(fileURLWithPath: csv))
     let inMemory = temporary.path + "/memory.smx", streamed = temporary.path + "/streamed-\(chunkSize).smx"
     try Dataset(csvAt: csv, schema: schema).writeCache(to: inMemory, weightName: schema.weightColumn)
-    var converter = CacheConverter(csvPath: csv, cachePath: streamed, schema: schema, threadCount: 3)
+    var converter = CacheConverter(csvPaths: [csv], cachePath: streamed, schema: schema, threadCount: 3)
     converter.chunkSize = chunkSize
     _ = try converter.convert()
     return (
@@ -52,7 +52,7 @@ struct CacheConverterTests {
   func locatedErrors(chunkSize: Int) throws {
     let csv = temporary.path + "/bad.csv", cache = temporary.path + "/bad.smx"
     try Data((generated(rows: 400, classes: 3) + "1,2,x,4,c1\n").utf8).write(to: URL(fileURLWithPath: csv))
-    var converter = CacheConverter(csvPath: csv, cachePath: cache, schema: .training(), threadCount: 2)
+    var converter = CacheConverter(csvPaths: [csv], cachePath: cache, schema: .training(), threadCount: 2)
     converter.chunkSize = chunkSize
     #expect(performing: { try converter.convert() }, throws: { error in
       guard case .data(let failure) = error as? CacheConverter.Failure else { return false }
@@ -60,5 +60,49 @@ struct CacheConverterTests {
     })
     #expect(!FileManager.default.fileExists(atPath: cache))
     #expect(try FileManager.default.contentsOfDirectory(atPath: temporary.path).allSatisfy { !$0.contains(".tmp-") })
+  }
+
+  /// `text`'s rows cut into `count` parts, each with the header, written as files.
+  func parts(of text: String, count: Int) throws -> [String] {
+    let lines = text.split(separator: "\n").map { $0 + "\n" }
+    let body = lines.dropFirst()
+    let size = (body.count + count - 1) / count
+    return try (0..<count).map { index in
+      let path = temporary.path + "/part-\(index).csv"
+      let rows = body.dropFirst(index * size).prefix(size)
+      try Data((lines[0] + rows.joined()).utf8).write(to: URL(fileURLWithPath: path))
+      return path
+    }
+  }
+
+  @Test("parts stream into one cache, the bytes of their concatenation's, quoted labels and no weights included", arguments: [64, 4096, 1 << 22])
+  func partsStreamed(chunkSize: Int) throws {
+    // Quoted labels take the general row path, which must not write weights that are not read.
+    let lines = generated(rows: 6000, classes: 5).split(separator: "\n")
+    let text = ([String(lines[0])] + lines.dropFirst().map { line in
+      line.replacingOccurrences(of: ",c", with: ",\"c") + "\""
+    }).joined(separator: "\n") + "\n"
+    let paths = try parts(of: text, count: 3)
+    let whole = temporary.path + "/whole.smx", streamed = temporary.path + "/parts-\(chunkSize).smx"
+    try Dataset(csvText: text, name: "whole.csv").writeCache(to: whole, weightName: nil)
+    var converter = CacheConverter(csvPaths: paths, cachePath: streamed, schema: .training(), threadCount: 3)
+    converter.chunkSize = chunkSize
+    let summary = try converter.convert()
+    #expect(summary.rowCount == 6000 && summary.classCount == 5)
+    #expect(try Data(contentsOf: URL(fileURLWithPath: whole)) == Data(contentsOf: URL(fileURLWithPath: streamed)))
+  }
+
+  @Test("an error in a later part names that part and its own line, and leaves no cache")
+  func partErrorLocated() throws {
+    let paths = try parts(of: generated(rows: 900, classes: 3), count: 3)
+    try Data((String(contentsOfFile: paths[2], encoding: .utf8) + "1,2,3\n").utf8).write(to: URL(fileURLWithPath: paths[2]))
+    let cache = temporary.path + "/bad-parts.smx"
+    var converter = CacheConverter(csvPaths: paths, cachePath: cache, schema: .training(), threadCount: 2)
+    converter.chunkSize = 512
+    #expect(performing: { try converter.convert() }, throws: { error in
+      guard case .data(let failure) = error as? CacheConverter.Failure else { return false }
+      return failure.file == paths[2] && failure.line == 302 && failure.reason == .raggedRow(expected: 5, found: 3)
+    })
+    #expect(!FileManager.default.fileExists(atPath: cache))
   }
 }

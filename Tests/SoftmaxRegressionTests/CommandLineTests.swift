@@ -175,7 +175,7 @@ struct CommandLineTests {
     #expect(try bytes("a.json") == bytes("b.json"))
     #expect(try bytes("iris.smx") == bytes("converted.smx"))
     let again = try SoftmaxTool.run(["train", directory + "/iris.smx", "--cache", directory + "/x.smx"])
-    #expect(again.status == 2 && again.stderr.contains("--cache needs CSV data in a file"))
+    #expect(again.status == 2 && again.stderr.contains("--cache needs CSV data in files"))
   }
 
   @Test("prints progress per epoch on stderr unless --quiet")

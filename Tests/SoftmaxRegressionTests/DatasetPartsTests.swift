@@ -54,6 +54,91 @@ struct DatasetPartsTests {
     })
   }
 
+  /// Rows of a table with a numeric column that has missing cells and a text column whose
+  /// levels differ between stretches of rows.
+  func tableRows(_ count: Int, seed: UInt64, levels: [String]) -> [String] {
+    var random = SplitMix64(seed: seed)
+    return (0..<count).map { _ in
+      let size = random.next() % 7 == 0 ? "" : String(format: "%.3f", 10 + Double(random.nextGaussian()))
+      let color = random.next() % 11 == 0 ? "NA" : levels[Int(random.next() % UInt64(levels.count))]
+      return "\(size),\(color),k\(random.next() % 3)\n"
+    }
+  }
+
+  /// Everything a load decides: values, classes, the table (levels, fills) and what was
+  /// missing or dropped.
+  func fullFingerprint(_ dataset: Dataset) -> String {
+    ParallelLoaderTests.fingerprint(dataset) + "\n\(String(describing: dataset.table))\n\(dataset.ingest)"
+  }
+
+  @Test("parts with a text column and missing cells load as their concatenation under each rule, levels merged over all parts", arguments: [MissingValuePolicy.mean, .drop])
+  func tablesAsConcatenation(missing: MissingValuePolicy) throws {
+    let header = "size,color,kind\n"
+    // Levels first seen in later parts, and a first part shorter than the column sample.
+    let pieces = [
+      tableRows(30, seed: 1, levels: ["red", "blue"]).joined(),
+      tableRows(900, seed: 2, levels: ["green", "red"]).joined(),
+      tableRows(700, seed: 3, levels: ["amber", "blue", "teal"]).joined(),
+    ]
+    let paths = try write(pieces, header: header)
+    var schema = Dataset.Schema.training()
+    schema.missing = missing
+    let whole = try Dataset(csvText: header + pieces.joined(), name: "whole.csv", schema: schema)
+    let fromParts = try Dataset(csvParts: paths, schema: schema, threadCount: 2)
+    #expect(fullFingerprint(fromParts) == fullFingerprint(whole))
+    #expect(fromParts.table.columns[1].levels?.count == 5)
+  }
+
+  @Test("a column whose levels pass the limit only over the parts is refused, naming the part and column")
+  func levelsOverTheParts() throws {
+    let header = "size,color,kind\n"
+    let paths = try write(
+      [tableRows(40, seed: 4, levels: ["a", "b"]).joined(), tableRows(40, seed: 5, levels: ["c", "d"]).joined()],
+      header: header)
+    var schema = Dataset.Schema.training()
+    schema.missing = .mean
+    schema.maxLevels = 3
+    #expect(performing: { try Dataset(csvParts: paths, schema: schema) }, throws: { error in
+      guard let error = error as? DatasetError else { return false }
+      return error.file == paths[1] && error.columnName == "color" && error.reason == .tooManyLevels(limit: 3)
+    })
+    schema.maxLevels = 4
+    #expect(try Dataset(csvParts: paths, schema: schema).table.columns[1].levels == ["a", "b", "c", "d"])
+  }
+
+  @Test("a class outside the schema's, in a later part, is located in that part")
+  func unknownClassInALaterPart() throws {
+    let paths = try write(
+      [rows(30, seed: 6, classes: ["x", "y"]).joined(), rows(5, seed: 7, classes: ["x"]).joined() + "1.5,0.1,z\n"],
+      header: "a,b,l\n")
+    let schema = Dataset.Schema.matching(
+      featureNames: ["a", "b"], classNames: ["x", "y"], labelColumn: "l", requiresLabels: true)
+    #expect(performing: { try Dataset(csvParts: paths, schema: schema) }, throws: { error in
+      guard let error = error as? DatasetError, case .unknownClass = error.reason else { return false }
+      return error.file == paths[1] && error.line == 7 && error.column == 3
+    })
+  }
+
+  @Test("a gzip-compressed part reads as its text, and its errors name it with the text's line")
+  func compressedPart() throws {
+    let header = "price,noise,kind\n"
+    let all = rows(300, seed: 8, classes: ["b", "a"])
+    let paths = try write([all[..<100].joined(), all[100...].joined()], header: header)
+    let gzip = try SoftmaxTool.runProgram("/bin/sh", ["-c", "gzip -k -f -9 \"$0\"", paths[1]])
+    #expect(gzip.status == 0, "\(gzip.stderr)")
+    let mixed = [paths[0], paths[1] + ".gz"]
+    #expect(
+      ParallelLoaderTests.fingerprint(try Dataset(csvParts: mixed))
+        == ParallelLoaderTests.fingerprint(try Dataset(csvText: header + all.joined(), name: "whole.csv")))
+    let bad = temporary.path + "/bad.csv"
+    try Data((header + all[..<100].joined() + "1,2,\n").utf8).write(to: URL(fileURLWithPath: bad))
+    _ = try SoftmaxTool.runProgram("/bin/sh", ["-c", "gzip -f -9 \"$0\"", bad])
+    #expect(performing: { try Dataset(csvParts: [paths[1], bad + ".gz"]) }, throws: { error in
+      guard let error = error as? DatasetError else { return false }
+      return error.file == bad + ".gz" && error.line == 102 && error.reason == .emptyLabel
+    })
+  }
+
   @Test("train takes several parts, or their directory, and gives the model of their concatenation")
   func trainOnParts() throws {
     let header = "price,noise,kind\n"
@@ -75,7 +160,8 @@ struct DatasetPartsTests {
     let reference = try model([whole], "whole.json")
     #expect(try model(paths, "parts.json") == reference)
     #expect(try model([directory], "directory.json") == reference)
-    let cached = try SoftmaxTool.run(["train"] + paths + ["--cache", temporary.path + "/p.smx"])
-    #expect(cached.status == 2 && cached.stderr.contains("--cache takes one CSV file"), "\(cached.stderr)")
+    #expect(try model(paths + ["--cache", temporary.path + "/p.smx"], "cached.json") == reference)
+    #expect(DatasetCache.isCache(path: temporary.path + "/p.smx"))
+    #expect(try model([temporary.path + "/p.smx"], "fromCache.json") == reference)
   }
 }

@@ -22,7 +22,9 @@ struct CSVChunkParser {
     let loader: CSVLoader
     let layout: CSVLoader.Layout
     let matrix: FeatureMatrix
+    /// One label per row; written only when the layout has a label column.
     let labels: UnsafeMutablePointer<Int32>
+    /// One weight per row; written only when the layout has a weight column.
     let weights: UnsafeMutablePointer<Float>
     /// One flag per row, set when the row is dropped; nil when no row can be.
     let dropped: UnsafeMutablePointer<Bool>?
@@ -46,6 +48,8 @@ struct CSVChunkParser {
   private static let categoricalCode = -4
   /// Per column: the slot of a categorical column (else 0).
   private let slotOfColumn: [Int]
+  /// Whether the layout reads labels, and weights: the target has room for them only then.
+  private let readsLabels: Bool, readsWeights: Bool
   private var fields: [CSVField] = []
 
   /// The codes of the chunk's labels and levels, and its missing cells.
@@ -69,6 +73,8 @@ struct CSVChunkParser {
       }
     }
     slotOfColumn = target.layout.roles.map { if case .categorical(let slot) = $0 { slot } else { 0 } }
+    readsLabels = target.layout.roles.contains(.label)
+    readsWeights = target.layout.roles.contains(.weight)
     codes = TextCodes(layout: target.layout)
     spanCaches = [SpanCache](repeating: SpanCache(), count: target.layout.roles.count)
   }
@@ -204,8 +210,8 @@ struct CSVChunkParser {
     else {
       return nil
     }
-    target.labels[rowIndex] = cells.label
-    target.weights[rowIndex] = cells.weight
+    if readsLabels { target.labels[rowIndex] = cells.label }
+    if readsWeights { target.weights[rowIndex] = cells.weight }
     if cells.dropped {
       guard let dropped = target.dropped else { return nil }
       dropped[rowIndex] = true

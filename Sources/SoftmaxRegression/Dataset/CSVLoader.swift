@@ -18,9 +18,9 @@ struct CSVLoader {
   /// Called every `progressInterval` rows with (bytes parsed, total bytes), and at the end.
   var progress: ((Int, Int) -> Void)? = nil
   private let progressInterval = 1 << 14
-  /// The encoding to store values with, instead of one sampled from this file's first rows
-  /// (the parts of one dataset share the first parts' sample).
-  var encoding: ColumnEncoding? = nil
+  /// The sample that decides the feature columns' kinds and encoding, instead of this
+  /// file's own first rows (the parts of one dataset share one sample of their first rows).
+  var sharedSample: ColumnSample? = nil
   /// Asked every `progressInterval` rows; false stops the load with `.cancelled`.
   var shouldContinue: (() -> Bool)? = nil
   private var fields: [CSVField] = []
@@ -70,17 +70,16 @@ struct CSVLoader {
   /// Reads and checks the header row. Cost: O(header bytes).
   mutating func readLayout() throws(DatasetError) -> Layout {
     let delimiter = schema.delimiter
-    let fileStart = try Self.textStart(bytes, file: file, delimiter: delimiter)
-    var scanner = CSVScanner(bytes: bytes, startingAt: fileStart, delimiter: delimiter)
-    guard try nextRow(&scanner, header: []) != nil else {
-      throw DatasetError(file: file, reason: .emptyFile)
-    }
-    let header = schema.hasHeader ? try headerNames() : fields.indices.map { "c\($0 + 1)" }
-    if !schema.hasHeader { scanner = CSVScanner(bytes: bytes, startingAt: fileStart, delimiter: delimiter) }
+    let (header, scanner) = try readHeader()
     var columns = try columnLayout(header)
-    var sample = ColumnSample(slotCount: columns.featureNames.count)
-    var sampleScanner = scanner
-    _ = addSample(from: &sampleScanner, roles: columns.roles, into: &sample, limit: ColumnEncoding.sampleRowCount)
+    var sample: ColumnSample
+    if let sharedSample {
+      sample = sharedSample
+    } else {
+      sample = ColumnSample(slotCount: columns.featureNames.count)
+      var sampleScanner = scanner
+      _ = addSample(from: &sampleScanner, roles: columns.roles, into: &sample, limit: ColumnEncoding.sampleRowCount)
+    }
     var inferred = [Bool](repeating: false, count: columns.featureNames.count)
     if schema.table == nil {
       for (column, role) in columns.roles.enumerated() {
@@ -99,23 +98,39 @@ struct CSVLoader {
     return Layout(
       header: header, featureNames: columns.featureNames, roles: columns.roles,
       labelColumn: columns.labelColumn, bodyStart: scanner.position, bodyLine: scanner.line,
-      encoding: (encoding ?? sample.sampler.encoding()).identity(at: categorical),
+      encoding: sample.sampler.encoding().identity(at: categorical),
       delimiter: delimiter, inferredCategorical: inferred, slotColumns: slotColumns)
   }
 
-  /// Adds the feature values of up to `limit` first rows to `sampler`; returns the rows read.
-  mutating func addSample(to sampler: inout ColumnEncoding.Sampler, limit: Int) throws(DatasetError) -> Int {
-    let layout = try readLayout()
-    var scanner = CSVScanner(bytes: bytes, startingAt: layout.bodyStart, delimiter: layout.delimiter)
-    var sample = ColumnSample(sampler: sampler)
-    let rows = addSample(from: &scanner, roles: layout.roles, into: &sample, limit: limit)
-    sampler = sample.sampler
+  /// The header row's names (`c1`, `c2`, … when the schema says there is none) and a
+  /// scanner at the first data row. Cost: O(header bytes).
+  mutating func readHeader() throws(DatasetError) -> (names: [String], body: CSVScanner) {
+    let delimiter = schema.delimiter
+    let fileStart = try Self.textStart(bytes, file: file, delimiter: delimiter)
+    var scanner = CSVScanner(bytes: bytes, startingAt: fileStart, delimiter: delimiter)
+    guard try nextRow(&scanner, header: []) != nil else {
+      throw DatasetError(file: file, reason: .emptyFile)
+    }
+    let header = schema.hasHeader ? try headerNames() : fields.indices.map { "c\($0 + 1)" }
+    if !schema.hasHeader { scanner = CSVScanner(bytes: bytes, startingAt: fileStart, delimiter: delimiter) }
+    return (header, scanner)
+  }
+
+  /// Adds up to `limit` first rows to `sample` (nil: a new one for this file's columns);
+  /// returns the rows read. The sample must be of a file with this one's header.
+  mutating func addSample(to sample: inout ColumnSample?, limit: Int) throws(DatasetError) -> Int {
+    let (header, body) = try readHeader()
+    var scanner = body
+    let columns = try columnLayout(header)
+    var grown = sample ?? ColumnSample(slotCount: columns.featureNames.count)
+    let rows = addSample(from: &scanner, roles: columns.roles, into: &grown, limit: limit)
+    sample = grown
     return rows
   }
 
   /// What the first rows say of each slot: the numbers (for the encoding) and whether text
   /// was seen (for the column's kind).
-  private struct ColumnSample {
+  struct ColumnSample {
     var sampler: ColumnEncoding.Sampler
     var numbers: [Int]
     var texts: [Int]
@@ -160,6 +175,16 @@ struct CSVLoader {
   /// Loads the whole file on the calling thread: the reference behaviour, and the source of
   /// every error message (the parallel loader re-reads a file here when a chunk fails).
   mutating func load() throws(DatasetError) -> Dataset {
+    let (rows, layout) = try loadRows()
+    guard let dataset = try makeDataset(rows, layout: layout) else {
+      // The assembler declines only what reading the rows has already thrown for.
+      throw DatasetError(file: file, reason: .inconsistentShape("the rows could not be assembled"))
+    }
+    return try schema.conform(dataset, file: file)
+  }
+
+  /// Reads the whole file's rows as read, before assembly: `load` up to the dataset.
+  mutating func loadRows() throws(DatasetError) -> (RawRows, Layout) {
     let layout = try readLayout()
     let scanner = CSVScanner(
       bytes: bytes, startingAt: layout.bodyStart, line: layout.bodyLine, delimiter: layout.delimiter)
@@ -169,9 +194,9 @@ struct CSVLoader {
     }
     // A syntax error found while counting is thrown only after the rows before it were
     // read, so the error reported is always the first one in the file.
-    let dataset = try readRows(from: scanner, rowCount: rowCount, layout: layout)
+    let rows = try readRows(from: scanner, rowCount: rowCount, layout: layout)
     if let syntaxError { throw syntaxError }
-    return try schema.conform(dataset, file: file)
+    return (rows, layout)
   }
 
   /// Where the CSV text starts (after any byte-order marks), once the file is known not to
@@ -373,7 +398,7 @@ struct CSVLoader {
   }
 
   private mutating func readRows(from start: CSVScanner, rowCount: Int, layout: Layout)
-    throws(DatasetError) -> Dataset
+    throws(DatasetError) -> RawRows
   {
     let header = layout.header
     let matrix: FeatureMatrix
@@ -420,15 +445,10 @@ struct CSVLoader {
       if cells.dropped { dropped[row] = true }
     }
     progress?(bytes.count, bytes.count)
-    let rows = RawRows(
+    return RawRows(
       matrix: matrix, labels: labels, labelNames: codes.labels.names,
       weights: readsWeights ? weights : nil, dropped: dropped,
       chunks: [.init(rows: 0..<rowCount, codes: codes)])
-    guard let dataset = try makeDataset(rows, layout: layout) else {
-      // The assembler declines only what reading the rows has already thrown for.
-      throw DatasetError(file: file, reason: .inconsistentShape("the rows could not be assembled"))
-    }
-    return dataset
   }
 
   /// What one row gave besides its features.

@@ -4,19 +4,21 @@
   import Darwin
 #endif
 
-/// Converts a CSV file to a binary cache (`DatasetCache`) with memory bounded whatever the
-/// file's size: the rows are parsed in parallel straight into the cache file, mapped shared
-/// and writable, and the pages of both files are dropped from the process as each chunk is
-/// done. The bytes are those `Dataset.writeCache` writes for the same data, and the errors
-/// are the CSV reader's (file, line, column), since a file that fails is read again by it.
+/// Converts CSV files (one, or the parts of one dataset: see `CSVParts`) to a binary cache
+/// (`DatasetCache`) with memory bounded whatever their size: the rows are parsed in parallel
+/// straight into the cache file, mapped shared and writable, and the pages of both files are
+/// dropped from the process as each chunk is done. The bytes are those `Dataset.writeCache`
+/// writes for the same data, and the errors are the CSV reader's (file, line, column), since
+/// a file that fails is read again by it.
 ///
 /// Peak memory: the chunks in flight (4 MiB of text and their rows per thread), the labels
 /// and weights once as arrays (4 bytes per row each, for the schema step), and the page
 /// cache, which the kernel reclaims. Cost: the parallel load, one pass to order the labels,
 /// one checksum pass over the file; and, when the class names make the metadata cross a 4 KiB
-/// page (rare), one pass to move the matrix.
+/// page (rare), one pass to move the matrix. Data whose table needs assembling (categorical
+/// columns, missing-value rules) is loaded into memory and written from there.
 struct CacheConverter {
-  let csvPath: String
+  let csvPaths: [String]
   let cachePath: String
   let schema: Dataset.Schema
   let threadCount: Int
@@ -38,47 +40,33 @@ struct CacheConverter {
   }
 
   func convert() throws(Failure) -> Summary {
-    let file: MappedFile
-    do { file = try MappedFile.dataFile(csvPath) } catch { throw .data(error) }
-    return try withExtendedLifetime(file) { () throws(Failure) -> Summary in
-      try convert(file)
-    }
-  }
-
-  private func convert(_ file: MappedFile) throws(Failure) -> Summary {
-    var loader = CSVLoader(bytes: file.bytes, file: csvPath, schema: schema)
-    let layout: CSVLoader.Layout
-    do { layout = try loader.readLayout() } catch { throw .data(error) }
-    // Levels to merge, cells to fill or rows to drop change the matrix after the parse.
-    guard !loader.needsAssembly else { return try convertInMemory() }
-    let executor = ShardedExecutor(threadCount: threadCount)
-    let plan = CSVChunkPlan(
-      bytes: file.bytes, bodyStart: layout.bodyStart, chunkSize: chunkSize, executor: executor,
-      afterScanning: { file.release($0) })
-    guard plan.rowCount > 0 && !plan.endsInsideQuotes else { return try convertInMemory() }
-    let writer: AtomicFile.Writer
-    do { writer = try AtomicFile.Writer(path: cachePath) } catch { throw .output(error) }
+    let streamed: Result<Summary?, Failure>
     do {
-      guard let summary = try write(plan, layout: layout, loader: loader, file: file, writer: writer)
-      else {
-        writer.abandon()
-        return try convertInMemory()
+      streamed = try CSVParts.withSources(csvPaths, shouldContinue: shouldContinue) {
+        sources throws(DatasetError) -> Result<Summary?, Failure> in
+        var reader = try CSVParts(
+          sources, schema: schema, executor: ShardedExecutor(threadCount: threadCount), chunkSize: chunkSize)
+        reader.progress = progress
+        reader.shouldContinue = shouldContinue
+        // Levels to merge, cells to fill or rows to drop change the matrix after the parse.
+        guard !reader.needsAssembly && reader.isPlanned else { return .success(nil) }
+        return Result { () throws(Failure) -> Summary? in try write(reader) }
       }
-      return summary
     } catch {
-      writer.abandon()
-      throw error
+      throw .data(error)
     }
+    guard let summary = try streamed.get() else { return try convertInMemory() }
+    return summary
   }
 
   /// The whole dataset in memory, then `writeCache`: for what the fast path does not take
-  /// (a destination that cannot be mapped, a file the chunk plan cannot cut), and for the
-  /// serial reader's located error when a chunk fails.
+  /// (a table to assemble, a destination that cannot be mapped, a file the chunk plan cannot
+  /// cut), and for the serial reader's located error when a chunk fails.
   private func convertInMemory() throws(Failure) -> Summary {
     let dataset: Dataset
     do {
       dataset = try Dataset(
-        csvAt: csvPath, schema: schema, threadCount: threadCount, progress: progress,
+        csvParts: csvPaths, schema: schema, threadCount: threadCount, progress: progress,
         shouldContinue: shouldContinue)
     } catch { throw .data(error) }
     do {
@@ -90,13 +78,24 @@ struct CacheConverter {
       rowCount: dataset.rowCount, featureCount: dataset.featureCount, classCount: dataset.classCount)
   }
 
-  /// Parses into the mapped cache file and completes it; nil when the destination cannot be
-  /// mapped or a chunk failed.
-  private func write(
-    _ plan: CSVChunkPlan, layout: CSVLoader.Layout, loader: CSVLoader, file: MappedFile,
-    writer: AtomicFile.Writer
-  ) throws(Failure) -> Summary? {
-    let rowCount = plan.rowCount
+  /// Parses every part into the mapped cache file and completes it; nil when the destination
+  /// cannot be mapped or a chunk failed (the file is then abandoned).
+  private func write(_ reader: CSVParts) throws(Failure) -> Summary? {
+    let writer: AtomicFile.Writer
+    do { writer = try AtomicFile.Writer(path: cachePath) } catch { throw .output(error) }
+    do {
+      let summary = try write(reader, writer: writer)
+      if summary == nil { writer.abandon() }
+      return summary
+    } catch {
+      writer.abandon()
+      throw error
+    }
+  }
+
+  private func write(_ reader: CSVParts, writer: AtomicFile.Writer) throws(Failure) -> Summary? {
+    let layout = reader.layout
+    let rowCount = reader.rowCount
     let featureCount = layout.featureNames.count
     let stride = FeatureMatrix.paddedStride(forFeatureCount: featureCount)
     let isLabeled = layout.roles.contains(.label)
@@ -122,21 +121,16 @@ struct CacheConverter {
     defer { scratch.deallocate() }
     let labels = (isLabeled ? base + provisional.labelsOffset : scratch).assumingMemoryBound(to: Int32.self)
     let weights = (isWeighted ? base + provisional.weightsOffset : scratch).assumingMemoryBound(to: Float.self)
-    var parser = ParallelCSVLoader(
-      loader: loader, executor: ShardedExecutor(threadCount: threadCount), chunkSize: chunkSize,
-      release: { file.release($0) }, progress: progress)
-    parser.shouldContinue = shouldContinue
     let rowBytes = stride * 4
     let matrixOffset = provisional.matrixOffset
-    parser.rowsParsed = { rows in
-      mapping.release(matrixOffset + rows.lowerBound * rowBytes..<matrixOffset + rows.upperBound * rowBytes)
-    }
     let labelNames: [String]
     do {
       guard
-        let parsed = try parser.parseRows(
-          plan, layout: layout, matrix: matrix, labels: labels, weights: weights,
-          release: { file.release($0) })
+        let parsed = try reader.parse(
+          into: matrix, labels: labels, weights: weights, dropped: nil,
+          rowsParsed: { rows in
+            mapping.release(matrixOffset + rows.lowerBound * rowBytes..<matrixOffset + rows.upperBound * rowBytes)
+          })
       else { return nil }
       labelNames = parsed.labelNames
     } catch { throw .data(error) }
@@ -154,7 +148,7 @@ struct CacheConverter {
       features: matrix, encoding: layout.encoding, labels: labelArray, classNames: classNames,
       featureNames: layout.featureNames, labelName: labelName(layout), rowWeights: weightArray)
     let dataset: Dataset
-    do { dataset = try schema.conform(view, file: csvPath) } catch { throw .data(error) }
+    do { dataset = try schema.conform(view, file: reader.file) } catch { throw .data(error) }
     try finish(dataset, mapping: mapping, provisional: provisional, writer: writer)
     return Summary(rowCount: rowCount, featureCount: featureCount, classCount: classNames.count)
   }
@@ -247,8 +241,24 @@ extension DatasetCache {
     progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
     shouldContinue: (() -> Bool)? = nil
   ) throws(ConversionError) -> Conversion {
+    try convert(
+      csvParts: [csvPath], to: cachePath, schema: schema, threadCount: threadCount, progress: progress,
+      shouldContinue: shouldContinue)
+  }
+
+  /// Converts CSV files, the parts of one dataset (as `Dataset(csvParts:)` reads them), to
+  /// one cache at `cachePath`, atomically, streaming each part into the file with memory
+  /// bounded whatever their size: the bytes `writeCache` writes for the parts' dataset.
+  /// A gzip-compressed part is decompressed to a temporary file first. Progress counts the
+  /// bytes of all parts.
+  public static func convert(
+    csvParts paths: [String], to cachePath: String, schema: Dataset.Schema = .training(),
+    threadCount: Int = ShardedExecutor.availableCoreCount,
+    progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
+    shouldContinue: (() -> Bool)? = nil
+  ) throws(ConversionError) -> Conversion {
     var converter = CacheConverter(
-      csvPath: csvPath, cachePath: cachePath, schema: schema, threadCount: threadCount)
+      csvPaths: paths, cachePath: cachePath, schema: schema, threadCount: threadCount)
     converter.progress = progress
     converter.shouldContinue = shouldContinue
     do {

@@ -27,27 +27,14 @@ extension Dataset {
     progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
     shouldContinue: (() -> Bool)? = nil
   ) throws(DatasetError) {
-    self = try Self.loadCSV(
-      at: path, schema: schema, encoding: nil, threadCount: threadCount, progress: progress,
-      shouldContinue: shouldContinue)
-  }
-
-  /// `init(csvAt:)`, with values stored through `encoding` when given instead of the
-  /// encoding of the file's own first rows.
-  static func loadCSV(
-    at path: String, schema: Schema, encoding: ColumnEncoding?, threadCount: Int,
-    progress: ((Int, Int) -> Void)?, shouldContinue: (() -> Bool)?
-  ) throws(DatasetError) -> Dataset {
     let file = try MappedFile.dataFile(path)
-    return try withExtendedLifetime(file) { () throws(DatasetError) -> Dataset in
-      var csv = CSVLoader(bytes: file.bytes, file: path, schema: schema)
-      csv.encoding = encoding
-      var loader = ParallelCSVLoader(
-        loader: csv, executor: ShardedExecutor(threadCount: threadCount),
-        chunkSize: ParallelCSVLoader.defaultChunkSize,
-        release: { file.release($0) }, progress: progress)
-      loader.shouldContinue = shouldContinue
-      return try loader.load()
+    self = try withExtendedLifetime(file) { () throws(DatasetError) -> Dataset in
+      var reader = try CSVParts(
+        [CSVParts.Source(bytes: file.bytes, file: path, release: { file.release($0) })], schema: schema,
+        executor: ShardedExecutor(threadCount: threadCount))
+      reader.progress = progress
+      reader.shouldContinue = shouldContinue
+      return try reader.load()
     }
   }
 
@@ -64,12 +51,12 @@ extension Dataset {
       path: path, shouldContinue: shouldContinue ?? { true }, progress: progress.map { report in { report($0, 0) } })
     let result = bytes.withUnsafeBytes { buffer in
       Result { () throws(DatasetError) -> Dataset in
-        var loader = ParallelCSVLoader(
-          loader: CSVLoader(bytes: buffer, file: path, schema: schema),
-          executor: ShardedExecutor(threadCount: threadCount),
-          chunkSize: ParallelCSVLoader.defaultChunkSize, progress: progress)
-        loader.shouldContinue = shouldContinue
-        return try loader.load()
+        var reader = try CSVParts(
+          [CSVParts.Source(bytes: buffer, file: path)], schema: schema,
+          executor: ShardedExecutor(threadCount: threadCount))
+        reader.progress = progress
+        reader.shouldContinue = shouldContinue
+        return try reader.load()
       }
     }
     self = try result.get()
@@ -112,11 +99,11 @@ extension Dataset {
     csvBytes: UnsafeRawBufferPointer, name: String, schema: Schema, threadCount: Int,
     chunkSize: Int
   ) throws(DatasetError) -> (dataset: Dataset, fellBackToSerial: Bool) {
-    var loader = ParallelCSVLoader(
-      loader: CSVLoader(bytes: csvBytes, file: name, schema: schema),
+    var reader = try CSVParts(
+      [CSVParts.Source(bytes: csvBytes, file: name)], schema: schema,
       executor: ShardedExecutor(threadCount: threadCount), chunkSize: chunkSize)
-    let dataset = try loader.load()
-    return (dataset, loader.fellBackToSerial)
+    let dataset = try reader.load()
+    return (dataset, reader.fellBackToSerial)
   }
 
   /// The serial reference reader on `csvText`.

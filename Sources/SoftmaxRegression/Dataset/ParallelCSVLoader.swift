@@ -1,98 +1,25 @@
-/// Loads CSV bytes on several threads: plans the chunks (`CSVChunkPlan`), parses them in
-/// parallel (`CSVChunkParser`) into one preallocated matrix, then merges the chunks' labels in
-/// chunk order, so the dataset is the one `CSVLoader` builds, bit for bit, whatever the
-/// thread count or chunk size.
-///
-/// When any chunk meets an error, the file is read again by the serial `CSVLoader`, which
-/// reports the first error in file order with its physical line and column; the parallel
-/// pass never needs line numbers. Mapped pages a pass has finished with are released, so
-/// the peak memory is about the matrix plus a few chunks in flight.
-/// Cost: two reads of the bytes (planning is memory-bound, parsing compute-bound), each
-/// spread over `executor.threadCount` workers.
+/// Parses one CSV text on several threads along a `CSVChunkPlan`: the chunks in parallel
+/// (`CSVChunkParser`) into one preallocated matrix, then the chunks' labels merged in chunk
+/// order, so the rows are those `CSVLoader` reads, bit for bit, whatever the thread count or
+/// chunk size. `CSVParts` drives it, part after part, and hands any failure to the serial
+/// reader, which reports the first error with its line and column; this pass never needs
+/// line numbers. Mapped pages a pass has finished with are released, so the peak memory is
+/// about the matrix plus a few chunks in flight.
 struct ParallelCSVLoader {
   var loader: CSVLoader
   let executor: ShardedExecutor
   /// The bytes per chunk; a multiple of the page size keeps released ranges whole.
   let chunkSize: Int
-  /// Drops the mapped pages of a byte range that has been read (nil for text in memory).
-  var release: (@Sendable (Range<Int>) -> Void)?
   /// Called between waves of chunks with (bytes done, total bytes), and at the end.
-  var progress: ((Int, Int) -> Void)?
+  var progress: ((Int, Int) -> Void)? = nil
   /// Asked between waves of chunks; false stops the load with `.cancelled`.
   var shouldContinue: (() -> Bool)? = nil
   /// Called on a worker with the rows of each chunk once they are parsed (a cache writer
   /// drops the pages it has written).
   var rowsParsed: (@Sendable (Range<Int>) -> Void)? = nil
-  /// Whether the last `load` handed the file to the serial reader (tests check that valid
-  /// files never need to).
-  private(set) var fellBackToSerial = false
 
   /// The default chunk size: 4 MiB, large next to a row and small next to a large file.
   static let defaultChunkSize = 1 << 22
-
-  mutating func load() throws(DatasetError) -> Dataset {
-    let layout = try loader.readLayout()
-    let bytes = loader.bytes
-    let release = self.release ?? { _ in }
-    let plan = CSVChunkPlan(
-      bytes: bytes, bodyStart: layout.bodyStart, chunkSize: chunkSize, executor: executor,
-      afterScanning: release)
-    guard plan.rowCount > 0 && !plan.endsInsideQuotes,
-      let dataset = try parse(plan, layout: layout, release: release)
-    else {
-      return try readSerially()
-    }
-    do {
-      return try loader.schema.conform(dataset, file: loader.file)
-    } catch where error.reason.isUnknownClass {
-      return try readSerially()  // which names the line of the first unknown class
-    }
-  }
-
-  /// The serial reader's verdict: its first error, or (were the plan ever wrong about a
-  /// valid file) its dataset.
-  private mutating func readSerially() throws(DatasetError) -> Dataset {
-    fellBackToSerial = true
-    loader.progress = progress
-    loader.shouldContinue = shouldContinue
-    return try loader.load()
-  }
-
-  private func parse(
-    _ plan: CSVChunkPlan, layout: CSVLoader.Layout, release: @Sendable (Range<Int>) -> Void
-  ) throws(DatasetError) -> Dataset? {
-    let matrix: FeatureMatrix
-    do {
-      matrix = try FeatureMatrix(
-        uninitializedRowCount: plan.rowCount, featureCount: layout.featureNames.count)
-    } catch {
-      throw error.located(in: loader.file)
-    }
-    let readsLabels = layout.roles.contains(.label)
-    let readsWeights = layout.roles.contains(.weight)
-    let dropsRows = loader.schema.missing == .drop
-    let labelBuffer = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, plan.rowCount))
-    let weightBuffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(1, plan.rowCount))
-    let droppedBuffer = UnsafeMutableBufferPointer<Bool>.allocate(capacity: dropsRows ? plan.rowCount : 1)
-    defer {
-      labelBuffer.deallocate()
-      weightBuffer.deallocate()
-      droppedBuffer.deallocate()
-    }
-    guard
-      let parsed = try parseRows(
-        plan, layout: layout, matrix: matrix, labels: labelBuffer.baseAddress!,
-        weights: weightBuffer.baseAddress!, dropped: dropsRows ? droppedBuffer.baseAddress! : nil,
-        release: release)
-    else { return nil }
-    return try loader.makeDataset(
-      RawRows(
-        matrix: matrix, labels: readsLabels ? Array(labelBuffer.prefix(plan.rowCount)) : [],
-        labelNames: parsed.labelNames,
-        weights: readsWeights ? Array(weightBuffer.prefix(plan.rowCount)) : nil,
-        dropped: dropsRows ? Array(droppedBuffer.prefix(plan.rowCount)) : [], chunks: parsed.chunks),
-      layout: layout, executor: executor)
-  }
 
   /// Parses the planned rows into `matrix` and the label, weight and drop buffers (one entry
   /// per row each, where the layout reads them), wherever they live: allocated memory, or a

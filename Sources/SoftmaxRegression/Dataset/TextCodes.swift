@@ -36,3 +36,35 @@ struct RawRows {
     var codes: TextCodes
   }
 }
+
+extension RawRows {
+  /// The rows of `pieces` one after another (the parts of one dataset, read with one
+  /// layout): label names merged in order of first appearance, chunks renumbered.
+  /// - Throws: `.outOfMemory` (named `file`) when the matrix cannot be had.
+  init(concatenating pieces: [RawRows], file: String) throws(DatasetError) {
+    let rowCount = pieces.reduce(0) { $0 + $1.matrix.rowCount }
+    do {
+      matrix = try FeatureMatrix(
+        uninitializedRowCount: rowCount, featureCount: pieces.first?.matrix.featureCount ?? 0)
+    } catch {
+      throw error.located(in: file)
+    }
+    var interner = LabelInterner()
+    labels = []
+    weights = pieces.first?.weights == nil ? nil : []
+    dropped = []
+    chunks = []
+    var row = 0
+    for piece in pieces {
+      matrix.rowPointer(row).update(
+        from: piece.matrix.rowPointer(0), count: piece.matrix.rowCount * piece.matrix.rowStride)
+      let global = piece.labelNames.map { interner.index(of: $0) }
+      labels += piece.labels.map { global.indices.contains(Int($0)) ? global[Int($0)] : 0 }
+      weights? += piece.weights ?? []
+      dropped += piece.dropped
+      chunks += piece.chunks.map { Chunk(rows: $0.rows.lowerBound + row..<$0.rows.upperBound + row, codes: $0.codes) }
+      row += piece.matrix.rowCount
+    }
+    labelNames = interner.names
+  }
+}
