@@ -57,15 +57,17 @@ enum ConvertCommand {
     } else {
       // Files (a .csv.gz decompressed to a temporary one first): parsed straight into the
       // cache file, part after part, with memory bounded whatever their size.
+      let text = try ModelInput.textFiles(parts, display: &display)
+      defer { for temporary in text.temporaries { unlink(temporary) } }
       do {
         let conversion = try DatasetCache.convert(
-          csvParts: parts, to: cachePath, schema: schema, threadCount: threads, progress: progress,
+          csvParts: text.paths, to: cachePath, schema: schema, threadCount: threads, progress: progress,
           shouldContinue: { Interruption.received == nil })
         shape = (conversion.rowCount, conversion.featureCount, conversion.classCount)
       } catch {
         display.finish()
         switch error {
-        case .data(let failure): throw ModelInput.loadFailure(failure, path: csvPath)
+        case .data(let failure): throw ModelInput.loadFailure(text.naming(failure), path: csvPath)
         case .output(let failure):
           try Interruption.check("no cache written, \(cachePath) left as it was")
           throw .failure(failure.description)

@@ -62,6 +62,53 @@ enum ModelInput {
     }
   }
 
+  /// Data files as text to map: each gzip-compressed one replaced by a decompressed
+  /// temporary copy, which the caller removes.
+  struct TextFiles {
+    /// The files to read, in order.
+    var paths: [String]
+    /// The decompressed copies among them.
+    var temporaries: [String] = []
+    /// Each copy's original name, for errors.
+    var originals: [String: String] = [:]
+
+    /// The error naming the file the user gave rather than a temporary copy.
+    func naming(_ error: DatasetError) -> DatasetError {
+      originals[error.file].map { error.located(in: $0) } ?? error
+    }
+  }
+
+  /// `files` with each `.csv.gz` decompressed (in $TMPDIR, with progress on a terminal).
+  /// - Throws: a damaged stream, no room or an interruption, naming the compressed file;
+  ///   copies already made are removed.
+  static func textFiles(_ files: [String], display: inout ProgressDisplay) throws(CLIError) -> TextFiles {
+    var text = TextFiles(paths: files)
+    let clock = ContinuousClock()
+    for (index, file) in files.enumerated() {
+      let start = clock.now
+      var shown = display  // the progress closure may not capture an inout parameter
+      defer { display = shown }
+      let copy: String?
+      do {
+        copy = try Dataset.decompressedCopy(
+          ofGzip: file, shouldContinue: { Interruption.received == nil },
+          progress: { done, total in
+            shown.loading(
+              file, bytesDone: done, totalBytes: total, seconds: (clock.now - start).seconds,
+              activity: "decompressing")
+          })
+      } catch {
+        for temporary in text.temporaries { unlink(temporary) }
+        throw loadFailure(error, path: file)
+      }
+      guard let copy else { continue }
+      text.temporaries.append(copy)
+      text.originals[copy] = file
+      text.paths[index] = copy
+    }
+    return text
+  }
+
   /// The data files named by the arguments: each as given, except a directory, which stands
   /// for its files in name order (hidden ones left out).
   static func dataFiles(_ arguments: [String]) throws(CLIError) -> [String] {

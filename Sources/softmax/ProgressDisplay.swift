@@ -31,14 +31,16 @@ struct ProgressDisplay {
   }
 
   /// Loading progress: live on a terminal, at most ten times a second.
-  mutating func loading(_ file: String, bytesDone: Int, totalBytes: Int, seconds: Double) {
+  mutating func loading(
+    _ file: String, bytesDone: Int, totalBytes: Int, seconds: Double, activity: String = "loading"
+  ) {
     guard mode == .liveLine else { return }
     let megabytes = Double(bytesDone) / 1e6
     let rate = seconds > 0 ? megabytes / seconds : 0
     let total = totalBytes > 0 ? " of \(Format.fixed(Double(totalBytes) / 1e6, 1))" : ""  // 0: a stream
     show(
       Self.truncated(
-        "loading \(file): \(Format.fixed(megabytes, 1))\(total) MB (\(Format.fixed(rate, 0)) MB/s)",
+        "\(activity) \(file): \(Format.fixed(megabytes, 1))\(total) MB (\(Format.fixed(rate, 0)) MB/s)",
         width: Self.usableWidth()))
   }
 

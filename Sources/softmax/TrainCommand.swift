@@ -161,41 +161,21 @@ enum TrainCommand {
     return (dataset, seconds)
   }
 
-  /// Where the data is read from, and the temporary files to remove once it is loaded.
-  private struct DataSource {
-    /// The files to read: the data as given (`-` as /dev/stdin), with compressed parts
-    /// replaced by decompressed copies; or one cache the data was converted to.
-    var paths: [String]
-    var temporaries: [String] = []
-    /// Each decompressed copy's original name, for errors.
-    var originals: [String: String] = [:]
-
-    /// The error naming the file the user gave rather than a temporary copy.
-    func naming(_ error: DatasetError) -> DatasetError {
-      originals[error.file].map { error.located(in: $0) } ?? error
-    }
-  }
-
   /// Where the data is read from: the data itself, or a cache it is converted to first
   /// (streamed, part after part), when `--cache` asks, or when its matrix would not fit in
   /// memory (then a temporary cache in $TMPDIR, removed once mapped).
   private static func cacheFirst(
     _ parts: [String], _ arguments: ParsedArguments, _ schema: Dataset.Schema,
     _ options: TrainingOptions, _ display: inout ProgressDisplay
-  ) throws(CLIError) -> DataSource {
-    var source = DataSource(paths: parts.map(ModelInput.dataPath))
+  ) throws(CLIError) -> ModelInput.TextFiles {
+    let paths = parts.map(ModelInput.dataPath)
     let requested = arguments.string("cache")
-    if let cache = source.paths.first(where: { AtomicFile.isDeviceOrPipe($0) || DatasetCache.isCache(path: $0) }) {
+    if let cache = paths.first(where: { AtomicFile.isDeviceOrPipe($0) || DatasetCache.isCache(path: $0) }) {
       if requested != nil { throw .usage("--cache needs CSV data in files; \(cache) is not one", usage: nil) }
       guard parts.count == 1 else { throw .usage("\(cache) cannot be one of several parts: give CSV files", usage: nil) }
-      return source
+      return ModelInput.TextFiles(paths: paths)
     }
-    for (index, path) in source.paths.enumerated() {
-      guard let text = try ModelInput.decompressedCopy(path, displayName: parts[index]) else { continue }
-      source.temporaries.append(text)
-      source.originals[text] = parts[index]
-      source.paths[index] = text
-    }
+    let source = try ModelInput.textFiles(paths, display: &display)
     let cachePath: String
     if let requested {
       try OutputFiles.check(outputs: [requested], inputs: source.paths)
@@ -231,7 +211,8 @@ enum TrainCommand {
         throw .failure(failure.description)
       }
     }
-    return DataSource(paths: [cachePath], temporaries: source.temporaries + (requested == nil ? [cachePath] : []))
+    return ModelInput.TextFiles(
+      paths: [cachePath], temporaries: source.temporaries + (requested == nil ? [cachePath] : []))
   }
 
   /// A model file is about 25 bytes per parameter (plus names): a disk without room for it
