@@ -139,6 +139,28 @@ struct DatasetPartsTests {
     })
   }
 
+  @Test("every bad input of the CSV reader, in a later part, is that part's own first error",
+    // With the first part's header; "one class" is no error over parts holding two, and the
+    // "invalid UTF-8" text is valid until the reader's own test makes it bytes.
+    arguments: DatasetTests.errorCases.indices.filter { index in
+      let testCase = DatasetTests.errorCases[index]
+      return testCase.text.hasPrefix("a,b,l\n") && !["one class", "invalid UTF-8"].contains(testCase.name)
+    })
+  func partErrors(index: Int) throws {
+    let testCase = DatasetTests.errorCases[index]
+    let first = temporary.path + "/good-\(index).csv", second = temporary.path + "/bad-\(index).csv"
+    try Data("a,b,l\n1,2,x\n3,4,y\n".utf8).write(to: URL(fileURLWithPath: first))
+    try Data(testCase.text.utf8).write(to: URL(fileURLWithPath: second))
+    var expected: DatasetError? = nil
+    do { _ = try Dataset.parseSerially(csvText: testCase.text, name: second, schema: .training()) } catch { expected = error }
+    #expect(expected != nil, "the case is an error on its own")
+    #expect(performing: { try Dataset(csvParts: [first, second], threadCount: 2) }, throws: { error in
+      guard let error = error as? DatasetError, let expected else { return false }
+      return error.file == second && error.line == expected.line && error.column == expected.column
+        && error.reason == expected.reason && error.value == expected.value
+    })
+  }
+
   @Test("train takes several parts, or their directory, and gives the model of their concatenation")
   func trainOnParts() throws {
     let header = "price,noise,kind\n"
