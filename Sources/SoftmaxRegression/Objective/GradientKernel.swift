@@ -330,7 +330,7 @@ struct GradientKernel: @unchecked Sendable {
   /// in-order `sum()` here made LLVM scalarise the loops that feed it (per-lane branches and
   /// scalar loads, measured 6% slower per epoch).
   @inline(never)
-  private func computeCoefficients(
+  func computeCoefficients(
     logits: UnsafeMutablePointer<Float>, labels: Vector8, weights: Vector8,
     into coefficients: UnsafeMutablePointer<Float>, biasSums: UnsafeMutablePointer<Float>,
     correctLanes: inout SIMD8<Int32>

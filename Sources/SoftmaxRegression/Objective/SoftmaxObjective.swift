@@ -19,7 +19,9 @@
 /// 2. the reducer combines the slots into one flat `PassTotals`, in shard order;
 /// 3. the totals are divided by Σ v_i and the regulariser adds its value and gradient once.
 /// The value and gradient are therefore bit-identical for any thread count. Extra memory:
-/// O(shards · K · D), allocated once: an evaluation allocates nothing.
+/// O(shards · K · D), allocated once: an evaluation allocates nothing. A wide model (K · D
+/// of 65,536 and more) takes the blocked `WideGradientPass` for its Float32 passes instead:
+/// O(K · D) extra memory, the same determinism; Double passes keep the shard slots.
 ///
 /// Not reentrant: `evaluate`, `hessianVectorProduct` and `shuffleRows` use the instance's
 /// buffers, so one optimizer at a time may use an instance (it is not `Sendable`).
@@ -66,7 +68,24 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// θ (or a direction) mapped by `scaling`, in Double, for the kernels.
   private let kernelParameters: UnsafeMutableBufferPointer<Double>
   private let kernelDirection: UnsafeMutableBufferPointer<Double>
-  private let partialSums: PartialSums<Float>
+  /// The fused kernel's shard slots (O(shards · K · D)), made on first use: a wide model's
+  /// Float32 passes never need them.
+  private lazy var partialSums = PartialSums<Float>(
+    shardCount: partialShardCount, parameterCount: layout.parameterCount,
+    scratchCount: GradientKernel.scratchCount(classCount: layout.classCount, rowStride: layout.rowStride))
+  /// Slots for the largest pass: a full pass's shards or a mini-batch's.
+  private let partialShardCount: Int
+  /// The blocked pass that replaces the fused kernel for wide models (`WideGradientPass`).
+  private var widePass: WideGradientPass?
+
+  /// Whether Float32 passes take the blocked `WideGradientPass` (chosen by the model's
+  /// width; tests set it to compare the two passes at any shape).
+  var usesWidePass: Bool {
+    get { widePass != nil }
+    set {
+      widePass = newValue ? WideGradientPass(classCount: layout.classCount, rowStride: layout.rowStride) : nil
+    }
+  }
   private var precisePartialSums: PartialSums<Double>? = nil
   private var hessianPartialSums: PartialSums<Double>? = nil
   private var totals: PassTotals
@@ -127,11 +146,10 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     } else {
       rowOrder = nil
     }
-    partialSums = PartialSums(
-      shardCount: max(self.shards.count, Shards.maximumMiniBatchShardCount),
-      parameterCount: layout.parameterCount,
-      scratchCount: GradientKernel.scratchCount(
-        classCount: layout.classCount, rowStride: layout.rowStride))
+    partialShardCount = max(self.shards.count, Shards.maximumMiniBatchShardCount)
+    widePass =
+      WideGradientPass.isPreferred(classCount: layout.classCount, rowStride: layout.rowStride)
+      ? WideGradientPass(classCount: layout.classCount, rowStride: layout.rowStride) : nil
     totals = PassTotals(parameterCount: layout.parameterCount)
     // 64-byte aligned, like the feature rows: the kernel's 32-byte weight loads must not
     // straddle cache lines.
@@ -296,7 +314,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     precondition(
       parameters.count == parameterCount && gradient.count == parameterCount,
       "vectors of the wrong length")
-    precondition(shards.count <= partialSums.shardCount)
+    precondition(shards.count <= partialShardCount)
     let kernelPoint = forKernel(parameters, buffer: kernelParameters)
     switch precision {
     case .single:
@@ -337,7 +355,11 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         bias: UnsafePointer(singleParameters.baseAddress! + layout.biasOffset))
       kernel.rowIndices = rowIndices
       kernel.rowWeights = weights
-      runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
+      if let widePass {
+        totals.withUnsafeMutableValues { widePass.run(kernel, positions: positions, into: $0, executor: executor) }
+      } else {
+        runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
+      }
     }
   }
 
@@ -401,7 +423,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// Shard buffers for a Double kernel, as many shards as the Float32 ones.
   private func doublePartialSums(scratchCount: Int) -> PartialSums<Double> {
     PartialSums<Double>(
-      shardCount: partialSums.shardCount, parameterCount: layout.parameterCount,
+      shardCount: partialShardCount, parameterCount: layout.parameterCount,
       scratchCount: scratchCount)
   }
 

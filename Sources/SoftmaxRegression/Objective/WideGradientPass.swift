@@ -1,0 +1,316 @@
+/// The Float32 pass for wide models (many classes times many features), as blocked matrix
+/// products instead of the fused per-row kernel.
+///
+/// The fused kernel (`GradientKernel`) reads all of W for every 8 rows and gives every shard
+/// a K × D gradient of its own, reduced afterwards: at K·D ≈ 10⁶ that is 4 MB of weights
+/// streamed per 8 rows and O(shards·K·D) memory and reduction. Here the rows are taken in
+/// blocks of `blockRows` (a number that depends on nothing but this constant), and each block
+/// is three steps, each spread over the threads:
+/// 1. logits Z = X_b Wᵀ + b, by tiles of classes (a tile of W stays in cache while the
+///    block's rows stream past it): register tiles of 4 rows × 2 classes, as in the fused
+///    kernel;
+/// 2. the softmax of each 8-row group, with the fused kernel's own step
+///    (`GradientKernel.computeCoefficients`): coefficients C = v·(P − Y), losses, argmax;
+/// 3. the gradient G += Cᵀ X_b, by tiles of classes: for each 16-float column strip, a 4-class
+///    × 16-float register tile summed over the block's rows in Float, then added to G, kept
+///    in Double (as a shard's sums are in the reduction).
+/// Every logit, and every entry of G and the bias sums, is computed by one task in one fixed
+/// order (over features, then over rows and blocks in order), so the result is bit-identical
+/// for any thread count and any tiling, with no per-shard copies. Extra memory: G in Double
+/// (what `PassTotals` holds anyway) plus 2 · blockRows · K floats. Cost per pass: 4·m·D·K
+/// flops, plus O(blocks · K · D) Double additions (one per block and entry).
+final class WideGradientPass: @unchecked Sendable {
+  // @unchecked: within a step each task writes disjoint parts of the buffers (its classes'
+  // logits and gradient rows, or its row group's coefficients); steps run one after another.
+
+  /// Rows per block: a multiple of 8 (the softmax step's group).
+  static let blockRows = 256
+  /// The smallest K · rowStride the pass is chosen for (`isPreferred`).
+  static let minimumWidth = 1 << 16
+
+  let classCount: Int
+  let rowStride: Int
+  private let groupCount = blockRows / 8
+  /// Per 8-row group: logits, class-major, 8 lanes a class (`computeCoefficients`' layout).
+  private let logits: UnsafeMutablePointer<Float>
+  /// The same layout: the coefficients C.
+  private let coefficients: UnsafeMutablePointer<Float>
+  /// C again, row-major (row r's K coefficients together), for step 3's broadcasts.
+  private let rowCoefficients: UnsafeMutablePointer<Float>
+  /// Per group: bias sums the softmax step writes (unused here: step 3 sums C itself).
+  private let biasScratch: UnsafeMutablePointer<Float>
+  /// Per group: the rows' loss lanes and correct lanes, combined in row order afterwards.
+  private let lossLanes: UnsafeMutablePointer<Vector8>
+  private let correctLanes: UnsafeMutablePointer<SIMD8<Int32>>
+  /// Per row of the block: its features (a zero row past the block's end).
+  private let rowPointers: UnsafeMutablePointer<UnsafePointer<Float>>
+  private let zeroRow: UnsafeMutablePointer<Float>
+
+  /// Whether a model of `classCount` classes and padded rows of `rowStride` floats is wide
+  /// enough for this pass (K · rowStride ≥ `minimumWidth`).
+  static func isPreferred(classCount: Int, rowStride: Int) -> Bool {
+    classCount * rowStride >= minimumWidth
+  }
+
+  init(classCount: Int, rowStride: Int) {
+    self.classCount = classCount
+    self.rowStride = rowStride
+    let scoreCount = Self.blockRows * classCount
+    logits = .allocate(capacity: scoreCount)
+    coefficients = .allocate(capacity: scoreCount)
+    rowCoefficients = .allocate(capacity: scoreCount)
+    biasScratch = .allocate(capacity: scoreCount)
+    lossLanes = .allocate(capacity: Self.blockRows / 8)
+    correctLanes = .allocate(capacity: Self.blockRows / 8)
+    rowPointers = .allocate(capacity: Self.blockRows)
+    zeroRow = .allocate(capacity: rowStride)
+    zeroRow.initialize(repeating: 0, count: rowStride)
+  }
+
+  deinit {
+    logits.deallocate()
+    coefficients.deallocate()
+    rowCoefficients.deallocate()
+    biasScratch.deallocate()
+    lossLanes.deallocate()
+    correctLanes.deallocate()
+    rowPointers.deallocate()
+    zeroRow.deallocate()
+  }
+
+  /// One pass over `positions` with `kernel`'s inputs (features, labels, Float32 W and b,
+  /// row order and weights), into `totals` (`PassTotals`' flat layout), on `executor`.
+  func run(
+    _ kernel: GradientKernel, positions: Range<Int>, into totals: UnsafeMutableBufferPointer<Double>,
+    executor: ShardedExecutor
+  ) {
+    totals.update(repeating: 0)
+    // Each task of step 3 writes only its classes' rows of G and entries of the bias sums.
+    let sums = UnsafeSendableBuffer(totals)
+    let biasOffset = classCount * rowStride
+    var loss = 0.0, weightSum = 0.0, correct = 0
+    let tiles = classTiles(threadCount: executor.threadCount)
+    var start = positions.lowerBound
+    while start < positions.upperBound {
+      let count = min(Self.blockRows, positions.upperBound - start)
+      let groups = (count + 7) / 8
+      let (labelLanes, weightLanes) = prepareBlock(kernel, start: start, count: count)
+      executor.forEachShard(tiles.count) { tile in self.computeLogits(kernel, classes: tiles[tile], groups: groups) }
+      executor.forEachShard(groups) { group in
+        var correctLanes = SIMD8<Int32>()
+        self.lossLanes[group] = kernel.computeCoefficients(
+          logits: self.logits + group * 8 * self.classCount, labels: labelLanes[group],
+          weights: weightLanes[group], into: self.coefficients + group * 8 * self.classCount,
+          biasSums: self.biasScratch + group * 8 * self.classCount, correctLanes: &correctLanes)
+        self.correctLanes[group] = correctLanes
+        self.transposeCoefficients(group: group)
+      }
+      executor.forEachShard(tiles.count) { tile in
+        let gradient = sums.buffer.baseAddress!
+        self.addGradient(classes: tiles[tile], groups: groups, into: gradient, biases: gradient + biasOffset)
+      }
+      for group in 0..<groups {
+        for lane in 0..<8 where group * 8 + lane < count {
+          loss += Double(lossLanes[group][lane])
+          weightSum += Double(weightLanes[group][lane])
+          correct += Int(correctLanes[group][lane])
+        }
+      }
+      start += count
+    }
+    let scalars = classCount * rowStride + classCount
+    totals[scalars] = loss
+    totals[scalars + 1] = weightSum
+    totals[scalars + 2] = Double(correct)
+    totals[scalars + 3] = Double(positions.count)
+  }
+
+  /// Class ranges for steps 1 and 3: about four per thread, each a multiple of 4 classes.
+  /// The tiling changes no result (see the type's documentation), only the balance.
+  private func classTiles(threadCount: Int) -> [Range<Int>] {
+    let perTile = max(4, (classCount + 4 * threadCount - 1) / (4 * threadCount) + 3) / 4 * 4
+    return stride(from: 0, to: classCount, by: perTile).map { $0..<min(classCount, $0 + perTile) }
+  }
+
+  /// The block's row pointers, and its label and weight lanes per group (label −1 and
+  /// weight 0 past the end, as the softmax step expects).
+  private func prepareBlock(_ kernel: GradientKernel, start: Int, count: Int) -> ([Vector8], [Vector8]) {
+    var labels = [Vector8](repeating: Vector8(repeating: -1), count: groupCount)
+    var weights = [Vector8](repeating: Vector8(), count: groupCount)
+    for offset in 0..<Self.blockRows {
+      guard offset < count else {
+        rowPointers[offset] = UnsafePointer(zeroRow)
+        continue
+      }
+      let position = start + offset
+      let row = kernel.rowIndices.map { Int($0[position]) } ?? position
+      rowPointers[offset] = kernel.features + row * rowStride
+      labels[offset / 8][offset % 8] = Float(kernel.labels[row])
+      weights[offset / 8][offset % 8] = kernel.rowWeights.map { $0[row] } ?? 1
+    }
+    return (labels, weights)
+  }
+
+  // MARK: - Step 1: logits
+
+  /// Classes per sub-tile of step 1: their weights (8 rows of W) stay in L1 while the
+  /// block's rows stream past them.
+  private static let logitClasses = 8
+
+  /// Logits of the block's rows for `classes`, into `logits` (class-major per group).
+  private func computeLogits(_ kernel: GradientKernel, classes: Range<Int>, groups: Int) {
+    for subtile in stride(from: classes.lowerBound, to: classes.upperBound, by: Self.logitClasses) {
+      let end = min(classes.upperBound, subtile + Self.logitClasses)
+      for quad in 0..<(groups * 2) {
+        let first = quad * 4
+        let base = logits + (first / 8) * 8 * classCount + first % 8
+        var classIndex = subtile
+        while classIndex < end {
+          let pair = classIndex + 1 < end
+          let w0 = kernel.weights + classIndex * rowStride
+          let sums = dotProducts(
+            rowPointers[first], rowPointers[first + 1], rowPointers[first + 2], rowPointers[first + 3],
+            w0, pair ? w0 + rowStride : w0)
+          let b0 = kernel.bias[classIndex]
+          for row in 0..<4 { base[classIndex * 8 + row] = sums[row] + b0 }
+          if pair {
+            let b1 = kernel.bias[classIndex + 1]
+            for row in 0..<4 { base[(classIndex + 1) * 8 + row] = sums[4 + row] + b1 }
+          }
+          classIndex += pair ? 2 : 1
+        }
+      }
+    }
+  }
+
+  /// x_r · w_c for four rows and two classes: (r0c0, r1c0, r2c0, r3c0, r0c1, …, r3c1), each
+  /// summed over 8-float chunks in order and then across lanes with `treeSum`.
+  @inline(__always)
+  private func dotProducts(
+    _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>,
+    _ x3: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>
+  ) -> SIMD8<Float> {
+    var a00 = Vector8(), a10 = Vector8(), a20 = Vector8(), a30 = Vector8()
+    var a01 = Vector8(), a11 = Vector8(), a21 = Vector8(), a31 = Vector8()
+    var offset = 0
+    while offset < rowStride {
+      let u0 = loadVector(w0 + offset), u1 = loadVector(w1 + offset)
+      let r0 = loadVector(x0 + offset), r1 = loadVector(x1 + offset)
+      let r2 = loadVector(x2 + offset), r3 = loadVector(x3 + offset)
+      a00 = multiplyAdd(r0, u0, a00)
+      a10 = multiplyAdd(r1, u0, a10)
+      a20 = multiplyAdd(r2, u0, a20)
+      a30 = multiplyAdd(r3, u0, a30)
+      a01 = multiplyAdd(r0, u1, a01)
+      a11 = multiplyAdd(r1, u1, a11)
+      a21 = multiplyAdd(r2, u1, a21)
+      a31 = multiplyAdd(r3, u1, a31)
+      offset += 8
+    }
+    return SIMD8(
+      treeSum(a00), treeSum(a10), treeSum(a20), treeSum(a30),
+      treeSum(a01), treeSum(a11), treeSum(a21), treeSum(a31))
+  }
+
+  // MARK: - Step 3: gradient
+
+  /// Copies group `group`'s coefficients into `rowCoefficients`.
+  private func transposeCoefficients(group: Int) {
+    let source = coefficients + group * 8 * classCount
+    for lane in 0..<8 {
+      let target = rowCoefficients + (group * 8 + lane) * classCount
+      for classIndex in 0..<classCount { target[classIndex] = source[classIndex * 8 + lane] }
+    }
+  }
+
+  /// G[k] += Σ_r C[r, k] · x_r and bias[k] += Σ_r C[r, k] for `classes`, rows in order.
+  /// Column strips outside, classes inside: a strip of the block's rows stays in L1 while
+  /// every class of the task passes over it.
+  private func addGradient(
+    classes: Range<Int>, groups: Int, into gradient: UnsafeMutablePointer<Double>,
+    biases: UnsafeMutablePointer<Double>
+  ) {
+    let rowCount = groups * 8
+    for classIndex in classes {
+      var sum: Float = 0
+      for row in 0..<rowCount { sum += rowCoefficients[row * classCount + classIndex] }
+      biases[classIndex] += Double(sum)
+    }
+    let fullGroups = classes.lowerBound..<(classes.lowerBound + classes.count / 4 * 4)
+    var column = 0
+    while column < rowStride {
+      let width = rowStride - column >= 24 ? 24 : 8
+      for first in stride(from: fullGroups.lowerBound, to: fullGroups.upperBound, by: 4) {
+        if width == 24 {
+          addTile(first: first, column: column, rowCount: rowCount, into: gradient)
+        } else {
+          addNarrowTile(classes: first..<first + 4, column: column, rowCount: rowCount, into: gradient)
+        }
+      }
+      addNarrowTile(classes: fullGroups.upperBound..<classes.upperBound, column: column, width: width, rowCount: rowCount, into: gradient)
+      column += width
+    }
+  }
+
+  /// The register tile: classes first..<first+4 × 24 columns from `column` (12
+  /// accumulators; 3 row loads and 4 broadcasts per row), summed over the block's rows in
+  /// Float, then added to G.
+  @inline(__always)
+  private func addTile(first: Int, column: Int, rowCount: Int, into gradient: UnsafeMutablePointer<Double>) {
+    var a0 = Vector8(), a1 = Vector8(), a2 = Vector8(), a3 = Vector8()
+    var b0 = Vector8(), b1 = Vector8(), b2 = Vector8(), b3 = Vector8()
+    var d0 = Vector8(), d1 = Vector8(), d2 = Vector8(), d3 = Vector8()
+    var c = UnsafePointer(rowCoefficients + first)
+    for row in 0..<rowCount {
+      let x = rowPointers[row] + column
+      let low = loadVector(x), middle = loadVector(x + 8), high = loadVector(x + 16)
+      let c0 = Vector8(repeating: c[0]), c1 = Vector8(repeating: c[1])
+      a0 = multiplyAdd(c0, low, a0)
+      b0 = multiplyAdd(c0, middle, b0)
+      d0 = multiplyAdd(c0, high, d0)
+      a1 = multiplyAdd(c1, low, a1)
+      b1 = multiplyAdd(c1, middle, b1)
+      d1 = multiplyAdd(c1, high, d1)
+      let c2 = Vector8(repeating: c[2]), c3 = Vector8(repeating: c[3])
+      a2 = multiplyAdd(c2, low, a2)
+      b2 = multiplyAdd(c2, middle, b2)
+      d2 = multiplyAdd(c2, high, d2)
+      a3 = multiplyAdd(c3, low, a3)
+      b3 = multiplyAdd(c3, middle, b3)
+      d3 = multiplyAdd(c3, high, d3)
+      c += classCount
+    }
+    let target = gradient + first * rowStride + column
+    Self.add(a0, b0, d0, to: target)
+    Self.add(a1, b1, d1, to: target + rowStride)
+    Self.add(a2, b2, d2, to: target + 2 * rowStride)
+    Self.add(a3, b3, d3, to: target + 3 * rowStride)
+  }
+
+  /// The edges: classes past the last group of 4, or the last 8 columns; one class and 8
+  /// columns at a time, rows in the same order as `addTile`.
+  private func addNarrowTile(
+    classes: Range<Int>, column: Int, width: Int = 8, rowCount: Int, into gradient: UnsafeMutablePointer<Double>
+  ) {
+    for classIndex in classes {
+      for offset in stride(from: 0, to: width, by: 8) {
+        var sum = Vector8()
+        for row in 0..<rowCount {
+          let coefficient = Vector8(repeating: rowCoefficients[row * classCount + classIndex])
+          sum = multiplyAdd(coefficient, loadVector(rowPointers[row] + column + offset), sum)
+        }
+        let target = gradient + classIndex * rowStride + column + offset
+        for lane in 0..<8 { target[lane] += Double(sum[lane]) }
+      }
+    }
+  }
+
+  @inline(__always)
+  private static func add(_ low: Vector8, _ middle: Vector8, _ high: Vector8, to target: UnsafeMutablePointer<Double>) {
+    for lane in 0..<8 {
+      target[lane] += Double(low[lane])
+      target[8 + lane] += Double(middle[lane])
+      target[16 + lane] += Double(high[lane])
+    }
+  }
+}

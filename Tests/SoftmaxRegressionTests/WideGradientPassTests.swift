@@ -1,0 +1,84 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+@Suite("The blocked pass for wide models")
+struct WideGradientPassTests {
+  /// Shapes around the pass's edges: blocks of 256 rows cut mid-group, classes not a
+  /// multiple of 2 or 4, features not a multiple of 8 or 16.
+  static let shapes: [(rows: Int, features: Int, classes: Int)] = [
+    (1, 1, 2), (7, 9, 5), (33, 17, 7), (300, 24, 3), (529, 13, 11),
+  ]
+
+  @Test("matches a plain scalar implementation in Double", arguments: 0..<shapes.count)
+  func matchesScalarReference(shapeIndex: Int) throws {
+    let shape = Self.shapes[shapeIndex]
+    let dataset = randomDataset(rows: shape.rows, features: shape.features, classes: shape.classes, seed: UInt64(shapeIndex))
+    let objective = try SoftmaxObjective(dataset: dataset, lambda: 0.05, executor: ShardedExecutor(threadCount: 2))
+    objective.usesWidePass = true
+    let layout = objective.layout
+    let parameters = randomParameters(layout, seed: 7 + UInt64(shapeIndex))
+    let (evaluation, gradient) = objective.evaluationAndGradient(parameters)
+    let (weights, bias) = layout.unpack(parameters)
+    let reference = ScalarReference(dataset: dataset, lambda: 0.05).evaluate(
+      weights: (0..<layout.classCount).map { k in (0..<layout.featureCount).map { Double(weights[k * layout.featureCount + $0]) } },
+      bias: bias.map(Double.init))
+    #expect(abs(evaluation.value - reference.value) <= 1e-5 * max(1, abs(reference.value)))
+    #expect(evaluation.correctCount == reference.correct)
+    #expect(evaluation.rowCount == dataset.rowCount)
+    for k in 0..<layout.classCount {
+      for j in 0..<layout.featureCount {
+        #expect(abs(gradient[k * layout.rowStride + j] - reference.weightGradient[k][j]) <= 1e-5, "W[\(k)][\(j)]")
+      }
+      for j in layout.featureCount..<layout.rowStride {
+        #expect(gradient[k * layout.rowStride + j] == 0, "padding stays zero")
+      }
+      #expect(abs(gradient[layout.biasOffset + k] - reference.biasGradient[k]) <= 1e-5, "b[\(k)]")
+    }
+  }
+
+  @Test("bit-identical for 1, 2 and 5 threads, with row weights, a row subset and a shuffled mini-batch; close to the fused kernel")
+  func deterministicAcrossThreads() throws {
+    let dataset = randomDataset(rows: 700, features: 21, classes: 9, seed: 3)
+    var random = SplitMix64(seed: 11)
+    let rowWeights = (0..<dataset.rowCount).map { _ in Float(random.next() % 5) * 0.25 }
+    let rows = (0..<Int32(dataset.rowCount)).filter { $0 % 3 != 1 }
+    func run(threads: Int, wide: Bool) throws -> [[UInt64]] {
+      let objective = try SoftmaxObjective(
+        dataset: dataset, regularizer: L2Penalty(lambda: 0.01, layout: ParameterLayout(classCount: 9, featureCount: 21)),
+        rows: rows, rowWeights: rowWeights, shards: nil, executor: ShardedExecutor(threadCount: threads),
+        reducer: ShardOrderReducer(), scaling: nil)
+      objective.usesWidePass = wide
+      let parameters = randomParameters(objective.layout, seed: 5)
+      let (full, fullGradient) = objective.evaluationAndGradient(parameters)
+      var generator = SplitMix64(seed: 2)
+      objective.shuffleRows(using: &generator)
+      var batchGradient = [Double](repeating: 0, count: objective.parameterCount)
+      let batch = parameters.withUnsafeBufferPointer { point in
+        batchGradient.withUnsafeMutableBufferPointer { objective.evaluate(at: point, gradient: $0, positions: 37..<330) }
+      }
+      return [
+        [full.value.bitPattern, UInt64(full.correctCount), batch.value.bitPattern, UInt64(batch.rowCount)],
+        fullGradient.map(\.bitPattern), batchGradient.map(\.bitPattern),
+      ]
+    }
+    let one = try run(threads: 1, wide: true)
+    #expect(try run(threads: 2, wide: true) == one)
+    #expect(try run(threads: 5, wide: true) == one)
+    let fused = try run(threads: 2, wide: false)
+    for (wide, other) in zip(one[1] + one[2], fused[1] + fused[2]) {
+      #expect(abs(Double(bitPattern: wide) - Double(bitPattern: other)) <= 1e-5)
+    }
+    #expect(abs(Double(bitPattern: one[0][0]) - Double(bitPattern: fused[0][0])) <= 1e-5)
+    #expect(one[0][1] == fused[0][1] && one[0][3] == fused[0][3])
+  }
+
+  @Test("chosen by the model's width: K · rowStride of 65,536 and more")
+  func chosenByWidth() throws {
+    let narrow = try SoftmaxObjective(
+      dataset: randomDataset(rows: 16, features: 100, classes: 10, seed: 1), lambda: 0, executor: ShardedExecutor(threadCount: 1))
+    let wide = try SoftmaxObjective(
+      dataset: randomDataset(rows: 64, features: 1024, classes: 64, seed: 1), lambda: 0, executor: ShardedExecutor(threadCount: 1))
+    #expect(!narrow.usesWidePass && wide.usesWidePass)
+  }
+}
