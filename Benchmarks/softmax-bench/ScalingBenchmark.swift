@@ -13,6 +13,10 @@ struct ScalingBenchmark {
     var percentOfPeak: Double
     /// Cores other work kept busy during the timed epochs (nil where unknown).
     var otherCores: Double?
+    /// Median seconds per epoch spent combining partial sums after the kernel.
+    var reduction: Double
+    /// Bytes the pass holds beyond the data (shard sums or blocks, totals).
+    var extraBytes: Int
   }
 
   let dataPath: String?
@@ -24,10 +28,12 @@ struct ScalingBenchmark {
   let seed: UInt64
   let jsonPath: String?
   let svgPath: String?
+  /// The pass asked for (`--pass fused|blocked`), or nil for the objective's own choice.
+  let pass: SoftmaxObjective.PassKind?
 
   init(arguments: [String]) throws(BenchError) {
     let parsed = try BenchArguments(
-      arguments, known: ["rows", "features", "classes", "threads", "epochs", "seed", "json", "svg"])
+      arguments, known: ["rows", "features", "classes", "threads", "epochs", "seed", "json", "svg", "pass"])
     guard parsed.positionals.count <= 1 else { throw .usage("expected at most one DATA.csv") }
     dataPath = parsed.positionals.first
     rowCount = try parsed.integer("rows", default: 1_000_000)
@@ -38,6 +44,12 @@ struct ScalingBenchmark {
     seed = UInt64(try parsed.integer("seed", default: 0, minimum: 0))
     jsonPath = parsed.values["json"]
     svgPath = parsed.values["svg"]
+    switch parsed.values["pass"] {
+    case nil: pass = nil
+    case "fused": pass = .fused
+    case "blocked": pass = .blocked
+    case let other?: throw .usage("--pass takes fused or blocked, not \(other)")
+    }
   }
 
   func run() throws(BenchError) {
@@ -70,8 +82,13 @@ struct ScalingBenchmark {
       } catch {
         throw .failure(error.description)
       }
+      if let pass { objective.passKind = pass }
+      if threads == threadCounts.first {
+        print("pass: \(objective.passKind) (K · rowStride = \(layout.classCount * layout.rowStride))")
+      }
       var gradient = [Double](repeating: 0, count: layout.parameterCount)
       var times: [Double] = []
+      var reductions: [Double] = []
       var value = 0.0
       let clock = ContinuousClock()
       let contention = CPUContention()
@@ -80,7 +97,10 @@ struct ScalingBenchmark {
         value = parameters.withUnsafeBufferPointer { p in
           gradient.withUnsafeMutableBufferPointer { g in objective.evaluate(at: p, gradient: g).value }
         }
-        if epoch > 0 { times.append((clock.now - start).seconds) }
+        if epoch > 0 {
+          times.append((clock.now - start).seconds)
+          reductions.append(objective.lastReductionSeconds)
+        }
       }
       let bits = (value.bitPattern, gradient.map(\.bitPattern))
       if let reference {
@@ -97,7 +117,8 @@ struct ScalingBenchmark {
       rows.append(Row(
         threads: threads, median: median, minimum: times.first!, maximum: times.last!,
         gflops: gflops, speedup: speedup, efficiency: speedup / ceilingSpeedup,
-        percentOfPeak: 100 * gflops / ceiling.fmaGflops, otherCores: contention.otherCores))
+        percentOfPeak: 100 * gflops / ceiling.fmaGflops, otherCores: contention.otherCores,
+        reduction: reductions.sorted()[reductions.count / 2], extraBytes: objective.passMemoryBytes))
     }
     printResults(rows, ceilings, rowCount: dataset.rowCount)
     for line in BusyMachineWarning.lines(rows.map { ("\($0.threads)-thread", $0.otherCores) }) { print(line) }
@@ -131,7 +152,7 @@ struct ScalingBenchmark {
 
   private func printResults(_ rows: [Row], _ ceilings: [MachineCeiling], rowCount: Int) {
     let header = ["threads", "epoch ms (min–max)", "rows/s", "GFLOP/s", "% FMA peak", "speedup",
-      "ceiling ×", "efficiency", "FMA GFLOP/s", "read GB/s"]
+      "ceiling ×", "efficiency", "FMA GFLOP/s", "read GB/s", "reduce ms", "extra MB"]
     var table = [header]
     for (row, ceiling) in zip(rows, ceilings) {
       table.append([
@@ -145,6 +166,8 @@ struct ScalingBenchmark {
         fixed(100 * row.efficiency, 0) + "%",
         fixed(ceiling.fmaGflops, 1),
         fixed(ceiling.readGBps, 1),
+        fixed(row.reduction * 1e3, 1),
+        fixed(Double(row.extraBytes) / 1e6, 1),
       ])
     }
     printTable(table)
@@ -162,6 +185,7 @@ struct ScalingBenchmark {
       "{\"threads\": \($0.threads), \"epoch_ms_median\": \($0.median * 1e3), \"epoch_ms_min\": \($0.minimum * 1e3), "
         + "\"epoch_ms_max\": \($0.maximum * 1e3), \"gflops\": \($0.gflops), \"speedup\": \($0.speedup), "
         + "\"efficiency\": \($0.efficiency), \"percent_of_fma_peak\": \($0.percentOfPeak), "
+        + "\"reduction_ms_median\": \($0.reduction * 1e3), \"extra_bytes\": \($0.extraBytes), "
         + "\"other_cores\": \($0.otherCores.map { "\($0)" } ?? "null")}"
     }
     return "{\"rows\": \(dataset.rowCount), \"features\": \(dataset.featureCount), \"classes\": \(dataset.classCount), "

@@ -49,13 +49,15 @@ let usage = """
   Usage:
     softmax-bench --version
     softmax-bench scaling [DATA.csv | --rows N --features D --classes K] [--threads 1,2,4]
-                          [--epochs E] [--seed S] [--json OUT.json] [--svg OUT.svg]
+                          [--epochs E] [--seed S] [--pass fused|blocked] [--json OUT.json] [--svg OUT.svg]
     softmax-bench ingest DATA.csv [--threads 1,2,4] [--reps R] [--json OUT.json]
 
   scaling: times E epochs (objective + gradient over all rows; median, min, max after one
   warm-up) for each thread count, beside the machine's own FMA-loop and memory-read
   ceilings at the same thread counts, and checks that every thread count gives
   bit-identical results. Default data: 1,000,000 x 100 x 10 generated in memory (seed 0).
+  Also prints the time per epoch spent combining partial sums and the memory the pass holds
+  beyond the data; --pass forces the fused kernel or the blocked pass for wide models.
 
   ingest: loads DATA.csv R times (default 3) per thread count, each load in a fresh process
   after the file is read once to warm the page cache; prints the median seconds, MB/s,

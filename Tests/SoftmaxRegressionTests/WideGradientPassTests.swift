@@ -15,7 +15,7 @@ struct WideGradientPassTests {
     let shape = Self.shapes[shapeIndex]
     let dataset = randomDataset(rows: shape.rows, features: shape.features, classes: shape.classes, seed: UInt64(shapeIndex))
     let objective = try SoftmaxObjective(dataset: dataset, lambda: 0.05, executor: ShardedExecutor(threadCount: 2))
-    objective.usesWidePass = true
+    objective.passKind = .blocked
     let layout = objective.layout
     let parameters = randomParameters(layout, seed: 7 + UInt64(shapeIndex))
     let (evaluation, gradient) = objective.evaluationAndGradient(parameters)
@@ -48,7 +48,7 @@ struct WideGradientPassTests {
         dataset: dataset, regularizer: L2Penalty(lambda: 0.01, layout: ParameterLayout(classCount: 9, featureCount: 21)),
         rows: rows, rowWeights: rowWeights, shards: nil, executor: ShardedExecutor(threadCount: threads),
         reducer: ShardOrderReducer(), scaling: nil)
-      objective.usesWidePass = wide
+      objective.passKind = wide ? .blocked : .fused
       let parameters = randomParameters(objective.layout, seed: 5)
       let (full, fullGradient) = objective.evaluationAndGradient(parameters)
       var generator = SplitMix64(seed: 2)
@@ -79,6 +79,6 @@ struct WideGradientPassTests {
       dataset: randomDataset(rows: 16, features: 100, classes: 10, seed: 1), lambda: 0, executor: ShardedExecutor(threadCount: 1))
     let wide = try SoftmaxObjective(
       dataset: randomDataset(rows: 64, features: 1024, classes: 64, seed: 1), lambda: 0, executor: ShardedExecutor(threadCount: 1))
-    #expect(!narrow.usesWidePass && wide.usesWidePass)
+    #expect(narrow.passKind == .fused && wide.passKind == .blocked)
   }
 }

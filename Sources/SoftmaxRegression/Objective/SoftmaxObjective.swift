@@ -70,22 +70,52 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   private let kernelDirection: UnsafeMutableBufferPointer<Double>
   /// The fused kernel's shard slots (O(shards · K · D)), made on first use: a wide model's
   /// Float32 passes never need them.
-  private lazy var partialSums = PartialSums<Float>(
-    shardCount: partialShardCount, parameterCount: layout.parameterCount,
-    scratchCount: GradientKernel.scratchCount(classCount: layout.classCount, rowStride: layout.rowStride))
+  private var partialSums: PartialSums<Float> {
+    if let singlePartialSums { return singlePartialSums }
+    let made = PartialSums<Float>(
+      shardCount: partialShardCount, parameterCount: layout.parameterCount,
+      scratchCount: GradientKernel.scratchCount(classCount: layout.classCount, rowStride: layout.rowStride))
+    singlePartialSums = made
+    return made
+  }
+  private var singlePartialSums: PartialSums<Float>? = nil
   /// Slots for the largest pass: a full pass's shards or a mini-batch's.
   private let partialShardCount: Int
   /// The blocked pass that replaces the fused kernel for wide models (`WideGradientPass`).
   private var widePass: WideGradientPass?
 
-  /// Whether Float32 passes take the blocked `WideGradientPass` (chosen by the model's
-  /// width; tests set it to compare the two passes at any shape).
-  var usesWidePass: Bool {
-    get { widePass != nil }
+  /// How the Float32 passes run.
+  public enum PassKind: Sendable, Equatable {
+    /// The fused per-row kernel (`GradientKernel`), each shard into its own sums, reduced
+    /// in shard order: the fastest for few classes.
+    case fused
+    /// Blocked matrix products (`WideGradientPass`), summed in place: for many classes ×
+    /// features, with O(K · D) extra memory instead of O(shards · K · D).
+    case blocked
+  }
+
+  /// How the Float32 passes run: `.blocked` when K · rowStride ≥ 65,536, else `.fused`
+  /// (measured: see README, "Wide models"). Settable, to compare the two; both give
+  /// results bit-identical for any thread count, but not identical to each other.
+  public var passKind: PassKind {
+    get { widePass == nil ? .fused : .blocked }
     set {
-      widePass = newValue ? WideGradientPass(classCount: layout.classCount, rowStride: layout.rowStride) : nil
+      guard newValue != passKind else { return }
+      widePass = newValue == .blocked ? WideGradientPass(classCount: layout.classCount, rowStride: layout.rowStride) : nil
     }
   }
+
+  /// The bytes the passes hold beyond the data and θ: the shard sums made so far (Float32,
+  /// and the Double ones of precise or Hessian-vector passes), or the blocked pass's
+  /// buffers, and the totals.
+  public var passMemoryBytes: Int {
+    let slots = [singlePartialSums?.byteCount, precisePartialSums?.byteCount, hessianPartialSums?.byteCount]
+    return slots.reduce(0) { $0 + ($1 ?? 0) } + (widePass?.byteCount ?? 0) + 8 * (parameterCount + 4)
+  }
+
+  /// The seconds the last pass spent combining partial sums after its kernel (the reducer);
+  /// 0 after a blocked pass, which sums in place.
+  public private(set) var lastReductionSeconds: Double = 0
   private var precisePartialSums: PartialSums<Double>? = nil
   private var hessianPartialSums: PartialSums<Double>? = nil
   private var totals: PassTotals
@@ -357,6 +387,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       kernel.rowWeights = weights
       if let widePass {
         totals.withUnsafeMutableValues { widePass.run(kernel, positions: positions, into: $0, executor: executor) }
+        lastReductionSeconds = 0
       } else {
         runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
       }
@@ -417,7 +448,11 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       partialSums.finishShard(shard, accumulator)
     }
     reader.finish()
+    let clock = ContinuousClock()
+    let start = clock.now
     reducer.reduce(partialSums, shardCount: shards.count, into: &totals, on: executor)
+    let elapsed = (clock.now - start).components
+    lastReductionSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
   }
 
   /// Shard buffers for a Double kernel, as many shards as the Float32 ones.

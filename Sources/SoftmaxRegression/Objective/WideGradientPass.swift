@@ -35,8 +35,9 @@ final class WideGradientPass: @unchecked Sendable {
   private let logits: UnsafeMutablePointer<Float>
   /// The same layout: the coefficients C.
   private let coefficients: UnsafeMutablePointer<Float>
-  /// C again, row-major (row r's K coefficients together), for step 3's broadcasts.
-  private let rowCoefficients: UnsafeMutablePointer<Float>
+  /// C again, packed for step 3's broadcasts: per group of 4 classes, the block's rows in
+  /// order, 4 coefficients each (16 bytes a row, so a tile's coefficients are one stream).
+  private let packedCoefficients: UnsafeMutablePointer<Float>
   /// Per group: bias sums the softmax step writes (unused here: step 3 sums C itself).
   private let biasScratch: UnsafeMutablePointer<Float>
   /// Per group: the rows' loss lanes and correct lanes, combined in row order afterwards.
@@ -58,7 +59,7 @@ final class WideGradientPass: @unchecked Sendable {
     let scoreCount = Self.blockRows * classCount
     logits = .allocate(capacity: scoreCount)
     coefficients = .allocate(capacity: scoreCount)
-    rowCoefficients = .allocate(capacity: scoreCount)
+    packedCoefficients = .allocate(capacity: Self.blockRows * (classCount + 3) / 4 * 4)
     biasScratch = .allocate(capacity: scoreCount)
     lossLanes = .allocate(capacity: Self.blockRows / 8)
     correctLanes = .allocate(capacity: Self.blockRows / 8)
@@ -67,10 +68,15 @@ final class WideGradientPass: @unchecked Sendable {
     zeroRow.initialize(repeating: 0, count: rowStride)
   }
 
+  /// The bytes of its buffers.
+  var byteCount: Int {
+    4 * Self.blockRows * (2 * classCount + (classCount + 3) / 4 * 4 + 8) + 4 * rowStride + 64 * groupCount
+  }
+
   deinit {
     logits.deallocate()
     coefficients.deallocate()
-    rowCoefficients.deallocate()
+    packedCoefficients.deallocate()
     biasScratch.deallocate()
     lossLanes.deallocate()
     correctLanes.deallocate()
@@ -153,9 +159,9 @@ final class WideGradientPass: @unchecked Sendable {
 
   // MARK: - Step 1: logits
 
-  /// Classes per sub-tile of step 1: their weights (8 rows of W) stay in L1 while the
-  /// block's rows stream past them.
-  private static let logitClasses = 8
+  /// Classes per sub-tile of step 1: their weights (6 rows of W) stay in L1 while the
+  /// block's rows stream past them, 4 at a time.
+  private static let logitClasses = 6
 
   /// Logits of the block's rows for `classes`, into `logits` (class-major per group).
   private func computeLogits(_ kernel: GradientKernel, classes: Range<Int>, groups: Int) {
@@ -164,63 +170,81 @@ final class WideGradientPass: @unchecked Sendable {
       for quad in 0..<(groups * 2) {
         let first = quad * 4
         let base = logits + (first / 8) * 8 * classCount + first % 8
+        let rows = (rowPointers[first], rowPointers[first + 1], rowPointers[first + 2], rowPointers[first + 3])
         var classIndex = subtile
         while classIndex < end {
-          let pair = classIndex + 1 < end
+          // Three classes at a time; a last one or two repeat the previous class's weights
+          // and drop the repeated sums.
+          let count = min(3, end - classIndex)
           let w0 = kernel.weights + classIndex * rowStride
-          let sums = dotProducts(
-            rowPointers[first], rowPointers[first + 1], rowPointers[first + 2], rowPointers[first + 3],
-            w0, pair ? w0 + rowStride : w0)
-          let b0 = kernel.bias[classIndex]
-          for row in 0..<4 { base[classIndex * 8 + row] = sums[row] + b0 }
-          if pair {
-            let b1 = kernel.bias[classIndex + 1]
-            for row in 0..<4 { base[(classIndex + 1) * 8 + row] = sums[4 + row] + b1 }
+          let w1 = count > 1 ? w0 + rowStride : w0
+          let w2 = count > 2 ? w0 + 2 * rowStride : w1
+          let sums = dotProducts(rows, w0, w1, w2)
+          for offset in 0..<count {
+            let bias = kernel.bias[classIndex + offset]
+            let target = base + (classIndex + offset) * 8
+            for row in 0..<4 { target[row] = sums[offset * 4 + row] + bias }
           }
-          classIndex += pair ? 2 : 1
+          classIndex += count
         }
       }
     }
   }
 
-  /// x_r · w_c for four rows and two classes: (r0c0, r1c0, r2c0, r3c0, r0c1, …, r3c1), each
-  /// summed over 8-float chunks in order and then across lanes with `treeSum`.
+  /// x_r · w_c for four rows and three classes, (r0c0, r1c0, r2c0, r3c0, r0c1, …, r3c2) in
+  /// the first 12 lanes: 12 accumulators, each summed over 8-float chunks in order and then
+  /// across lanes with `treeSum`.
   @inline(__always)
   private func dotProducts(
-    _ x0: UnsafePointer<Float>, _ x1: UnsafePointer<Float>, _ x2: UnsafePointer<Float>,
-    _ x3: UnsafePointer<Float>, _ w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>
-  ) -> SIMD8<Float> {
+    _ rows: (UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>, UnsafePointer<Float>),
+    _ w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>, _ w2: UnsafePointer<Float>
+  ) -> SIMD16<Float> {
     var a00 = Vector8(), a10 = Vector8(), a20 = Vector8(), a30 = Vector8()
     var a01 = Vector8(), a11 = Vector8(), a21 = Vector8(), a31 = Vector8()
+    var a02 = Vector8(), a12 = Vector8(), a22 = Vector8(), a32 = Vector8()
     var offset = 0
     while offset < rowStride {
-      let u0 = loadVector(w0 + offset), u1 = loadVector(w1 + offset)
-      let r0 = loadVector(x0 + offset), r1 = loadVector(x1 + offset)
-      let r2 = loadVector(x2 + offset), r3 = loadVector(x3 + offset)
+      let u0 = loadVector(w0 + offset), u1 = loadVector(w1 + offset), u2 = loadVector(w2 + offset)
+      let r0 = loadVector(rows.0 + offset)
       a00 = multiplyAdd(r0, u0, a00)
-      a10 = multiplyAdd(r1, u0, a10)
-      a20 = multiplyAdd(r2, u0, a20)
-      a30 = multiplyAdd(r3, u0, a30)
       a01 = multiplyAdd(r0, u1, a01)
+      a02 = multiplyAdd(r0, u2, a02)
+      let r1 = loadVector(rows.1 + offset)
+      a10 = multiplyAdd(r1, u0, a10)
       a11 = multiplyAdd(r1, u1, a11)
+      a12 = multiplyAdd(r1, u2, a12)
+      let r2 = loadVector(rows.2 + offset)
+      a20 = multiplyAdd(r2, u0, a20)
       a21 = multiplyAdd(r2, u1, a21)
+      a22 = multiplyAdd(r2, u2, a22)
+      let r3 = loadVector(rows.3 + offset)
+      a30 = multiplyAdd(r3, u0, a30)
       a31 = multiplyAdd(r3, u1, a31)
-      offset += 8
+      a32 = multiplyAdd(r3, u2, a32)
+      offset &+= 8
     }
-    return SIMD8(
+    return SIMD16(
       treeSum(a00), treeSum(a10), treeSum(a20), treeSum(a30),
-      treeSum(a01), treeSum(a11), treeSum(a21), treeSum(a31))
+      treeSum(a01), treeSum(a11), treeSum(a21), treeSum(a31),
+      treeSum(a02), treeSum(a12), treeSum(a22), treeSum(a32), 0, 0, 0, 0)
   }
 
   // MARK: - Step 3: gradient
 
-  /// Copies group `group`'s coefficients into `rowCoefficients`.
+  /// Copies group `group`'s coefficients into `packedCoefficients`.
   private func transposeCoefficients(group: Int) {
     let source = coefficients + group * 8 * classCount
     for lane in 0..<8 {
-      let target = rowCoefficients + (group * 8 + lane) * classCount
-      for classIndex in 0..<classCount { target[classIndex] = source[classIndex * 8 + lane] }
+      let row = group * 8 + lane
+      for classIndex in 0..<classCount {
+        packedCoefficients[packedIndex(row: row, classIndex: classIndex)] = source[classIndex * 8 + lane]
+      }
     }
+  }
+
+  @inline(__always)
+  private func packedIndex(row: Int, classIndex: Int) -> Int {
+    (classIndex >> 2) * (Self.blockRows * 4) + row * 4 + (classIndex & 3)
   }
 
   /// G[k] += Σ_r C[r, k] · x_r and bias[k] += Σ_r C[r, k] for `classes`, rows in order.
@@ -233,7 +257,7 @@ final class WideGradientPass: @unchecked Sendable {
     let rowCount = groups * 8
     for classIndex in classes {
       var sum: Float = 0
-      for row in 0..<rowCount { sum += rowCoefficients[row * classCount + classIndex] }
+      for row in 0..<rowCount { sum += packedCoefficients[packedIndex(row: row, classIndex: classIndex)] }
       biases[classIndex] += Double(sum)
     }
     let fullGroups = classes.lowerBound..<(classes.lowerBound + classes.count / 4 * 4)
@@ -260,7 +284,7 @@ final class WideGradientPass: @unchecked Sendable {
     var a0 = Vector8(), a1 = Vector8(), a2 = Vector8(), a3 = Vector8()
     var b0 = Vector8(), b1 = Vector8(), b2 = Vector8(), b3 = Vector8()
     var d0 = Vector8(), d1 = Vector8(), d2 = Vector8(), d3 = Vector8()
-    var c = UnsafePointer(rowCoefficients + first)
+    var c = UnsafePointer(packedCoefficients + packedIndex(row: 0, classIndex: first))
     for row in 0..<rowCount {
       let x = rowPointers[row] + column
       let low = loadVector(x), middle = loadVector(x + 8), high = loadVector(x + 16)
@@ -278,7 +302,7 @@ final class WideGradientPass: @unchecked Sendable {
       a3 = multiplyAdd(c3, low, a3)
       b3 = multiplyAdd(c3, middle, b3)
       d3 = multiplyAdd(c3, high, d3)
-      c += classCount
+      c += 4
     }
     let target = gradient + first * rowStride + column
     Self.add(a0, b0, d0, to: target)
@@ -296,7 +320,7 @@ final class WideGradientPass: @unchecked Sendable {
       for offset in stride(from: 0, to: width, by: 8) {
         var sum = Vector8()
         for row in 0..<rowCount {
-          let coefficient = Vector8(repeating: rowCoefficients[row * classCount + classIndex])
+          let coefficient = Vector8(repeating: packedCoefficients[packedIndex(row: row, classIndex: classIndex)])
           sum = multiplyAdd(coefficient, loadVector(rowPointers[row] + column + offset), sum)
         }
         let target = gradient + classIndex * rowStride + column + offset

@@ -45,6 +45,11 @@ final class PartialSums<Element: BinaryFloatingPoint & Sendable>: @unchecked Sen
     rowCounts.initialize(repeating: 0, count: scalarCount)
   }
 
+  /// The bytes held: the slots and the scalar sums.
+  var byteCount: Int {
+    max(1, shardCount * slotStride) * MemoryLayout<Element>.stride + 4 * 8 * max(1, shardCount * Self.valuesPerCacheLine)
+  }
+
   deinit {
     slots.deallocate()
     losses.deallocate()
