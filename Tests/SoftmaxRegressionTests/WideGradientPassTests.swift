@@ -73,12 +73,22 @@ struct WideGradientPassTests {
     #expect(one[0][1] == fused[0][1] && one[0][3] == fused[0][3])
   }
 
-  @Test("chosen by the model's width: K · rowStride of 65,536 and more")
-  func chosenByWidth() throws {
-    let narrow = try SoftmaxObjective(
-      dataset: randomDataset(rows: 16, features: 100, classes: 10, seed: 1), lambda: 0, executor: ShardedExecutor(threadCount: 1))
-    let wide = try SoftmaxObjective(
-      dataset: randomDataset(rows: 64, features: 1024, classes: 64, seed: 1), lambda: 0, executor: ShardedExecutor(threadCount: 1))
-    #expect(narrow.passKind == .fused && wide.passKind == .blocked)
+  @Test("chosen where faster (K · rowStride ≥ 2¹⁹) or where the fused kernel's shard sums would pass max(64 MB, a tenth of the matrix)")
+  func choice() throws {
+    func kind(rows: Int, features: Int, classes: Int) throws -> SoftmaxObjective.PassKind {
+      try SoftmaxObjective(
+        dataset: randomDataset(rows: rows, features: features, classes: classes, seed: 1), lambda: 0,
+        executor: ShardedExecutor(threadCount: 1)
+      ).passKind
+    }
+    #expect(try kind(rows: 64, features: 100, classes: 10) == .fused)
+    #expect(try kind(rows: 128, features: 1024, classes: 128) == .fused)  // 131,072 floats
+    #expect(try kind(rows: 600, features: 1000, classes: 528) == .blocked)  // 528,000
+    // 1,000,000 rows in 512 shards at K = 1,000, D = 100: 213 MB of shard sums for a 416 MB
+    // matrix; at K = 10, 2 MB.
+    let shards = Shards(rowCount: 1_000_000).count
+    #expect(WideGradientPass.isPreferred(classCount: 1000, rowStride: 104, rowCount: 1_000_000, shardCount: shards))
+    #expect(!WideGradientPass.isPreferred(classCount: 10, rowStride: 104, rowCount: 1_000_000, shardCount: shards))
+    #expect(!WideGradientPass.isPreferred(classCount: 1000, rowStride: 104, rowCount: 50_000, shardCount: 64))
   }
 }

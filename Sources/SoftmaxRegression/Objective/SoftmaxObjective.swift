@@ -19,9 +19,9 @@
 /// 2. the reducer combines the slots into one flat `PassTotals`, in shard order;
 /// 3. the totals are divided by Σ v_i and the regulariser adds its value and gradient once.
 /// The value and gradient are therefore bit-identical for any thread count. Extra memory:
-/// O(shards · K · D), allocated once: an evaluation allocates nothing. A wide model (K · D
-/// of 65,536 and more) takes the blocked `WideGradientPass` for its Float32 passes instead:
-/// O(K · D) extra memory, the same determinism; Double passes keep the shard slots.
+/// O(shards · K · D), allocated once: an evaluation allocates nothing. A wide model (see
+/// `passKind`) takes the blocked `WideGradientPass` for its Float32 passes instead: O(K · D)
+/// extra memory, the same determinism; Double passes keep the shard slots.
 ///
 /// Not reentrant: `evaluate`, `hessianVectorProduct` and `shuffleRows` use the instance's
 /// buffers, so one optimizer at a time may use an instance (it is not `Sendable`).
@@ -94,8 +94,9 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     case blocked
   }
 
-  /// How the Float32 passes run: `.blocked` when K · rowStride ≥ 65,536, else `.fused`
-  /// (measured: see README, "Wide models"). Settable, to compare the two; both give
+  /// How the Float32 passes run: `.blocked` where it is faster (K · rowStride ≥ 2¹⁹) or
+  /// where the fused kernel's shard sums would pass max(64 MB, a tenth of the matrix), else
+  /// `.fused` (measured: see README, "Wide models"). Settable, to compare the two; both give
   /// results bit-identical for any thread count, but not identical to each other.
   public var passKind: PassKind {
     get { widePass == nil ? .fused : .blocked }
@@ -178,7 +179,9 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     }
     partialShardCount = max(self.shards.count, Shards.maximumMiniBatchShardCount)
     widePass =
-      WideGradientPass.isPreferred(classCount: layout.classCount, rowStride: layout.rowStride)
+      WideGradientPass.isPreferred(
+        classCount: layout.classCount, rowStride: layout.rowStride, rowCount: rowCount,
+        shardCount: partialShardCount)
       ? WideGradientPass(classCount: layout.classCount, rowStride: layout.rowStride) : nil
     totals = PassTotals(parameterCount: layout.parameterCount)
     // 64-byte aligned, like the feature rows: the kernel's 32-byte weight loads must not
