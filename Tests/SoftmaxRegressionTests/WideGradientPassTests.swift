@@ -92,3 +92,34 @@ struct WideGradientPassTests {
     #expect(!WideGradientPass.isPreferred(classCount: 1000, rowStride: 104, rowCount: 50_000, shardCount: 64))
   }
 }
+
+@Suite("Double passes in waves of shard slots")
+struct ShardWaveTests {
+  @Test("a Double pass and a Hessian-vector product run in waves of 2 slots give the bits of one wave, for 1 and 3 threads")
+  func wavesGiveTheSameBits() throws {
+    let dataset = randomDataset(rows: 3300, features: 5, classes: 3, seed: 4)
+    func run(threads: Int, slots: Int?) throws -> [UInt64] {
+      let objective = try SoftmaxObjective(dataset: dataset, lambda: 0.01, executor: ShardedExecutor(threadCount: threads))
+      #expect(objective.shards.count == 4)
+      objective.doubleSlotLimit = slots
+      objective.precision = .double
+      let parameters = randomParameters(objective.layout, seed: 3)
+      let (evaluation, gradient) = objective.evaluationAndGradient(parameters)
+      var product = [Double](repeating: 0, count: objective.parameterCount)
+      let direction = randomParameters(objective.layout, seed: 9)
+      parameters.withUnsafeBufferPointer { point in
+        direction.withUnsafeBufferPointer { direction in
+          product.withUnsafeMutableBufferPointer {
+            objective.hessianVectorProduct(at: point, direction: direction, into: $0)
+          }
+        }
+      }
+      return [evaluation.value.bitPattern, UInt64(evaluation.correctCount), UInt64(evaluation.rowCount)]
+        + gradient.map(\.bitPattern) + product.map(\.bitPattern)
+    }
+    let whole = try run(threads: 1, slots: nil)
+    #expect(try run(threads: 1, slots: 2) == whole)
+    #expect(try run(threads: 3, slots: 2) == whole)
+    #expect(try run(threads: 3, slots: 3) == whole)
+  }
+}

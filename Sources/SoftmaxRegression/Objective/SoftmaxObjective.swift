@@ -431,7 +431,10 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   }
 
   /// Runs `kernel` over every shard of `positions` on the executor, each into its own slot,
-  /// and hands the slots to the reducer, which fills `totals`.
+  /// and hands the slots to the reducer, which fills `totals`. When there are fewer slots
+  /// than shards (Double sums of a wide model, see `doublePartialSums`), the shards run in
+  /// waves of as many as there are slots, each wave reduced after the last: every entry is
+  /// still summed over the shards in order, so the bits are those of one wave.
   private func runPass<Kernel: ShardKernel>(
     _ kernel: Kernel, partialSums: PartialSums<Kernel.Element>, positions: Range<Int>,
     shards: Shards
@@ -440,30 +443,48 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     let reader = DiskReadAhead(features: dataset.features, shards: shards, offset: offset,
       active: dataset.features.streamsFromDisk && rowOrder == nil)
     reader.start()
-    executor.forEachShard(shards.count) { shard in
-      var accumulator = partialSums.startShard(shard)
-      let range = shards[shard]
-      reader.willStart(shard)
-      kernel.accumulate(
-        rows: (range.lowerBound + offset)..<(range.upperBound + offset), into: &accumulator,
-        scratch: partialSums.scratch(shard))
-      accumulator.rowCount = range.count
-      partialSums.finishShard(shard, accumulator)
-    }
-    reader.finish()
+    var reductionSeconds = 0.0
     let clock = ContinuousClock()
-    let start = clock.now
-    reducer.reduce(partialSums, shardCount: shards.count, into: &totals, on: executor)
-    let elapsed = (clock.now - start).components
-    lastReductionSeconds = Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+    var first = 0
+    repeat {
+      let wave = first..<min(shards.count, first + partialSums.shardCount)
+      executor.forEachShard(wave.count) { slot in
+        let shard = wave.lowerBound + slot
+        var accumulator = partialSums.startShard(slot)
+        let range = shards[shard]
+        reader.willStart(shard)
+        kernel.accumulate(
+          rows: (range.lowerBound + offset)..<(range.upperBound + offset), into: &accumulator,
+          scratch: partialSums.scratch(slot))
+        accumulator.rowCount = range.count
+        partialSums.finishShard(slot, accumulator)
+      }
+      let start = clock.now
+      reducer.reduce(partialSums, shardCount: wave.count, into: &totals, continuing: first > 0, on: executor)
+      let elapsed = (clock.now - start).components
+      reductionSeconds += Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
+      first = wave.upperBound
+    } while first < shards.count
+    reader.finish()
+    lastReductionSeconds = reductionSeconds
   }
 
-  /// Shard buffers for a Double kernel, as many shards as the Float32 ones.
+  /// Shard buffers for a Double kernel: as many slots as the Float32 ones, or fewer, at
+  /// least two per thread, where that many would pass max(64 MB, a tenth of the matrix)
+  /// (a wide model; the pass then runs in waves).
   private func doublePartialSums(scratchCount: Int) -> PartialSums<Double> {
-    PartialSums<Double>(
-      shardCount: partialShardCount, parameterCount: layout.parameterCount,
+    let slotBytes = Double(layout.parameterCount + scratchCount) * 8
+    let budget = max(64e6, Double(dataset.features.rowCount * layout.rowStride) * 4 / 10)
+    let fitting = Int(min(Double(partialShardCount), (budget / slotBytes).rounded(.down)))
+    let slots = max(fitting, min(partialShardCount, 2 * executor.threadCount))
+    return PartialSums<Double>(
+      shardCount: max(1, min(slots, doubleSlotLimit ?? slots)), parameterCount: layout.parameterCount,
       scratchCount: scratchCount)
   }
+
+  /// At most this many Double shard slots, when set before the first Double pass (tests run
+  /// a narrow model in waves with it).
+  var doubleSlotLimit: Int? = nil
 
   /// The positions 0, 1, …, rowCount − 1 as an explicit order.
   private func makeIdentityOrder() -> UnsafeMutableBufferPointer<Int32> {

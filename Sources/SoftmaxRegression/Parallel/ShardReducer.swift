@@ -6,10 +6,12 @@
 /// right after: the in-process reducer below today; a reducer across MPI ranks, combining
 /// the same global shard order, is the other implementation this seam exists for.
 protocol ShardReducer: Sendable {
-  /// Σ over shards `0..<shardCount` of `partials`, into `totals` (overwritten).
+  /// Σ over slots `0..<shardCount` of `partials`, into `totals`: overwritten, or, when
+  /// `continuing`, added to what they hold (the next wave of a pass whose shards do not
+  /// all have a slot at once), each entry in slot order after what it holds.
   func reduce<Element>(
     _ partials: PartialSums<Element>, shardCount: Int, into totals: inout PassTotals,
-    on executor: ShardedExecutor)
+    continuing: Bool, on executor: ShardedExecutor)
 }
 
 /// The in-process reducer: each total is summed over shards 0, 1, 2, … in that order, in
@@ -19,7 +21,7 @@ protocol ShardReducer: Sendable {
 struct ShardOrderReducer: ShardReducer {
   func reduce<Element>(
     _ partials: PartialSums<Element>, shardCount: Int, into totals: inout PassTotals,
-    on executor: ShardedExecutor
+    continuing: Bool, on executor: ShardedExecutor
   ) {
     precondition(totals.parameterCount == partials.parameterCount)
     precondition(shardCount <= partials.shardCount)
@@ -32,17 +34,17 @@ struct ShardOrderReducer: ShardReducer {
         let start = chunkIndex * chunk
         let end = min(parameterCount, start + chunk)
         let sums = output.buffer
-        for index in start..<end { sums[index] = 0 }
+        if !continuing { for index in start..<end { sums[index] = 0 } }
         for shard in 0..<shardCount {
           let slot = partials.gradient(shard)
           for index in start..<end { sums[index] += Double(slot[index]) }  // exact for Float
         }
       }
     }
-    var loss = 0.0
-    var weightSum = 0.0
-    var correctCount = 0
-    var rowCount = 0
+    var loss = continuing ? totals.loss : 0
+    var weightSum = continuing ? totals.weightSum : 0
+    var correctCount = continuing ? totals.correctCount : 0
+    var rowCount = continuing ? totals.rowCount : 0
     for shard in 0..<shardCount {
       let scalars = partials.scalars(shard)
       loss += scalars.loss
