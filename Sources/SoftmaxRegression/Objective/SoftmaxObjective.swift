@@ -470,11 +470,11 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   }
 
   /// Shard buffers for a Double kernel: as many slots as the Float32 ones, or fewer, at
-  /// least two per thread, where that many would pass max(64 MB, a tenth of the matrix)
-  /// (a wide model; the pass then runs in waves).
+  /// least two per thread, where that many would pass half of max(64 MB, a tenth of the
+  /// matrix), the memory passes may add (a wide model; the pass then runs in waves).
   private func doublePartialSums(scratchCount: Int) -> PartialSums<Double> {
     let slotBytes = Double(layout.parameterCount + scratchCount) * 8
-    let budget = max(64e6, Double(dataset.features.rowCount * layout.rowStride) * 4 / 10)
+    let budget = max(64e6, Double(dataset.features.rowCount * layout.rowStride) * 4 / 10) / 2
     let fitting = Int(min(Double(partialShardCount), (budget / slotBytes).rounded(.down)))
     let slots = max(fitting, min(partialShardCount, 2 * executor.threadCount))
     return PartialSums<Double>(
