@@ -5,17 +5,25 @@ import Testing
 @Suite("The blocked pass for wide models")
 struct WideGradientPassTests {
   /// Shapes around the pass's edges: blocks of 256 rows cut mid-group, classes not a
-  /// multiple of 2 or 4, features not a multiple of 8 or 16.
+  /// multiple of 2 or 4, features not a multiple of 8 or 16; and class tiles of 8 and more
+  /// (the AVX-512 build's 4 × 6 logit and 8 × 32 gradient tiles), with 32-column strips
+  /// and a tail.
   static let shapes: [(rows: Int, features: Int, classes: Int)] = [
-    (1, 1, 2), (7, 9, 5), (33, 17, 7), (300, 24, 3), (529, 13, 11),
+    (1, 1, 2), (7, 9, 5), (33, 17, 7), (300, 24, 3), (529, 13, 11), (70, 40, 64), (131, 100, 37),
   ]
 
-  @Test("matches a plain scalar implementation in Double", arguments: 0..<shapes.count)
-  func matchesScalarReference(shapeIndex: Int) throws {
+  /// The builds of steps 1 and 3 this machine runs: the Swift one, and AVX-512F where the
+  /// CPU has it.
+  static let builds = [false] + (WideGradientPass.runsAVX512 ? [true] : [])
+
+  @Test("matches a plain scalar implementation in Double, in each build of the steps",
+    arguments: 0..<shapes.count, builds)
+  func matchesScalarReference(shapeIndex: Int, avx512: Bool) throws {
     let shape = Self.shapes[shapeIndex]
     let dataset = randomDataset(rows: shape.rows, features: shape.features, classes: shape.classes, seed: UInt64(shapeIndex))
     let objective = try SoftmaxObjective(dataset: dataset, lambda: 0.05, executor: ShardedExecutor(threadCount: 2))
     objective.passKind = .blocked
+    objective.blockedPassUsesAVX512 = avx512
     let layout = objective.layout
     let parameters = randomParameters(layout, seed: 7 + UInt64(shapeIndex))
     let (evaluation, gradient) = objective.evaluationAndGradient(parameters)
@@ -37,8 +45,9 @@ struct WideGradientPassTests {
     }
   }
 
-  @Test("bit-identical for 1, 2 and 5 threads, with row weights, a row subset and a shuffled mini-batch; close to the fused kernel")
-  func deterministicAcrossThreads() throws {
+  @Test("bit-identical for 1, 2 and 5 threads, with row weights, a row subset and a shuffled mini-batch; close to the fused kernel",
+    arguments: builds)
+  func deterministicAcrossThreads(avx512: Bool) throws {
     let dataset = randomDataset(rows: 700, features: 21, classes: 9, seed: 3)
     var random = SplitMix64(seed: 11)
     let rowWeights = (0..<dataset.rowCount).map { _ in Float(random.next() % 5) * 0.25 }
@@ -49,6 +58,7 @@ struct WideGradientPassTests {
         rows: rows, rowWeights: rowWeights, shards: nil, executor: ShardedExecutor(threadCount: threads),
         reducer: ShardOrderReducer(), scaling: nil)
       objective.passKind = wide ? .blocked : .fused
+      objective.blockedPassUsesAVX512 = avx512
       let parameters = randomParameters(objective.layout, seed: 5)
       let (full, fullGradient) = objective.evaluationAndGradient(parameters)
       var generator = SplitMix64(seed: 2)

@@ -106,6 +106,13 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     }
   }
 
+  /// Whether the blocked pass runs its AVX-512F steps (where the CPU has them; tests turn
+  /// them off to check the Swift steps too).
+  var blockedPassUsesAVX512: Bool {
+    get { widePass?.usesAVX512 ?? false }
+    set { widePass?.usesAVX512 = newValue }
+  }
+
   /// The bytes the passes hold beyond the data and θ: the shard sums made so far (Float32,
   /// and the Double ones of precise or Hessian-vector passes), or the blocked pass's
   /// buffers, and the totals.

@@ -1,3 +1,10 @@
+import CKernel
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The Float32 pass for wide models (many classes times many features), as blocked matrix
 /// products instead of the fused per-row kernel.
 ///
@@ -51,6 +58,22 @@ final class WideGradientPass: @unchecked Sendable {
   /// Per row of the block: its features (a zero row past the block's end).
   private let rowPointers: UnsafeMutablePointer<UnsafePointer<Float>>
   private let zeroRow: UnsafeMutablePointer<Float>
+
+  /// Whether steps 1 and 3 run their AVX-512F build (`wide_kernel.c`): where the CPU has it,
+  /// unless `SOFTMAX_NATIVE_KERNEL=0`. The Swift steps are built for the AVX2 of a
+  /// development build (see Package.swift); results differ between the two builds, never
+  /// between thread counts.
+  static let runsAVX512: Bool = {
+    #if arch(x86_64)
+      let disabled = getenv("SOFTMAX_NATIVE_KERNEL").map { String(cString: $0) == "0" } ?? false
+      return !disabled && softmax_wide_avx512_available() == 1
+    #else
+      return false
+    #endif
+  }()
+
+  /// Whether this pass runs the AVX-512F steps (tests compare both builds).
+  var usesAVX512 = WideGradientPass.runsAVX512
 
   /// Whether the pass should replace the fused kernel for a model of `classCount` classes
   /// and padded rows of `rowStride` floats over `rowCount` rows, whose fused passes would
@@ -180,6 +203,14 @@ final class WideGradientPass: @unchecked Sendable {
 
   /// Logits of the block's rows for `classes`, into `logits` (class-major per group).
   private func computeLogits(_ kernel: GradientKernel, classes: Range<Int>, groups: Int) {
+    if usesAVX512 {
+      rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
+        softmax_wide_logits_avx512(
+          rows, groups * 2, kernel.weights, kernel.bias, rowStride, classes.lowerBound, classes.upperBound,
+          classCount, logits)
+      }
+      return
+    }
     for subtile in stride(from: classes.lowerBound, to: classes.upperBound, by: Self.logitClasses) {
       let end = min(classes.upperBound, subtile + Self.logitClasses)
       for quad in 0..<(groups * 2) {
@@ -246,13 +277,16 @@ final class WideGradientPass: @unchecked Sendable {
 
   // MARK: - Step 3: gradient
 
-  /// Copies group `group`'s coefficients into `packedCoefficients`.
+  /// Copies group `group`'s coefficients into `packedCoefficients`: per 4 classes, its 8
+  /// rows' 32 coefficients are one contiguous run there.
   private func transposeCoefficients(group: Int) {
     let source = coefficients + group * 8 * classCount
-    for lane in 0..<8 {
-      let row = group * 8 + lane
-      for classIndex in 0..<classCount {
-        packedCoefficients[packedIndex(row: row, classIndex: classIndex)] = source[classIndex * 8 + lane]
+    for quad in stride(from: 0, to: classCount, by: 4) {
+      let target = packedCoefficients + packedIndex(row: group * 8, classIndex: quad)
+      for lane in 0..<8 {
+        for offset in 0..<min(4, classCount - quad) {
+          target[lane * 4 + offset] = source[(quad + offset) * 8 + lane]
+        }
       }
     }
   }
@@ -274,6 +308,14 @@ final class WideGradientPass: @unchecked Sendable {
       var sum: Float = 0
       for row in 0..<rowCount { sum += packedCoefficients[packedIndex(row: row, classIndex: classIndex)] }
       biases[classIndex] += Double(sum)
+    }
+    if usesAVX512 {
+      rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
+        softmax_wide_gradient_avx512(
+          rows, rowCount, packedCoefficients, Self.blockRows, rowStride, classes.lowerBound, classes.upperBound,
+          gradient)
+      }
+      return
     }
     let fullGroups = classes.lowerBound..<(classes.lowerBound + classes.count / 4 * 4)
     var column = 0

@@ -1,0 +1,26 @@
+// The two matrix-product steps of the blocked pass for wide models (WideGradientPass.swift)
+// for x86-64 with AVX-512F, chosen at run time: 16-lane vectors and 32 registers, twice the
+// width the Swift code is built for. Each output entry is computed by one call in one fixed
+// order, so results do not depend on how the caller spreads classes over threads.
+#ifndef SOFTMAX_WIDE_KERNEL_H
+#define SOFTMAX_WIDE_KERNEL_H
+
+/// 1 when this CPU (and its operating system) runs AVX-512F code, else 0.
+int softmax_wide_avx512_available(void);
+
+/// Logits of `quadCount` × 4 rows (`rows`, each `rowStride` floats, padding zero) for the
+/// classes [classStart, classEnd): z = x · w_k + b_k, written to
+/// logits[(row / 8) * 8 * classCount + k * 8 + row % 8].
+void softmax_wide_logits_avx512(
+    const float *const *rows, long quadCount, const float *weights, const float *bias, long rowStride,
+    long classStart, long classEnd, long classCount, float *logits);
+
+/// G[k][j] += Σ_r C[r][k] · x_r[j] for the classes [classStart, classEnd) (a multiple of 4
+/// from classStart, which is itself a multiple of 4) and every column, the sum over the
+/// `rowCount` rows taken in Float, in row order, then added to the Double G (`rowStride`
+/// entries a class). C is packed per 4 classes: packed[(k / 4) * blockRows * 4 + r * 4 + k % 4].
+void softmax_wide_gradient_avx512(
+    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
+    long classStart, long classEnd, double *gradient);
+
+#endif
