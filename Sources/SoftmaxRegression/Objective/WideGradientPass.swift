@@ -32,10 +32,13 @@ final class WideGradientPass: @unchecked Sendable {
 
   /// Rows per block: a multiple of 8 (the softmax step's group).
   static let blockRows = 256
-  /// The smallest K · rowStride for which the pass is faster than the fused kernel
-  /// (measured on 50,000 rows, 2 threads: 1.15× at 1,000 × 784 and × 1,024; slower at
-  /// 100 × 1,024 and 1,000 × 100).
-  static let fasterFromWidth = 1 << 19
+  /// The smallest K · rowStride from which the pass is faster than the fused kernel, for
+  /// rows of at least `fasterFromStride` floats. Measured on 50,000 rows, 2 threads (README,
+  /// "Wide models"): with the AVX-512F steps, 1.1× at 100 × 784 and 1.8–2.0× at 1,000 ×
+  /// 784 and × 1,024, but 0.6× at 1,000 × 100 (dot products of 104 floats); with the Swift
+  /// (AVX2) steps, 1.15× at 1,000 × 784 and × 1,024, slower at 100 × 1,024.
+  static var fasterFromWidth: Int { runsAVX512 ? 1 << 16 : 1 << 19 }
+  static let fasterFromStride = 256
 
   let classCount: Int
   let rowStride: Int
@@ -77,13 +80,14 @@ final class WideGradientPass: @unchecked Sendable {
 
   /// Whether the pass should replace the fused kernel for a model of `classCount` classes
   /// and padded rows of `rowStride` floats over `rowCount` rows, whose fused passes would
-  /// hold `shardCount` shard sums: where it is faster (`fasterFromWidth`), or where those
+  /// hold `shardCount` shard sums: where it is faster (`fasterFromWidth`,
+  /// `fasterFromStride`), or where those
   /// sums would pass max(64 MB, a tenth of the matrix), the memory the passes may add.
   static func isPreferred(classCount: Int, rowStride: Int, rowCount: Int, shardCount: Int) -> Bool {
     let width = classCount * rowStride
     let fusedBytes = Double(shardCount) * Double(width + classCount) * 4
     let budget = max(64e6, Double(rowCount) * Double(rowStride) * 4 / 10)
-    return width >= fasterFromWidth || fusedBytes > budget
+    return (width >= fasterFromWidth && rowStride >= fasterFromStride) || fusedBytes > budget
   }
 
   init(classCount: Int, rowStride: Int) {
