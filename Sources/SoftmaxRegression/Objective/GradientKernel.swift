@@ -157,12 +157,16 @@ struct GradientKernel: @unchecked Sendable {
   /// (to measure the portable kernel). Both builds give the same bits (a test checks).
   static let runsNativeKernel: Bool = {
     #if arch(x86_64)
-      let disabled = getenv("SOFTMAX_NATIVE_KERNEL").map { String(cString: $0) == "0" } ?? false
-      return !disabled && softmax_kernel_avx2_available() == 1
+      return nativeKernelsAllowed && softmax_kernel_avx2_available() == 1
     #else
       return false
     #endif
   }()
+
+  /// False when `SOFTMAX_NATIVE_KERNEL=0` asks for the Swift kernels only (the C builds of
+  /// this kernel and of the blocked pass's steps are then never called).
+  static let nativeKernelsAllowed: Bool =
+    getenv("SOFTMAX_NATIVE_KERNEL").map { String(cString: $0) != "0" } ?? true
 
   #if arch(x86_64)
     /// The C build of `accumulateInSwift` (same tiles, same operations in the same order).

@@ -1,9 +1,4 @@
 import CKernel
-#if canImport(Glibc)
-  import Glibc
-#elseif canImport(Darwin)
-  import Darwin
-#endif
 
 /// The Float32 pass for wide models (many classes times many features), as blocked matrix
 /// products instead of the fused per-row kernel.
@@ -68,8 +63,7 @@ final class WideGradientPass: @unchecked Sendable {
   /// between thread counts.
   static let runsAVX512: Bool = {
     #if arch(x86_64)
-      let disabled = getenv("SOFTMAX_NATIVE_KERNEL").map { String(cString: $0) == "0" } ?? false
-      return !disabled && softmax_wide_avx512_available() == 1
+      return GradientKernel.nativeKernelsAllowed && softmax_wide_avx512_available() == 1
     #else
       return false
     #endif
