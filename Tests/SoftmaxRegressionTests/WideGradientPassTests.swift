@@ -83,6 +83,22 @@ struct WideGradientPassTests {
     #expect(one[0][1] == fused[0][1] && one[0][3] == fused[0][3])
   }
 
+  @Test("a matrix read from disk (read-ahead and drop-behind per block) gives the same bits")
+  func streamingFromDisk() throws {
+    let temporary = TemporaryDirectory()
+    let path = temporary.path + "/wide.smx"
+    try GaussianClusters(rowCount: 1300, featureCount: 20, classCount: 9, seed: 2).makeDataset().writeCache(to: path)
+    func evaluate(streamed: Bool) throws -> [UInt64] {
+      let dataset = try Dataset(cacheAt: path)
+      dataset.features.streamsFromDisk = streamed
+      let objective = try SoftmaxObjective(dataset: dataset, lambda: 0.01, executor: ShardedExecutor(threadCount: 2))
+      objective.passKind = .blocked
+      let (evaluation, gradient) = objective.evaluationAndGradient(randomParameters(objective.layout, seed: 4))
+      return [evaluation.value.bitPattern] + gradient.map(\.bitPattern)
+    }
+    #expect(try evaluate(streamed: true) == evaluate(streamed: false))
+  }
+
   @Test("chosen where faster (wide and long rows) or where the fused kernel's shard sums would pass max(64 MB, a tenth of the matrix)")
   func choice() throws {
     func kind(rows: Int, features: Int, classes: Int) throws -> SoftmaxObjective.PassKind {

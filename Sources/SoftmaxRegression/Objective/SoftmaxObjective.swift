@@ -397,7 +397,12 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       kernel.rowIndices = rowIndices
       kernel.rowWeights = weights
       if let widePass {
-        totals.withUnsafeMutableValues { widePass.run(kernel, positions: positions, into: $0, executor: executor) }
+        let reader = DiskReadAhead(
+          features: dataset.features, shards: WideGradientPass.blocks(of: positions.count),
+          offset: positions.lowerBound, active: dataset.features.streamsFromDisk && rowOrder == nil)
+        totals.withUnsafeMutableValues {
+          widePass.run(kernel, positions: positions, into: $0, executor: executor, reader: reader)
+        }
         lastReductionSeconds = 0
       } else {
         runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)

@@ -8,19 +8,20 @@ import CKernel
 /// streamed per 8 rows and O(shards·K·D) memory and reduction. Here the rows are taken in
 /// blocks of `blockRows` (a number that depends on nothing but this constant), and each block
 /// is three steps, each spread over the threads:
-/// 1. logits Z = X_b Wᵀ + b, by tiles of classes (a tile of W stays in cache while the
-///    block's rows stream past it): register tiles of 4 rows × 2 classes, as in the fused
-///    kernel;
+/// 1. logits Z = X_b Wᵀ + b, by tiles of classes, a few rows of W held in L1 while the
+///    block's rows stream past them: register tiles of 4 rows × 3 classes (Swift) or 4 × 6
+///    (AVX-512F), each dot product summed over the row in order;
 /// 2. the softmax of each 8-row group, with the fused kernel's own step
 ///    (`GradientKernel.computeCoefficients`): coefficients C = v·(P − Y), losses, argmax;
-/// 3. the gradient G += Cᵀ X_b, by tiles of classes: for each 16-float column strip, a 4-class
-///    × 16-float register tile summed over the block's rows in Float, then added to G, kept
-///    in Double (as a shard's sums are in the reduction).
+/// 3. the gradient G += Cᵀ X_b, by tiles of classes over column strips (a strip of the
+///    block's rows stays in L1 while the tile's classes pass over it): register tiles of 4
+///    classes × 24 columns (Swift) or 8 × 32 (AVX-512F), summed over the block's rows in
+///    Float, then added to G, kept in Double (as a shard's sums are in the reduction).
 /// Every logit, and every entry of G and the bias sums, is computed by one task in one fixed
 /// order (over features, then over rows and blocks in order), so the result is bit-identical
 /// for any thread count and any tiling, with no per-shard copies. Extra memory: G in Double
-/// (what `PassTotals` holds anyway) plus 2 · blockRows · K floats. Cost per pass: 4·m·D·K
-/// flops, plus O(blocks · K · D) Double additions (one per block and entry).
+/// (what `PassTotals` holds anyway) plus about 4 · blockRows · K floats. Cost per pass:
+/// 4·m·D·K flops, plus O(blocks · K · D) Double additions (one per block and entry).
 final class WideGradientPass: @unchecked Sendable {
   // @unchecked: within a step each task writes disjoint parts of the buffers (its classes'
   // logits and gradient rows, or its row group's coefficients); steps run one after another.
@@ -75,8 +76,8 @@ final class WideGradientPass: @unchecked Sendable {
   /// Whether the pass should replace the fused kernel for a model of `classCount` classes
   /// and padded rows of `rowStride` floats over `rowCount` rows, whose fused passes would
   /// hold `shardCount` shard sums: where it is faster (`fasterFromWidth`,
-  /// `fasterFromStride`), or where those
-  /// sums would pass max(64 MB, a tenth of the matrix), the memory the passes may add.
+  /// `fasterFromStride`), or where those sums would pass max(64 MB, a tenth of the matrix),
+  /// the memory the passes may add.
   static func isPreferred(classCount: Int, rowStride: Int, rowCount: Int, shardCount: Int) -> Bool {
     let width = classCount * rowStride
     let fusedBytes = Double(shardCount) * Double(width + classCount) * 4
@@ -90,7 +91,7 @@ final class WideGradientPass: @unchecked Sendable {
     let scoreCount = Self.blockRows * classCount
     logits = .allocate(capacity: scoreCount)
     coefficients = .allocate(capacity: scoreCount)
-    packedCoefficients = .allocate(capacity: Self.blockRows * (classCount + 3) / 4 * 4)
+    packedCoefficients = .allocate(capacity: Self.blockRows * ((classCount + 3) / 4 * 4))
     biasScratch = .allocate(capacity: scoreCount)
     lossLanes = .allocate(capacity: Self.blockRows / 8)
     correctLanes = .allocate(capacity: Self.blockRows / 8)
@@ -103,7 +104,7 @@ final class WideGradientPass: @unchecked Sendable {
 
   /// The bytes of its buffers.
   var byteCount: Int {
-    4 * Self.blockRows * (2 * classCount + (classCount + 3) / 4 * 4 + 8) + 4 * rowStride + 64 * groupCount
+    4 * Self.blockRows * (3 * classCount + (classCount + 3) / 4 * 4 + 2) + 4 * rowStride + 128 * groupCount
   }
 
   deinit {
@@ -121,10 +122,14 @@ final class WideGradientPass: @unchecked Sendable {
 
   /// One pass over `positions` with `kernel`'s inputs (features, labels, Float32 W and b,
   /// row order and weights), into `totals` (`PassTotals`' flat layout), on `executor`.
+  /// `reader` hints a matrix read from disk ahead of the blocks (its shards are the blocks,
+  /// `blocks(of:)`).
   func run(
     _ kernel: GradientKernel, positions: Range<Int>, into totals: UnsafeMutableBufferPointer<Double>,
-    executor: ShardedExecutor
+    executor: ShardedExecutor, reader: DiskReadAhead
   ) {
+    reader.start()
+    defer { reader.finish() }
     totals.update(repeating: 0)
     // Each task of step 3 writes only its classes' rows of G and entries of the bias sums.
     let sums = UnsafeSendableBuffer(totals)
@@ -135,6 +140,7 @@ final class WideGradientPass: @unchecked Sendable {
     while start < positions.upperBound {
       let count = min(Self.blockRows, positions.upperBound - start)
       let groups = (count + 7) / 8
+      reader.willStart((start - positions.lowerBound) / Self.blockRows)
       prepareBlock(kernel, start: start, count: count)
       executor.forEachShard(tiles.count) { tile in self.computeLogits(kernel, classes: tiles[tile], groups: groups) }
       executor.forEachShard(groups) { group in
@@ -165,6 +171,9 @@ final class WideGradientPass: @unchecked Sendable {
     totals[scalars + 2] = Double(correct)
     totals[scalars + 3] = Double(positions.count)
   }
+
+  /// The blocks of a pass over `rowCount` rows, as shards (for `DiskReadAhead`).
+  static func blocks(of rowCount: Int) -> Shards { Shards(rowCount: rowCount, rowsPerShard: blockRows) }
 
   /// Class ranges for steps 1 and 3: about four per thread, each a multiple of 4 classes.
   /// The tiling changes no result (see the type's documentation), only the balance.
