@@ -135,11 +135,9 @@ struct CSVLoader {
     var numbers: [Int]
     var texts: [Int]
 
-    init(slotCount: Int) { self.init(sampler: ColumnEncoding.Sampler(featureCount: slotCount)) }
-
-    init(sampler: ColumnEncoding.Sampler) {
-      self.sampler = sampler
-      numbers = [Int](repeating: 0, count: sampler.columnCount)
+    init(slotCount: Int) {
+      sampler = ColumnEncoding.Sampler(featureCount: slotCount)
+      numbers = [Int](repeating: 0, count: slotCount)
       texts = numbers
     }
 
