@@ -37,11 +37,19 @@ let package = Package(
     .executable(name: "softmax", targets: ["softmax"]),
     .executable(name: "softmax-bench", targets: ["softmax-bench"]),
   ],
+  traits: [
+    .trait(
+      name: "MPI",
+      description: "Train across processes and hosts with MPI (needs Open MPI or MPICH: "
+        + "libopenmpi-dev). Off by default: without it nothing of MPI is built or linked."),
+  ],
   targets: [
     // MARK: - Library
     .target(
       name: "SoftmaxRegression",
-      dependencies: ["CPrefetch", "CKernel", "CZlib"],
+      dependencies: [
+        "CPrefetch", "CKernel", "CZlib", .target(name: "CMPI", condition: .when(traits: ["MPI"])),
+      ],
       swiftSettings: kernelSettings
     ),
     // Cache prefetch hints (one static inline C function): Swift has no prefetch intrinsic.
@@ -51,6 +59,11 @@ let package = Package(
     .target(name: "CKernel"),
     // zlib, for .csv.gz data: a system library on every Linux, not a package dependency.
     .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
+    // MPI, with the `MPI` trait only: its headers are found through pkg-config (they are not
+    // on the default include path); the shim wraps the macros Swift cannot import.
+    .systemLibrary(
+      name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c",
+      providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]),
 
     // MARK: - Command-line tool
     .executableTarget(

@@ -8,6 +8,9 @@ enum CLIError: Error {
   case failure(String)
   /// SIGINT or SIGTERM stopped the command: exit status 128 + the signal number.
   case interrupted(signal: Int32, String)
+  /// Another process of the same run (rank `rank`) failed and printed why: exit status 1,
+  /// nothing printed here (`ProcessLaunch.agree`).
+  case reportedElsewhere(rank: Int)
 
   var exitStatus: Int32 {
     switch self {
@@ -15,6 +18,7 @@ enum CLIError: Error {
     case .helpRequested: return 0
     case .failure: return 1
     case .interrupted(let signal, _): return 128 + signal
+    case .reportedElsewhere: return 1
     }
   }
 }

@@ -51,7 +51,73 @@ enum TrainCommand {
     return result
   }
 
+  /// What the first stage of a run settles: the options, the outputs, and the data.
+  private struct Setup {
+    var options: TrainingOptions
+    var lambdaAuto: (Bool, folds: Int?)
+    var parts: [String]
+    var modelPath: String
+    var plotPath: String?
+    var checkpointInterval: Int?
+    var display: ProgressDisplay
+    var dataset: Dataset
+    var loadSeconds: Double
+  }
+
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
+    let processes = try ProcessLaunch.trainingProcesses()
+    defer { ProcessLaunch.finish(processes) }
+    // Each stage ends in a vote (`ProcessLaunch.agree`): every process goes on, or all stop.
+    var failure: CLIError? = nil
+    var prepared: Setup? = nil
+    do { prepared = try setUp(arguments, processes) } catch { failure = error }
+    try ProcessLaunch.agree(processes, failure)
+    guard var setup = prepared else { return }
+    let shape = (rows: setup.dataset.rowCount, features: setup.dataset.featureCount, classes: setup.dataset.classCount)
+    let columnsReport = setup.dataset.ingest
+    var searched: (result: LambdaSearch.Result, seconds: Double)? = nil
+    var trained: Trainer.Result? = nil
+    do {
+      if setup.lambdaAuto.0 {
+        searched = try LambdaAuto.train(setup.dataset, setup.options, folds: setup.lambdaAuto.folds, &setup.display)
+        trained = searched?.result.fit
+      } else {
+        trained = try train(
+          setup.dataset, setup.options, processes, modelPath: setup.modelPath,
+          checkpointInterval: setup.checkpointInterval, &setup.display)
+      }
+    } catch {
+      failure = error
+    }
+    try ProcessLaunch.agree(processes, failure)
+    guard let result = trained, processes.rank == 0 else { return }
+    let search = searched?.result
+    try writeOutputs(result, search: search, modelPath: setup.modelPath, plotPath: setup.plotPath, dataPath: setup.parts[0])
+
+    if setup.display.mode != .silent {
+      var text = summary(
+        result.report, requestedSolver: setup.options.solver, l1Ratio: setup.options.l1Ratio,
+        featureCount: result.model.featureNames.count,
+        loadSeconds: setup.loadSeconds, modelPath: setup.modelPath, plotPath: setup.plotPath)
+      if processes.count > 1 { text += "\n  processes  \(processes.count) (MPI ranks), each with \(result.report.threadCount) threads" }
+      if let searched { text += "\n" + LambdaAuto.summaryLine(searched.result, seconds: searched.seconds) }
+      Console.error(text)
+    }
+    if arguments.flag("json") {
+      var json = summaryJSON(
+        report: result.report, requestedSolver: setup.options.solver, l1Ratio: setup.options.l1Ratio, shape: shape,
+        loadSeconds: setup.loadSeconds,
+        modelPath: setup.modelPath,
+        columns: columnsReport, classNames: result.model.classNames, lambda: search?.chosenLambda ?? setup.options.lambda)
+      if let search, case .object(let pairs) = json { json = .object(pairs + [("lambda_path", LambdaAuto.json(search))]) }
+      if case .object(let pairs) = json { json = .object(pairs + [("processes", .integer(processes.count))]) }
+      Console.output(json.text)
+    }
+  }
+
+  /// The first stage: reads the flags, checks the outputs (on rank 0, the one that writes)
+  /// and loads the data (each process its own copy). Only rank 0 prints progress.
+  private static func setUp(_ arguments: ParsedArguments, _ processes: any ProcessGroup) throws(CLIError) -> Setup {
     let options = try trainingOptions(arguments)
     let lambdaAuto = try LambdaAuto.requested(arguments)
     if lambdaAuto.0 {
@@ -60,54 +126,32 @@ enum TrainCommand {
         throw .usage("--\(flag) belongs to one fit; --lambda auto runs many (give λ to use it)", usage: nil)
       }
     }
+    if processes.count > 1 && arguments.string("cache") != nil {
+      throw .usage(
+        "--cache would be written by every process at once; convert once ('softmax convert DATA.csv DATA.smx') "
+          + "and train on the cache", usage: nil)
+    }
     let parts = try ModelInput.dataFiles(arguments.positionals)
-    let dataPath = parts[0]
-    let schema = try trainingSchema(arguments, path: dataPath)
+    let schema = try trainingSchema(arguments, path: parts[0])
     let modelPath = arguments.string("output") ?? "model.json"
     let plotPath = arguments.string("plot")
     let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
-    try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, inputs: parts)
-    var display = ProgressDisplay(quiet: arguments.flag("quiet"), maxEpochs: options.maxEpochs)
+    if processes.rank == 0 { try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, inputs: parts) }
+    var display = ProgressDisplay(
+      quiet: arguments.flag("quiet") || processes.rank != 0, maxEpochs: options.maxEpochs)
 
     Interruption.install()
     FileChangeGuard.install(command: "train", inputs: parts)
     let (dataset, loadSeconds) = try load(parts, arguments, schema, options, &display)
-    let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
-    let columnsReport = dataset.ingest
-    if display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: shape.features) {
+    if display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: dataset.featureCount) {
       Console.error(lines)
     }
-    try checkModelSpace(modelPath, classes: shape.classes, features: shape.features)
-    // Consumed, so that standardising in place finds the matrix uniquely referenced instead
-    // of copying it.
-    let searched = lambdaAuto.0 ? try LambdaAuto.train(dataset, options, folds: lambdaAuto.folds, &display) : nil
-    let search = searched?.result
-    let result: Trainer.Result
-    if let search {
-      result = search.fit
-    } else {
-      result = try train(
-        consume dataset, options, modelPath: modelPath, checkpointInterval: checkpointInterval, &display)
+    if processes.rank == 0 {
+      try checkModelSpace(modelPath, classes: dataset.classCount, features: dataset.featureCount)
     }
-    try writeOutputs(result, search: search, modelPath: modelPath, plotPath: plotPath, dataPath: dataPath)
-
-    if display.mode != .silent {
-      var text = summary(
-        result.report, requestedSolver: options.solver, l1Ratio: options.l1Ratio,
-        featureCount: result.model.featureNames.count,
-        loadSeconds: loadSeconds, modelPath: modelPath, plotPath: plotPath)
-      if let searched { text += "\n" + LambdaAuto.summaryLine(searched.result, seconds: searched.seconds) }
-      Console.error(text)
-    }
-    if arguments.flag("json") {
-      var json = summaryJSON(
-        report: result.report, requestedSolver: options.solver, l1Ratio: options.l1Ratio, shape: shape,
-        loadSeconds: loadSeconds,
-        modelPath: modelPath,
-        columns: columnsReport, classNames: result.model.classNames, lambda: search?.chosenLambda ?? options.lambda)
-      if let search, case .object(let pairs) = json { json = .object(pairs + [("lambda_path", LambdaAuto.json(search))]) }
-      Console.output(json.text)
-    }
+    return Setup(
+      options: options, lambdaAuto: lambdaAuto, parts: parts, modelPath: modelPath, plotPath: plotPath,
+      checkpointInterval: checkpointInterval, display: display, dataset: dataset, loadSeconds: loadSeconds)
   }
 
   /// The training schema the flags describe.
@@ -233,15 +277,16 @@ enum TrainCommand {
   /// became non-finite (diverged), throw: the model path is left as it was (or holds the
   /// last checkpoint).
   private static func train(
-    _ dataset: consuming Dataset, _ options: TrainingOptions, modelPath: String,
+    _ dataset: Dataset, _ options: TrainingOptions, _ processes: any ProcessGroup, modelPath: String,
     checkpointInterval: Int?, _ display: inout ProgressDisplay
   ) throws(CLIError) -> Trainer.Result {
     var lastCheckpoint: Int? = nil
     let result: Trainer.Result
     do {
-      result = try Trainer(options: options).fit(
+      result = try Trainer(options: options, processes: processes).fit(
         dataset, checkpointEvery: checkpointInterval,
         onCheckpoint: { model, epoch in
+          guard processes.rank == 0 else { return }
           do {
             try model.save(to: modelPath)
             lastCheckpoint = epoch
@@ -262,7 +307,7 @@ enum TrainCommand {
     let kept =
       lastCheckpoint.map { "\(modelPath) holds the checkpoint of epoch \($0)" }
       ?? "no model written, \(modelPath) left as it was"
-    if let signal = Interruption.received {
+    if let signal = ProcessLaunch.agreedSignal(processes) {
       throw .interrupted(
         signal: signal,
         "interrupted by \(Interruption.name(signal)) after epoch \(result.report.epochs); \(kept)")

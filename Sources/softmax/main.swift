@@ -81,6 +81,7 @@ func main() -> Int32 {
     return 2
   }
   do throws(CLIError) {
+    if command.spec.name != TrainCommand.spec.name { try ProcessLaunch.refuseSeveral(command.spec.name) }
     let parsed = try command.spec.parse(Array(arguments.dropFirst()))
     try command.run(parsed)
     Console.flush()
@@ -90,6 +91,7 @@ func main() -> Int32 {
     }
     return 0
   } catch {
+    guard ProcessLaunch.printsErrors else { return error.exitStatus }
     switch error {
     case .helpRequested(let help):
       Console.output(help)
@@ -101,6 +103,8 @@ func main() -> Int32 {
       Console.error("softmax \(name): error: \(TerminalText.escaped(message, keepingNewlines: true))")
     case .interrupted(_, let message):
       Console.error("softmax \(name): \(message)")
+    case .reportedElsewhere:
+      break
     }
     Console.flush()
     return error.exitStatus

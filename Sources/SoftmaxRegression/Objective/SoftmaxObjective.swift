@@ -63,6 +63,8 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   let baseRows: [Int32]?
   let regularizer: any SmoothRegularizer
   private let reducer: any ShardReducer
+  /// The processes the passes are spread over, and how their totals are chained.
+  let chain: ProcessChain
   /// The map from the stored values to θ's coordinates, or nil when they are the same.
   let scaling: FeatureScaling?
   /// θ (or a direction) mapped by `scaling`, in Double, for the kernels.
@@ -122,7 +124,8 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     return slots.reduce(0) { $0 + ($1 ?? 0) } + (widePass?.byteCount ?? 0) + 8 * (parameterCount + 4)
   }
 
-  /// The seconds the last pass spent combining partial sums after its kernel (the reducer);
+  /// The seconds the last pass spent combining partial sums after its kernel (the reducer,
+  /// and over several processes the chain: waiting for, receiving and passing on totals);
   /// 0 after a blocked pass, which sums in place.
   public private(set) var lastReductionSeconds: Double = 0
   private var precisePartialSums: PartialSums<Double>? = nil
@@ -156,7 +159,8 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   init(
     dataset: Dataset, regularizer: any SmoothRegularizer, rows: [Int32]?, rowWeights: [Float]?,
     shards: Shards?, executor: ShardedExecutor, reducer: any ShardReducer,
-    scaling: FeatureScaling?, l1Penalty: L1Penalty? = nil
+    scaling: FeatureScaling?, l1Penalty: L1Penalty? = nil,
+    processes: any ProcessGroup = SingleProcess()
   ) throws(TrainingError) {
     guard dataset.isLabeled else { throw .unusableData("the objective needs labelled rows") }
     if let rowWeights, rowWeights.count != dataset.rowCount {
@@ -170,6 +174,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     self.regularizer = regularizer
     self.l1Penalty = l1Penalty
     self.reducer = reducer
+    self.chain = ProcessChain(processes: processes)
     self.scaling = scaling
     self.rowCount = rows?.count ?? dataset.rowCount
     self.shards = shards ?? Shards(rowCount: rowCount)
@@ -186,8 +191,11 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       rowOrder = nil
     }
     partialShardCount = max(self.shards.count, Shards.maximumMiniBatchShardCount)
+    // The blocked pass sums its blocks in place, which cannot be chained across processes
+    // without keeping every block's sums: a run over several processes keeps the fused one.
     widePass =
-      WideGradientPass.isPreferred(
+      !chain.isDistributed
+      && WideGradientPass.isPreferred(
         classCount: layout.classCount, rowStride: layout.rowStride, rowCount: rowCount,
         shardCount: partialShardCount)
       ? WideGradientPass(classCount: layout.classCount, rowStride: layout.rowStride) : nil
@@ -447,20 +455,24 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// and hands the slots to the reducer, which fills `totals`. When there are fewer slots
   /// than shards (Double sums of a wide model, see `doublePartialSums`), the shards run in
   /// waves of as many as there are slots, each wave reduced after the last: every entry is
-  /// still summed over the shards in order, so the bits are those of one wave.
+  /// still summed over the shards in order, so the bits are those of one wave. Over several
+  /// processes, this one runs its range of the shards and continues the totals of the
+  /// processes before it (`ProcessChain`): the same order again.
   private func runPass<Kernel: ShardKernel>(
     _ kernel: Kernel, partialSums: PartialSums<Kernel.Element>, positions: Range<Int>,
     shards: Shards
   ) {
     let offset = positions.lowerBound
     let reader = DiskReadAhead(features: dataset.features, shards: shards, offset: offset,
-      active: dataset.features.streamsFromDisk && rowOrder == nil)
+      active: dataset.features.streamsFromDisk && rowOrder == nil && !chain.isDistributed)
     reader.start()
     var reductionSeconds = 0.0
     let clock = ContinuousClock()
-    var first = 0
+    let owned = chain.processes.shardRange(of: shards.count)
+    var first = owned.lowerBound
+    var carried = false
     repeat {
-      let wave = first..<min(shards.count, first + partialSums.shardCount)
+      let wave = first..<min(owned.upperBound, first + partialSums.shardCount)
       executor.forEachShard(wave.count) { slot in
         let shard = wave.lowerBound + slot
         var accumulator = partialSums.startShard(slot)
@@ -473,11 +485,15 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         partialSums.finishShard(slot, accumulator)
       }
       let start = clock.now
-      reducer.reduce(partialSums, shardCount: wave.count, into: &totals, continuing: first > 0, on: executor)
+      if first == owned.lowerBound { carried = totals.withUnsafeMutableValues { chain.receivePreceding($0) } }
+      reducer.reduce(
+        partialSums, shardCount: wave.count, into: &totals, continuing: first > owned.lowerBound || carried,
+        on: executor)
+      if wave.upperBound == owned.upperBound { totals.withUnsafeMutableValues { chain.passOn($0) } }
       let elapsed = (clock.now - start).components
       reductionSeconds += Double(elapsed.seconds) + Double(elapsed.attoseconds) * 1e-18
       first = wave.upperBound
-    } while first < shards.count
+    } while first < owned.upperBound
     reader.finish()
     lastReductionSeconds = reductionSeconds
   }

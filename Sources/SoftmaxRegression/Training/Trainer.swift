@@ -3,14 +3,29 @@
 /// package the result.
 ///
 /// The trainer picks and connects the parts; it computes no gradient itself. The same data,
-/// options and seed give a bit-identical model for any thread count.
+/// options and seed give a bit-identical model for any thread count, and for any number of
+/// processes (`ProcessGroup`).
 public struct Trainer: Sendable {
   /// The options in force.
   public let options: TrainingOptions
+  /// The processes the passes are spread over: this one alone by default.
+  public let processes: any ProcessGroup
+
+  /// Epochs between the checks that every process holds the same parameters.
+  public static let agreementCheckInterval = 10
 
   /// A trainer with `options`; they are validated by `fit`.
   public init(options: TrainingOptions = TrainingOptions()) {
+    self.init(options: options, processes: SingleProcess())
+  }
+
+  /// A trainer whose passes are spread over `processes` (for example `MPIProcesses`). Each
+  /// process calls `fit` with the same data and options; each computes its share of every
+  /// pass and all return the same model. The `onEpoch` votes are combined: the run stops
+  /// when any process asks to.
+  public init(options: TrainingOptions, processes: any ProcessGroup) {
     self.options = options
+    self.processes = processes
   }
 
   /// The trained model and the report of the run.
@@ -43,10 +58,12 @@ public struct Trainer: Sendable {
     onEpoch: (TrainingReport.Epoch) -> Bool = { _ in true }
   ) throws(TrainingError) -> Result {
     try options.validate()
+    try ensureSameData(dataset)
     let start = ContinuousClock.now
     let problem = try prepare(dataset)
     let startingPoint = try initialParameters(
       problem.objective.layout, standardization: problem.standardization, data: problem.data)
+    var diverged: Int? = nil
     var recorder = EpochRecorder(
       start: start, trainingRowCount: problem.objective.rowCount, validation: problem.validation,
       patience: options.earlyStoppingPatience, maxEpochs: options.maxEpochs)
@@ -55,12 +72,22 @@ public struct Trainer: Sendable {
       revise: { recorder.revise($0) }
     ) { progress in
       let line = recorder.record(progress)
+      if progress.epoch % Self.agreementCheckInterval == 0 && !parametersAgree(progress.parameters) {
+        diverged = progress.epoch
+        return false
+      }
       if let interval = checkpointEvery, interval > 0, progress.epoch > 0,
         progress.epoch % interval == 0, let model = try? problem.model(progress.parameters)
       {
         onCheckpoint(model, progress.epoch)
       }
-      return onEpoch(line) && !recorder.patienceExhausted
+      return processes.all(onEpoch(line)) && !recorder.patienceExhausted
+    }
+    if let diverged {
+      throw .distributed("the processes' parameters differ after epoch \(diverged) (a process read other data, or its arithmetic differs)")
+    }
+    if !parametersAgree(result.parameters) {
+      throw .distributed("the processes' parameters differ at the end (a process read other data, or its arithmetic differs)")
     }
     if result.stopReason == .nonFinite && result.epochs == 0 {
       throw .nonFinite(
@@ -113,12 +140,13 @@ public struct Trainer: Sendable {
       rows: split?.training,
       rowWeights: try rowWeights(data, trainingRows: split?.training, statistics: statistics),
       shards: nil, executor: executor, reducer: ShardOrderReducer(), scaling: scaling,
-      l1Penalty: options.hasL1Penalty ? L1Penalty(lambda: options.lambda * options.l1Ratio, layout: layout) : nil)
+      l1Penalty: options.hasL1Penalty ? L1Penalty(lambda: options.lambda * options.l1Ratio, layout: layout) : nil,
+      processes: processes)
     let validation = try split.map { split throws(TrainingError) in
       try SoftmaxObjective(
         dataset: data, regularizer: L2Penalty(lambda: 0, layout: layout), rows: split.validation,
         rowWeights: nil, shards: nil, executor: executor, reducer: ShardOrderReducer(),
-        scaling: scaling)
+        scaling: scaling, processes: processes)
     }
     return Problem(
       data: data, standardization: standardization, objective: objective, validation: validation)
@@ -156,6 +184,29 @@ public struct Trainer: Sendable {
       returnedEpoch: final.epoch, stopReason: stopReason, trainSeconds: recorder.elapsedSeconds,
       history: recorder.history)
     return Result(model: model, report: report)
+  }
+
+  /// Whether every process holds `parameters` bit for bit (`ProcessGroup.agree`). Always
+  /// true in one process.
+  private func parametersAgree(_ parameters: [Double]) -> Bool {
+    guard processes.count > 1 else { return true }
+    return processes.agree(on: parameters.lazy.map(\.bitPattern))
+  }
+
+  /// Checks, before the first pass, that every process holds data of the same shape, names
+  /// and labels (a process on a host whose copy of the file differs): cheap, O(rows). Values
+  /// that differ are caught by the parameter checks that follow.
+  private func ensureSameData(_ dataset: borrowing Dataset) throws(TrainingError) {
+    guard processes.count > 1 else { return }
+    let shape = [dataset.rowCount, dataset.featureCount, dataset.classCount].map { UInt64($0) }
+    let names = (dataset.classNames + dataset.featureNames).map { UInt64(truncatingIfNeeded: $0.utf8.count) }
+      + (dataset.classNames + dataset.featureNames).flatMap { $0.utf8.map(UInt64.init) }
+    let labels = dataset.labels.lazy.map { UInt64(UInt32(bitPattern: $0)) }
+    guard processes.agree(on: shape + names + labels) else {
+      throw .distributed(
+        "the processes read different data (rows, features, classes, names or labels differ; "
+          + "every host must read the same file)")
+    }
   }
 
   /// J at θ and the size of its gradient, as solvers report them: with an elastic net's L1

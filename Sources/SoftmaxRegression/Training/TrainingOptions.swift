@@ -166,6 +166,9 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
   /// The objective or gradient became NaN or infinite at the starting point, so no finite
   /// model exists to return.
   case nonFinite(String)
+  /// A run across processes failed as a whole: MPI did not start, or the processes'
+  /// parameters differed (they must take identical steps).
+  case distributed(String)
 
   /// A one-line message saying what is wrong.
   public var description: String {
@@ -175,6 +178,7 @@ public enum TrainingError: Error, Equatable, Sendable, CustomStringConvertible, 
     case .unusableData(let why): return "cannot train: \(why)"
     case .incompatibleInitialModel(let why): return "the initial model does not fit the data: \(why)"
     case .nonFinite(let why): return "training stopped: \(why)"
+    case .distributed(let why): return "training across processes failed: \(why)"
     }
   }
 

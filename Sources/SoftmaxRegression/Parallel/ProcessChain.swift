@@ -1,0 +1,36 @@
+/// How the totals of a pass cross processes without changing a bit: the in-process reducer
+/// sums the shards in order, 0, 1, 2, …, each entry after what it holds; the processes own
+/// consecutive shard ranges (`ProcessGroup.shardRange(of:)`), so process r takes the running
+/// totals of processes 0 … r − 1, adds its own shards after them exactly as one process
+/// would, and hands them on. The last process then broadcasts the totals of all shards.
+///
+/// Every process computes its kernels at the same time; only the additions, O(shards · P)
+/// in all, run one process after another, and each process sends and receives O(P) values
+/// a pass (P = K · D + K + 4), never anything that grows with the rows. An MPI_SUM
+/// allreduce would cost less latency, but its association depends on the process count and
+/// the algorithm MPI picks, so the model would too.
+struct ProcessChain {
+  /// The processes.
+  let processes: any ProcessGroup
+
+  /// Whether there is more than one process.
+  var isDistributed: Bool { processes.count > 1 }
+
+  /// Receives the running totals of the processes before this one into `values` and
+  /// returns true; returns false on the first process (its sums start at zero).
+  func receivePreceding(_ values: UnsafeMutableBufferPointer<Double>) -> Bool {
+    guard processes.rank > 0 else { return false }
+    processes.receive(values, from: processes.rank - 1)
+    return true
+  }
+
+  /// Hands this process's running totals on, then replaces `values` with the totals over
+  /// all processes.
+  func passOn(_ values: UnsafeMutableBufferPointer<Double>) {
+    guard isDistributed else { return }
+    if processes.rank < processes.count - 1 {
+      processes.send(UnsafeBufferPointer(values), to: processes.rank + 1)
+    }
+    processes.broadcast(values, from: processes.count - 1)
+  }
+}

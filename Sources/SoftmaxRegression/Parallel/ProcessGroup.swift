@@ -1,0 +1,74 @@
+/// The processes one training run spans: one (`SingleProcess`), or the ranks of an MPI job
+/// (`MPIProcesses`, with the package trait `MPI`).
+///
+/// Every process holds the same data and options, computes the shards of each pass that
+/// `shardRange(of:)` gives it, and the passes' totals are chained across the processes in
+/// shard order (`ProcessChain`), so every process takes the same optimizer steps on the
+/// same bits and the model is the one a single process trains. Calls are collective: every
+/// process makes the same calls in the same order, from one thread at a time.
+public protocol ProcessGroup: Sendable {
+  /// This process's index, 0 ..< `count`.
+  var rank: Int { get }
+  /// The number of processes.
+  var count: Int { get }
+  /// Sends `values` to process `destination` (blocking until the buffer may be reused).
+  func send(_ values: UnsafeBufferPointer<Double>, to destination: Int)
+  /// Receives `values.count` values from process `source` into `values`.
+  func receive(_ values: UnsafeMutableBufferPointer<Double>, from source: Int)
+  /// Replaces `values` on every process with those of process `root`.
+  func broadcast(_ values: UnsafeMutableBufferPointer<Double>, from root: Int)
+  /// Replaces `values` with their element-wise minimum over all processes.
+  func minimum(_ values: inout [Int64])
+  /// Replaces `values` with their element-wise maximum over all processes.
+  func maximum(_ values: inout [Int64])
+}
+
+extension ProcessGroup {
+  /// The shards of a pass of `shardCount` shards that this process computes: a contiguous
+  /// range, the r-th of `count` near-equal ones. It depends on the shard count and the
+  /// process count only; the shards themselves depend on the row count only.
+  public func shardRange(of shardCount: Int) -> Range<Int> {
+    (rank * shardCount / count)..<((rank + 1) * shardCount / count)
+  }
+
+  /// Whether every process passes `holds` (true on all of them): a collective vote, used
+  /// to stop or go on together.
+  public func all(_ holds: Bool) -> Bool {
+    var vote: [Int64] = [holds ? 1 : 0]
+    minimum(&vote)
+    return vote[0] == 1
+  }
+
+  /// Whether every process passes the same `values`: a 64-bit FNV-1a hash of them,
+  /// compared by its minimum and maximum over the processes (two small collectives).
+  public func agree(on values: some Sequence<UInt64>) -> Bool {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for value in values { hash = (hash ^ value) &* 0x100_0000_01b3 }
+    var low: [Int64] = [Int64(bitPattern: hash)]
+    var high = low
+    minimum(&low)
+    maximum(&high)
+    return low == high
+  }
+
+  /// The lowest rank whose `failed` is true, or nil when none failed: the one process that
+  /// reports a failure every process stops for.
+  public func firstFailure(_ failed: Bool) -> Int? {
+    var vote: [Int64] = [failed ? Int64(rank) : Int64.max]
+    minimum(&vote)
+    return vote[0] == Int64.max ? nil : Int(vote[0])
+  }
+}
+
+/// One process: every collective call is the identity.
+public struct SingleProcess: ProcessGroup {
+  /// The group of this process alone.
+  public init() {}
+  public var rank: Int { 0 }
+  public var count: Int { 1 }
+  public func send(_ values: UnsafeBufferPointer<Double>, to destination: Int) {}
+  public func receive(_ values: UnsafeMutableBufferPointer<Double>, from source: Int) {}
+  public func broadcast(_ values: UnsafeMutableBufferPointer<Double>, from root: Int) {}
+  public func minimum(_ values: inout [Int64]) {}
+  public func maximum(_ values: inout [Int64]) {}
+}
