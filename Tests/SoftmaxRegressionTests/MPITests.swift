@@ -1,0 +1,167 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+/// Real `mpirun` jobs of the `softmax` built beside the tests. Those that need a build with
+/// the `MPI` trait run under `swift test --traits MPI` (`.ci/run` does, after installing Open
+/// MPI); the default `swift test` skips them, saying so. The launch of a build without MPI
+/// runs wherever `mpirun` is installed, and the launcher's environment is checked everywhere.
+@Suite("Training under mpirun", .serialized)
+struct MPITests {
+  static let builtWithMPI: Bool = {
+    #if MPI
+      return true
+    #else
+      return false
+    #endif
+  }()
+
+  static let mpirun: String? = ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+  }
+
+  static var canRunJobs: Bool { builtWithMPI && mpirun != nil }
+  static let skipReason: Comment = "needs the MPI trait and Open MPI: swift test --traits MPI (see .ci/run)"
+
+  let temporary = TemporaryDirectory()
+  var directory: String { temporary.path }
+
+  /// Runs `program` with `arguments` and extra environment `variables`.
+  static func run(
+    _ program: String, _ arguments: [String], environment variables: [String: String] = [:]
+  ) throws -> SoftmaxTool.Output {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: program)
+    process.arguments = arguments
+    process.environment = ProcessInfo.processInfo.environment.merging(variables) { $1 }
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    try process.run()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return SoftmaxTool.Output(
+      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+      stderr: String(decoding: stderr, as: UTF8.self))
+  }
+
+  /// `mpirun` with the flags a container needs (root, more ranks than cores), then `job`.
+  static func mpirun(_ job: [String]) throws -> SoftmaxTool.Output {
+    try run(
+      mpirun!, ["--oversubscribe"] + job,
+      environment: ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"])
+  }
+
+  /// A generated CSV of 6,000 rows (six shards), with a weight column when `weighted`.
+  func data(weighted: Bool = false) throws -> String {
+    let plain = directory + "/plain.csv"
+    let made = try SoftmaxTool.run(["generate", plain, "--rows", "6000", "--features", "7", "--classes", "3", "--seed", "9"])
+    try #require(made.status == 0, "\(made.stderr)")
+    guard weighted else { return plain }
+    let lines = try String(contentsOfFile: plain, encoding: .utf8).split(separator: "\n")
+    var random = SplitMix64(seed: 3)
+    let rows = lines.dropFirst().map { line in
+      "\(Double(1 + random.next() % 5) / 4)," + line
+    }
+    let path = directory + "/weighted.csv"
+    try (["w," + lines[0]] + rows).joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  /// The model one process writes, then those of `mpirun -np N` for each N, compared byte for byte.
+  func expectSameModels(_ arguments: [String], processCounts: [Int], threads: Int = 1) throws {
+    let single = directory + "/single.json"
+    let alone = try SoftmaxTool.run(["train"] + arguments + ["-o", single, "--threads", "2", "-q"])
+    try #require(alone.status == 0, "\(alone.stderr)")
+    let expected = try Data(contentsOf: URL(fileURLWithPath: single))
+    // The build without MPI, where the default `swift test` has left it (as in CI).
+    let plainBuild = packageRoot + "/.build/debug/softmax"
+    if FileManager.default.isExecutableFile(atPath: plainBuild) && plainBuild != SoftmaxTool.executable {
+      let path = directory + "/plain.json"
+      let plain = try Self.run(plainBuild, ["train"] + arguments + ["-o", path, "-q"])
+      #expect(plain.status == 0, "\(plain.stderr)")
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == expected, "the build without MPI writes another model")
+    }
+    for count in processCounts {
+      let path = directory + "/np\(count).json"
+      let job = try Self.mpirun(
+        ["-np", "\(count)", SoftmaxTool.executable, "train"] + arguments + ["-o", path, "--threads", "\(threads)", "-q"])
+      #expect(job.status == 0, "np \(count): \(job.stderr)")
+      #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == expected, "np \(count): the model differs")
+    }
+  }
+
+  @Test("lbfgs: mpirun -np 2 and -np 3 write the model one process writes", .enabled(if: canRunJobs, skipReason))
+  func lbfgsMatches() throws {
+    try expectSameModels([try data(), "--solver", "lbfgs"], processCounts: [2, 3])
+  }
+
+  @Test("sgd with a validation split and early stopping: the same model under -np 3", .enabled(if: canRunJobs, skipReason))
+  func sgdWithValidationMatches() throws {
+    try expectSameModels(
+      [try data(), "--solver", "sgd", "--epochs", "4", "--validation", "0.25", "--early-stopping", "2"],
+      processCounts: [3], threads: 2)
+  }
+
+  @Test("row weights and balanced class weights: the same model under -np 2", .enabled(if: canRunJobs, skipReason))
+  func weightedMatches() throws {
+    try expectSameModels(
+      [try data(weighted: true), "--weight", "w", "--class-weight", "balanced", "--max-epochs", "30"],
+      processCounts: [2])
+  }
+
+  @Test("a bad row that only rank 1 reads: one located error, every rank exits non-zero, no model",
+    .enabled(if: canRunJobs, skipReason))
+  func errorOnOneRank() throws {
+    let good = try data()
+    var lines = try String(contentsOfFile: good, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+    lines[1234] = "oops" + lines[1234].drop { $0 != "," }
+    let bad = directory + "/bad.csv"
+    try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+    let model = directory + "/model.json"
+    let job = try Self.mpirun([
+      "-np", "1", SoftmaxTool.executable, "train", good, "-o", model, "-q", ":",
+      "-np", "1", SoftmaxTool.executable, "train", bad, "-o", model, "-q",
+    ])
+    #expect(job.status != 0)
+    let errors = job.stderr.components(separatedBy: "softmax train: error:").count - 1
+    #expect(errors == 1, "\(job.stderr)")
+    #expect(job.stderr.contains("bad.csv, line 1235, column 1"), "\(job.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: model))
+  }
+
+  @Test("a build without MPI under mpirun stops with one message instead of training twice",
+    .enabled(if: !builtWithMPI && mpirun != nil, "needs Open MPI's mpirun, and the build without the MPI trait"))
+  func buildWithoutMPIUnderMpirun() throws {
+    let model = directory + "/model.json"
+    let job = try Self.mpirun(["-np", "2", SoftmaxTool.executable, "train", dataFile("iris.csv"), "-o", model])
+    #expect(job.status != 0)
+    #expect(job.stderr.components(separatedBy: "built without MPI").count - 1 == 1, "\(job.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: model))
+  }
+
+  @Test("a launcher's environment: a build without MPI refuses to train; other commands refuse in any build",
+    arguments: [
+      ("OMPI_COMM_WORLD_SIZE", "2"), ("PMI_SIZE", "4"), ("SLURM_STEP_NUM_TASKS", "2"), ("PMIX_RANK", "1"),
+    ])
+  func launcherEnvironment(variable: String, value: String) throws {
+    let model = directory + "/model.json"
+    let isRankZero = !variable.hasSuffix("RANK")
+    if !Self.builtWithMPI {
+      let train = try Self.run(SoftmaxTool.executable, ["train", dataFile("iris.csv"), "-o", model], environment: [variable: value])
+      #expect(train.status == 1)
+      // Only the launcher's rank 0 says why; the others exit as quietly.
+      #expect(train.stderr.contains("built without MPI") == isRankZero, "\(train.stderr)")
+      #expect(!FileManager.default.fileExists(atPath: model))
+    }
+    let trained = try SoftmaxTool.run(["train", dataFile("iris.csv"), "-o", model, "-q"])
+    try #require(trained.status == 0)
+    let scores = directory + "/scores.csv"
+    let predict = try Self.run(
+      SoftmaxTool.executable, ["predict", model, dataFile("iris.csv"), "-o", scores], environment: [variable: value])
+    #expect(predict.status == 1)
+    #expect(predict.stderr.contains("runs in one process") == isRankZero, "\(predict.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: scores))
+  }
+}

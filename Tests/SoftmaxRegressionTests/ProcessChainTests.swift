@@ -1,0 +1,198 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import SoftmaxRegression
+
+/// Processes simulated by threads of this test process: each rank is a thread with its own
+/// `Trainer`, and messages go through FIFO mailboxes, one per (sender, receiver) pair.
+/// Collectives are built from them as an MPI library would (minimum and maximum through
+/// rank 0), so the trainer's chain, votes and checks run exactly as under mpirun.
+final class ThreadWorld: Sendable {
+  let count: Int
+  private let mailboxes: [Mailbox]
+
+  final class Mailbox: Sendable {
+    let messages = Mutex<[[Double]]>([])
+    let arrived = DispatchSemaphore(value: 0)
+  }
+
+  init(count: Int) {
+    self.count = count
+    mailboxes = (0..<(count * count)).map { _ in Mailbox() }
+  }
+
+  func post(_ values: [Double], from source: Int, to destination: Int) {
+    let box = mailboxes[source * count + destination]
+    box.messages.withLock { $0.append(values) }
+    box.arrived.signal()
+  }
+
+  func take(from source: Int, to destination: Int) -> [Double] {
+    let box = mailboxes[source * count + destination]
+    box.arrived.wait()
+    return box.messages.withLock { $0.removeFirst() }
+  }
+
+  /// Runs `body(rank)` for every rank on its own thread and returns the results by rank.
+  func run<Result: Sendable>(_ body: @escaping @Sendable (ThreadRank) -> Result) -> [Result] {
+    let results = Mutex<[Int: Result]>([:])
+    let done = DispatchSemaphore(value: 0)
+    for rank in 0..<count {
+      let thread = Thread { [self] in
+        let result = body(ThreadRank(world: self, rank: rank))
+        results.withLock { $0[rank] = result }
+        done.signal()
+      }
+      thread.stackSize = 8 << 20
+      thread.start()
+    }
+    for _ in 0..<count { done.wait() }
+    return results.withLock { dictionary in (0..<count).map { dictionary[$0]! } }
+  }
+}
+
+/// One rank of a `ThreadWorld`.
+struct ThreadRank: ProcessGroup {
+  let world: ThreadWorld
+  let rank: Int
+  var count: Int { world.count }
+
+  func send(_ values: UnsafeBufferPointer<Double>, to destination: Int) {
+    world.post(Array(values), from: rank, to: destination)
+  }
+
+  func receive(_ values: UnsafeMutableBufferPointer<Double>, from source: Int) {
+    let message = world.take(from: source, to: rank)
+    precondition(message.count == values.count, "a message of the wrong length")
+    _ = values.update(fromContentsOf: message)
+  }
+
+  func broadcast(_ values: UnsafeMutableBufferPointer<Double>, from root: Int) {
+    if rank == root {
+      for other in 0..<count where other != root { send(UnsafeBufferPointer(values), to: other) }
+    } else {
+      receive(values, from: root)
+    }
+  }
+
+  func minimum(_ values: inout [Int64]) { combine(&values, by: min) }
+  func maximum(_ values: inout [Int64]) { combine(&values, by: max) }
+
+  private func combine(_ values: inout [Int64], by pick: (Int64, Int64) -> Int64) {
+    var bits = values.map { Double(bitPattern: UInt64(bitPattern: $0)) }
+    if rank == 0 {
+      for other in 1..<max(1, count) {
+        let theirs = world.take(from: other, to: 0)
+        for index in bits.indices {
+          let mine = Int64(bitPattern: bits[index].bitPattern)
+          let their = Int64(bitPattern: theirs[index].bitPattern)
+          bits[index] = Double(bitPattern: UInt64(bitPattern: pick(mine, their)))
+        }
+      }
+      for other in 1..<max(1, count) { world.post(bits, from: 0, to: other) }
+    } else {
+      world.post(bits, from: rank, to: 0)
+      bits = world.take(from: 0, to: rank)
+    }
+    values = bits.map { Int64(bitPattern: $0.bitPattern) }
+  }
+}
+
+@Suite("Training across processes (simulated by threads)")
+struct ProcessChainTests {
+  /// 5,000 rows: five shards of 1,024, so every process count below splits them unevenly.
+  static let dataset: Dataset = {
+    var random = SplitMix64(seed: 41)
+    let rows = (0..<5000).map { _ in (0..<5).map { _ in random.nextGaussian() } }
+    let labels = rows.map { row in row[0] + 0.5 * row[1] > 0.3 ? "b" : (row[2] > 0 ? "a" : "c") }
+    let weights = (0..<5000).map { _ in Float(1 + random.next() % 4) / 2 }
+    return try! Dataset(rows: rows, labels: labels, weights: weights)
+  }()
+
+  static func modelBytes(_ options: TrainingOptions, processes: Int, data: Dataset = dataset) -> [[UInt8]] {
+    let world = ThreadWorld(count: processes)
+    return world.run { rank in
+      let trainer = Trainer(options: options, processes: rank)
+      return (try? trainer.fit(data).model.fileBytes()) ?? []
+    }
+  }
+
+  static func options(_ configure: (inout TrainingOptions) -> Void) -> TrainingOptions {
+    var options = TrainingOptions()
+    options.maxEpochs = 12
+    configure(&options)
+    return options
+  }
+
+  static let cases: [TrainingOptions] = [
+    options { $0.solver = .lbfgs },
+    options { $0.solver = .sgd; $0.maxEpochs = 3; $0.validationFraction = 0.2; $0.earlyStoppingPatience = 2 },
+    options { $0.solver = .gd; $0.classWeight = .balanced },
+    options { $0.solver = .newton; $0.maxEpochs = 4 },
+  ]
+
+  @Test("the model is byte-identical to one process's for 2, 3 and 4 processes × 1 or 2 threads", arguments: cases)
+  func sameModelAsOneProcess(options: TrainingOptions) throws {
+    var single = options
+    single.threadCount = 1
+    let expected = try Trainer(options: single).fit(Self.dataset).model.fileBytes()
+    for (processes, threads) in [(2, 1), (3, 2), (4, 1)] {
+      var spread = options
+      spread.threadCount = threads
+      let models = Self.modelBytes(spread, processes: processes)
+      for (rank, model) in models.enumerated() {
+        #expect(model == expected, "\(processes) processes × \(threads) threads: rank \(rank)")
+      }
+    }
+  }
+
+  @Test("more processes than shards: the idle ones pass the totals on")
+  func moreProcessesThanShards() throws {
+    let iris = try Dataset(contentsOf: dataFile("iris.csv"))
+    let options = Self.options { $0.solver = .lbfgs; $0.threadCount = 1 }
+    let expected = try Trainer(options: options).fit(iris).model.fileBytes()
+    #expect(Self.modelBytes(options, processes: 3, data: iris).allSatisfy { $0 == expected })
+  }
+
+  @Test("processes holding other labels stop before the first pass, all of them")
+  func differentLabelsRefused() {
+    let world = ThreadWorld(count: 2)
+    var random = SplitMix64(seed: 5)
+    let rows = (0..<300).map { _ in (0..<3).map { _ in random.nextGaussian() } }
+    let labels = rows.map { $0[0] > 0 ? "x" : "y" }
+    var other = labels
+    other[17] = other[17] == "x" ? "y" : "x"
+    let otherLabels = other
+    let errors = world.run { rank in
+      let data = try! Dataset(rows: rows, labels: rank.rank == 1 ? otherLabels : labels)
+      do {
+        _ = try Trainer(options: Self.options { $0.solver = .lbfgs }, processes: rank).fit(data)
+        return "trained"
+      } catch {
+        return "\(error)"
+      }
+    }
+    for error in errors { #expect(error.contains("read different data"), "\(error)") }
+  }
+
+  @Test("processes whose values differ (same labels) stop at the first parameter check")
+  func divergenceDetected() {
+    let world = ThreadWorld(count: 2)
+    var random = SplitMix64(seed: 6)
+    let rows = (0..<300).map { _ in (0..<3).map { _ in random.nextGaussian() } }
+    let labels = rows.map { $0[0] + $0[1] > 0 ? "x" : "y" }
+    var shifted = rows
+    shifted[3][2] += 0.5
+    let shiftedRows = shifted
+    let errors = world.run { rank in
+      let data = try! Dataset(rows: rank.rank == 1 ? shiftedRows : rows, labels: labels)
+      do {
+        _ = try Trainer(options: Self.options { $0.solver = .gd; $0.maxEpochs = 30 }, processes: rank).fit(data)
+        return "trained"
+      } catch {
+        return "\(error)"
+      }
+    }
+    for error in errors { #expect(error.contains("parameters differ after epoch 10"), "\(error)") }
+  }
+}
