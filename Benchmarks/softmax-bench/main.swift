@@ -25,6 +25,8 @@ func main() -> Int32 {
     switch command {
     case "scaling":
       try ScalingBenchmark(arguments: Array(arguments.dropFirst())).run()
+    case "processes":
+      try ProcessBenchmark(arguments: Array(arguments.dropFirst())).run()
     case "ingest":
       try IngestBenchmark(arguments: Array(arguments.dropFirst())).run()
     case "ingest-once":
@@ -51,6 +53,7 @@ let usage = """
     softmax-bench scaling [DATA.csv | --rows N --features D --classes K] [--threads 1,2,4]
                           [--epochs E] [--seed S] [--pass fused|blocked] [--json OUT.json] [--svg OUT.svg]
     softmax-bench ingest DATA.csv [--threads 1,2,4] [--reps R] [--json OUT.json]
+    mpirun -np N softmax-bench processes [--rows N --features D --classes K] [--threads T] [--epochs E]
 
   scaling: times E epochs (objective + gradient over all rows; median, min, max after one
   warm-up) for each thread count, beside the machine's own FMA-loop and memory-read
@@ -58,6 +61,11 @@ let usage = """
   bit-identical results. Default data: 1,000,000 x 100 x 10 generated in memory (seed 0).
   Also prints the time per epoch spent combining partial sums and the memory the pass holds
   beyond the data; --pass forces the fused kernel or the blocked pass for wide models.
+
+  processes: times E epochs of one pass spread over the N processes of an MPI job (a build
+  with --traits MPI; without mpirun, one process), T threads each, and the time per epoch
+  spent combining partial sums (in-process reduction plus the chain across processes);
+  prints a hash of the objective and gradient bits to compare process and thread counts.
 
   ingest: loads DATA.csv R times (default 3) per thread count, each load in a fresh process
   after the file is read once to warm the page cache; prints the median seconds, MB/s,

@@ -131,6 +131,39 @@ struct MPITests {
     #expect(!FileManager.default.fileExists(atPath: model))
   }
 
+  @Test("SIGTERM to one rank (as a scheduler sends) stops every rank after the same epoch, with one message",
+    .enabled(if: canRunJobs, skipReason))
+  func signalToOneRank() throws {
+    let data = directory + "/long.csv"
+    let made = try SoftmaxTool.run(["generate", data, "--rows", "30000", "--features", "10", "--classes", "3"])
+    try #require(made.status == 0)
+    let model = directory + "/model.json"
+    let job = Process()
+    job.executableURL = URL(fileURLWithPath: Self.mpirun!)
+    job.arguments = [
+      "--oversubscribe", "-np", "2", SoftmaxTool.executable, "train", data, "--solver", "gd", "--max-epochs", "1000000",
+      "--tolerance", "1e-300", "--checkpoint", "1", "-o", model, "-q",
+    ]
+    job.environment = ProcessInfo.processInfo.environment.merging(
+      ["OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1"]) { $1 }
+    let errors = Pipe()
+    job.standardError = errors
+    job.standardOutput = Pipe()
+    try job.run()
+    let deadline = Date().addingTimeInterval(60)
+    while !FileManager.default.fileExists(atPath: model) && Date() < deadline { usleep(50_000) }
+    let ranks = try Self.run("/usr/bin/pgrep", ["-P", "\(job.processIdentifier)"]).stdout
+      .split(separator: "\n").compactMap { Int32($0) }
+    try #require(ranks.count == 2, "the ranks of mpirun: \(ranks)")
+    kill(ranks[1], SIGTERM)
+    let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    job.waitUntilExit()
+    #expect(job.terminationStatus != 0)
+    #expect(stderr.components(separatedBy: "interrupted by SIGTERM after epoch").count - 1 == 1, "\(stderr)")
+    #expect(stderr.contains("holds the checkpoint of epoch"), "\(stderr)")
+    #expect((try? SoftmaxModel(contentsOf: model)) != nil, "the checkpoint is a whole model")
+  }
+
   @Test("a build without MPI under mpirun stops with one message instead of training twice",
     .enabled(if: !builtWithMPI && mpirun != nil, "needs Open MPI's mpirun, and the build without the MPI trait"))
   func buildWithoutMPIUnderMpirun() throws {

@@ -140,17 +140,19 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   ///   - rowWeights: a weight ≥ 0 per dataset row (indexed by row), or nil for 1.
   ///   - shards: how to cut a full pass; the default depends only on the row count.
   ///   - executor: the worker threads.
+  ///   - processes: the processes that share each pass, each computing its range of the
+  ///     shards (`ProcessGroup`); this one alone by default.
   /// - Throws: `TrainingError.unusableData` when the dataset has no labels, or the row
   ///   list or weights do not fit it.
   public convenience init(
     dataset: Dataset, lambda: Double, rows: [Int32]? = nil, rowWeights: [Float]? = nil,
-    shards: Shards? = nil, executor: ShardedExecutor
+    shards: Shards? = nil, executor: ShardedExecutor, processes: any ProcessGroup = SingleProcess()
   ) throws(TrainingError) {
     let layout = ParameterLayout(classCount: dataset.classCount, featureCount: dataset.featureCount)
     try self.init(
       dataset: dataset, regularizer: L2Penalty(lambda: lambda, layout: layout), rows: rows,
       rowWeights: rowWeights, shards: shards, executor: executor, reducer: ShardOrderReducer(),
-      scaling: FeatureScaling(encoding: dataset.encoding, standardization: nil))
+      scaling: FeatureScaling(encoding: dataset.encoding, standardization: nil), processes: processes)
   }
 
   /// An objective with an explicit regulariser, reducer and scaling (the seams for other
