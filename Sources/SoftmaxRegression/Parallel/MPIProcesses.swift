@@ -7,7 +7,9 @@
   /// MPI's default error handler stays in force: a failed call ends the whole job (no
   /// process waits forever on one that is gone).
   public struct MPIProcesses: ProcessGroup {
+    /// This process's rank in MPI_COMM_WORLD.
     public let rank: Int
+    /// The size of MPI_COMM_WORLD.
     public let count: Int
 
     /// The largest count one MPI call carries (its `int` count); longer buffers go in pieces.
@@ -33,6 +35,7 @@
       self.count = count
     }
 
+    /// MPI_Send of the values (in pieces of 2³⁰), tag 0.
     public func send(_ values: UnsafeBufferPointer<Double>, to destination: Int) {
       for start in stride(from: 0, to: values.count, by: Self.pieceCount) {
         let length = min(Self.pieceCount, values.count - start)
@@ -40,6 +43,7 @@
       }
     }
 
+    /// MPI_Recv of the values (in pieces of 2³⁰), tag 0.
     public func receive(_ values: UnsafeMutableBufferPointer<Double>, from source: Int) {
       for start in stride(from: 0, to: values.count, by: Self.pieceCount) {
         let length = min(Self.pieceCount, values.count - start)
@@ -47,6 +51,7 @@
       }
     }
 
+    /// MPI_Bcast of the values (in pieces of 2³⁰) from `root`.
     public func broadcast(_ values: UnsafeMutableBufferPointer<Double>, from root: Int) {
       for start in stride(from: 0, to: values.count, by: Self.pieceCount) {
         let length = min(Self.pieceCount, values.count - start)
@@ -54,6 +59,7 @@
       }
     }
 
+    /// MPI_Allreduce with MPI_MIN, in place.
     public func minimum(_ values: inout [Int64]) {
       let count = Int32(values.count)
       values.withUnsafeMutableBufferPointer { buffer in
@@ -61,6 +67,7 @@
       }
     }
 
+    /// MPI_Allreduce with MPI_MAX, in place.
     public func maximum(_ values: inout [Int64]) {
       let count = Int32(values.count)
       values.withUnsafeMutableBufferPointer { buffer in

@@ -64,11 +64,18 @@ extension ProcessGroup {
 public struct SingleProcess: ProcessGroup {
   /// The group of this process alone.
   public init() {}
+  /// 0.
   public var rank: Int { 0 }
+  /// 1.
   public var count: Int { 1 }
+  /// Nothing to send to: there is no other process.
   public func send(_ values: UnsafeBufferPointer<Double>, to destination: Int) {}
+  /// Nothing to receive: there is no other process.
   public func receive(_ values: UnsafeMutableBufferPointer<Double>, from source: Int) {}
+  /// Leaves `values` as they are: they are this process's.
   public func broadcast(_ values: UnsafeMutableBufferPointer<Double>, from root: Int) {}
+  /// Leaves `values` as they are: the minimum over one process.
   public func minimum(_ values: inout [Int64]) {}
+  /// Leaves `values` as they are: the maximum over one process.
   public func maximum(_ values: inout [Int64]) {}
 }
