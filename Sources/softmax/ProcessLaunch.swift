@@ -92,7 +92,13 @@ enum ProcessLaunch {
       if let failure { throw failure }
       return
     }
-    guard let first = processes.firstFailure(failure != nil) else { return }
+    // A stop for another process's failure is not one to report.
+    var ownFailure = failure != nil
+    if case .reportedElsewhere = failure { ownFailure = false }
+    guard let first = processes.firstFailure(ownFailure) else {
+      if let failure { throw failure }
+      return
+    }
     if first == processes.rank, let failure { throw failure }
     throw .reportedElsewhere(rank: first)
   }

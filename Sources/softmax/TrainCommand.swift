@@ -142,7 +142,7 @@ enum TrainCommand {
 
     Interruption.install()
     FileChangeGuard.install(command: "train", inputs: parts)
-    let (dataset, loadSeconds) = try load(parts, arguments, schema, options, &display)
+    let (dataset, loadSeconds) = try load(parts, arguments, schema, options, processes, &display)
     if display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: dataset.featureCount) {
       Console.error(lines)
     }
@@ -163,10 +163,10 @@ enum TrainCommand {
   }
 
   /// Loads the training data (a CSV, its parts, or a cache) with progress; returns it and
-  /// the seconds taken.
+  /// the seconds taken. Across several processes, each reads only its share of a cache.
   private static func load(
     _ parts: [String], _ arguments: ParsedArguments, _ schema: Dataset.Schema, _ options: TrainingOptions,
-    _ display: inout ProgressDisplay
+    _ processes: any ProcessGroup, _ display: inout ProgressDisplay
   ) throws(CLIError) -> (Dataset, Double) {
     let clock = ContinuousClock()
     let start = clock.now
@@ -183,7 +183,9 @@ enum TrainCommand {
         progress.loading(name, bytesDone: bytesDone, totalBytes: totalBytes, seconds: (clock.now - start).seconds)
       }
       dataset =
-        source.paths.count == 1
+        processes.count > 1 && source.paths.count == 1 && DatasetCache.isCache(path: source.paths[0])
+        ? try Dataset(cacheAt: source.paths[0], schema: schema, processes: processes)
+        : source.paths.count == 1
         ? try Dataset(
           contentsOf: source.paths[0], schema: schema, threadCount: options.effectiveThreadCount,
           progress: report, shouldContinue: { Interruption.received == nil })
@@ -192,6 +194,7 @@ enum TrainCommand {
           progress: report, shouldContinue: { Interruption.received == nil })
     } catch {
       progress.finish()
+      if case .failedInAnotherProcess(let rank) = error.reason { throw .reportedElsewhere(rank: rank) }
       throw ModelInput.loadFailure(source.naming(error), path: name)
     }
     progress.finish()

@@ -154,6 +154,66 @@ struct ProcessChainTests {
     #expect(Self.modelBytes(options, processes: 3, data: iris).allSatisfy { $0 == expected })
   }
 
+  @Test("each process reads its share of a cache: the chained checksum, the chained standardisation, the same model")
+  func sharedCache() throws {
+    let temporary = TemporaryDirectory()
+    let path = temporary.path + "/data.smx"
+    try Self.dataset.writeCache(to: path, weightName: "w")
+    let options = Self.options {
+      $0.solver = .lbfgs
+      $0.validationFraction = 0.2
+      $0.threadCount = 1
+      $0.classWeight = .balanced
+    }
+    let expected = try Trainer(options: options).fit(try Dataset(cacheAt: path, schema: .training(weightColumn: "w")))
+      .model.fileBytes()
+    for processes in [2, 3] {
+      let models = ThreadWorld(count: processes).run { rank in
+        do {
+          let data = try Dataset(cacheAt: path, schema: .training(weightColumn: "w"), processes: rank)
+          return try Trainer(options: options, processes: rank).fit(data).model.fileBytes()
+        } catch {
+          return Array("\(error)".utf8)
+        }
+      }
+      for (rank, model) in models.enumerated() {
+        #expect(model == expected, "\(processes) processes, rank \(rank): \(String(decoding: model.prefix(200), as: UTF8.self))")
+      }
+    }
+  }
+
+  @Test("a damaged byte in the last process's share of a cache: every process finds the checksum wrong")
+  func sharedCacheChecksum() throws {
+    let temporary = TemporaryDirectory()
+    let path = temporary.path + "/data.smx"
+    try Self.dataset.writeCache(to: path)
+    var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+    let header = bytes.withUnsafeBytes { CacheHeader(decoding: $0) }
+    let rowsOfLast = Int(header.rowCount) - 10
+    let matrixOffset = Int(header.matrixOffset)
+    bytes[matrixOffset + rowsOfLast * 8 * 4] ^= 0x01  // a row of the last process (stride 8)
+    try Data(bytes).write(to: URL(fileURLWithPath: path))
+    let errors = ThreadWorld(count: 3).run { rank in
+      do {
+        _ = try Dataset(cacheAt: path, processes: rank)
+        return "read"
+      } catch {
+        return "\(error)"
+      }
+    }
+    for error in errors { #expect(error.contains("checksum mismatch"), "\(error)") }
+  }
+
+  @Test("the processes' shares of a cache are consecutive and cover every row", arguments: [1, 2, 3, 7])
+  func sharesCoverRows(processes: Int) {
+    for rowCount in [1, 1000, 1025, 5000, 600_000] {
+      let world = ThreadWorld(count: processes)
+      let shares = (0..<processes).map { ThreadRank(world: world, rank: $0).shareOfRows(rowCount) }
+      #expect(shares.first?.lowerBound == 0 && shares.last?.upperBound == rowCount)
+      for (left, right) in zip(shares, shares.dropFirst()) { #expect(left.upperBound == right.lowerBound) }
+    }
+  }
+
   @Test("processes holding other labels stop before the first pass, all of them")
   func differentLabelsRefused() {
     let world = ThreadWorld(count: 2)
@@ -175,24 +235,32 @@ struct ProcessChainTests {
     for error in errors { #expect(error.contains("read different data"), "\(error)") }
   }
 
-  @Test("processes whose values differ (same labels) stop at the first parameter check")
-  func divergenceDetected() {
-    let world = ThreadWorld(count: 2)
-    var random = SplitMix64(seed: 6)
-    let rows = (0..<300).map { _ in (0..<3).map { _ in random.nextGaussian() } }
-    let labels = rows.map { $0[0] + $0[1] > 0 ? "x" : "y" }
-    var shifted = rows
-    shifted[3][2] += 0.5
-    let shiftedRows = shifted
-    let errors = world.run { rank in
-      let data = try! Dataset(rows: rank.rank == 1 ? shiftedRows : rows, labels: labels)
-      do {
-        _ = try Trainer(options: Self.options { $0.solver = .gd; $0.maxEpochs = 30 }, processes: rank).fit(data)
-        return "trained"
-      } catch {
-        return "\(error)"
+  /// The passes' totals are the same on every process by construction (the last one
+  /// broadcasts them); each pass also compares the point it was evaluated at.
+  @Test("a pass at different points in different processes is NaN on all, and marks the objective diverged")
+  func passAtDifferentPoints() throws {
+    let data = Self.dataset
+    let layout = ParameterLayout(classCount: data.classCount, featureCount: data.featureCount)
+    let point = randomParameters(layout, seed: 8)
+    var moved = point
+    moved[3] = moved[3].nextUp
+    let nudged = moved
+    let single = try SoftmaxObjective(dataset: data, lambda: 0.01, executor: ShardedExecutor(threadCount: 1))
+    let expected = single.valueAndGradient(point)
+    for (processes, odd) in [(2, 1), (3, 0), (3, 2)] {
+      let results = ThreadWorld(count: processes).run { rank in
+        let objective = try! SoftmaxObjective(
+          dataset: data, lambda: 0.01, executor: ShardedExecutor(threadCount: 1), processes: rank)
+        let same = objective.valueAndGradient(point)
+        let sameDiverged = objective.processesDiverged
+        let parted = objective.valueAndGradient(rank.rank == odd ? nudged : point)
+        return (same.0, same.1, sameDiverged, parted.0, objective.processesDiverged)
+      }
+      for (rank, result) in results.enumerated() {
+        #expect(result.0.bitPattern == expected.0.bitPattern && result.1 == expected.1, "\(processes) processes, rank \(rank)")
+        #expect(!result.2)
+        #expect(result.3.isNaN && result.4, "\(processes) processes (rank \(odd) moved), rank \(rank)")
       }
     }
-    for error in errors { #expect(error.contains("parameters differ after epoch 10"), "\(error)") }
   }
 }

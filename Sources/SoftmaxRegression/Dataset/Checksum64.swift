@@ -47,6 +47,20 @@ struct Checksum64 {
     lanes = (a, b, c, d)
   }
 
+  /// A checksum continuing from `state` (another checksum's `state`).
+  init(state: [UInt64]) {
+    precondition(state.count == 5, "a checksum state is five words")
+    lanes = (state[0], state[1], state[2], state[3])
+    length = state[4]
+  }
+
+  /// A new checksum.
+  init() {}
+
+  /// The running state: the lanes and the length. A checksum made from it and fed the
+  /// bytes that follow (from a 32-byte boundary) ends where one checksum over all would.
+  var state: [UInt64] { [lanes.0, lanes.1, lanes.2, lanes.3, length] }
+
   /// The checksum of everything mixed in so far.
   var value: UInt64 {
     let (a, b, c, d) = lanes

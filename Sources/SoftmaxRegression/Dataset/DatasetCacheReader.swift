@@ -11,8 +11,22 @@ extension Dataset {
   /// - Throws: `DatasetError` with reason `.invalidCache` (truncated, damaged, another
   ///   version, inconsistent) or `.cacheMismatch`, naming the file.
   public init(cacheAt path: String, schema: Schema = .training()) throws(DatasetError) {
+    try self.init(cacheAt: path, schema: schema, processes: SingleProcess())
+  }
+
+  /// Loads a binary dataset cache that several processes train on together
+  /// (`ProcessGroup`), each reading only its share of the matrix: the rows of its range of
+  /// the shards (`ProcessGroup.shardRange(of:)` over `Shards(rowCount:)`), which are the
+  /// rows its passes read. Each checks its rows' values; the payload checksum is chained
+  /// over the processes in file order (each adds its bytes to the running checksum of those
+  /// before it), so the file is checked whole and each byte is read once. Labels and
+  /// weights (4 bytes a row each) are read by every process. Collective: every process
+  /// calls it with the same file.
+  /// - Throws: as `init(cacheAt:schema:)`; `.failedInAnotherProcess` where the header
+  ///   checks failed in another process only.
+  public init(cacheAt path: String, schema: Schema = .training(), processes: any ProcessGroup) throws(DatasetError) {
     let file = try MappedFile.dataFile(path)
-    let (stored, weightName) = try CacheReader(file: file, path: path).read()
+    let (stored, weightName) = try CacheReader(file: file, path: path).read(processes: processes)
     try stored.checkColumns(schema, path: path, storedWeightName: weightName)
     self = try schema.conform(stored, file: path)
   }
@@ -49,7 +63,7 @@ extension Dataset {
 }
 
 /// Validates a mapped cache file and builds the dataset it stores.
-private struct CacheReader {
+struct CacheReader {
   let file: MappedFile
   let path: String
   var bytes: UnsafeRawBufferPointer { file.bytes }
@@ -58,8 +72,61 @@ private struct CacheReader {
     DatasetError(file: path, reason: .invalidCache(why))
   }
 
-  /// The stored dataset and the name of its weight column, if it has weights.
-  func read() throws(DatasetError) -> (Dataset, String?) {
+  /// The stored dataset and the name of its weight column, if it has weights; over
+  /// several processes, each checks its share (`Dataset(cacheAt:schema:processes:)`).
+  func read(processes: any ProcessGroup) throws(DatasetError) -> (Dataset, String?) {
+    var checked: (header: CacheHeader, shape: Shape)? = nil
+    var failure: DatasetError? = nil
+    do { checked = try checkHeader() } catch { failure = error }
+    // Every process must reach the chained checksum, or none: a vote first.
+    if processes.count > 1, let first = processes.firstFailure(failure != nil), failure == nil {
+      throw DatasetError(file: path, reason: .failedInAnotherProcess(rank: first))
+    }
+    if let failure { throw failure }
+    guard let (header, shape) = checked else { throw invalid("unreadable header") }
+    let rows = processes.shareOfRows(shape.rowCount)
+    guard checksum(shape, rows: rows, processes: processes) == header.payloadChecksum else {
+      throw invalid("the data is damaged (checksum mismatch)")
+    }
+    let metadata = try decodeMetadata(shape.metadata)
+    guard metadata.featureNames.count == shape.featureCount else {
+      throw invalid("the metadata names \(metadata.featureNames.count) features, the header \(shape.featureCount)")
+    }
+    if let inputs = metadata.inputs, inputs.featureNames != metadata.featureNames {
+      throw invalid("the metadata's input columns give features other than its \(metadata.featureNames.count)")
+    }
+    let encoding = try readEncoding(metadata, version: header.version, featureCount: shape.featureCount)
+    let matrix = FeatureMatrix(
+      mapping: file, offset: shape.matrixOffset, rowCount: shape.rowCount, featureCount: shape.featureCount)
+    try checkValues(matrix, rows: rows)
+    let labels = try readLabels(shape, classCount: metadata.classNames.count)
+    let weights = try readWeights(shape)
+    let dataset = Dataset(
+      features: matrix, encoding: encoding, labels: labels, classNames: metadata.classNames,
+      featureNames: metadata.featureNames, labelName: metadata.labelName, rowWeights: weights,
+      table: metadata.inputs)
+    return (dataset, weights == nil ? nil : metadata.weightName)
+  }
+
+  /// The payload checksum: over the whole payload in one process; over several, each adds
+  /// its bytes (the first process also the metadata, the last also labels and weights) to
+  /// the running state of the processes before it (`ProcessChain`), and all get the total.
+  private func checksum(_ shape: Shape, rows: Range<Int>, processes: any ProcessGroup) -> UInt64 {
+    let rowBytes = FeatureMatrix.paddedStride(forFeatureCount: shape.featureCount) * 4
+    let start = processes.rank == 0 ? DatasetCache.headerSize : shape.matrixOffset + rows.lowerBound * rowBytes
+    let end = processes.rank == processes.count - 1 ? bytes.count : shape.matrixOffset + rows.upperBound * rowBytes
+    let chain = ProcessChain(processes: processes)
+    var state = Checksum64().state.map { Double(bitPattern: $0) }
+    _ = state.withUnsafeMutableBufferPointer { chain.receivePreceding($0) }
+    var checksum = Checksum64(state: state.map(\.bitPattern))
+    checksum.update(UnsafeRawBufferPointer(rebasing: bytes[start..<end]))
+    state = checksum.state.map { Double(bitPattern: $0) }
+    state.withUnsafeMutableBufferPointer { chain.passOn($0) }
+    return Checksum64(state: state.map(\.bitPattern)).value
+  }
+
+  /// The header's checks and the layout it gives.
+  private func checkHeader() throws(DatasetError) -> (CacheHeader, Shape) {
     guard bytes.count >= DatasetCache.headerSize else {
       throw invalid(
         Array(bytes.prefix(8)) == Array(DatasetCache.magic.prefix(bytes.count)) && !bytes.isEmpty
@@ -88,30 +155,7 @@ private struct CacheReader {
     guard (bytes.count - DatasetCache.headerSize) % 32 == 0 else {
       throw invalid("its length, \(bytes.count) bytes, is not the header plus whole 32-byte blocks")
     }
-    let shape = try checkLayout(header)
-    var checksum = Checksum64()
-    checksum.update(UnsafeRawBufferPointer(rebasing: bytes[DatasetCache.headerSize...]))
-    guard checksum.value == header.payloadChecksum else {
-      throw invalid("the data is damaged (checksum mismatch)")
-    }
-    let metadata = try decodeMetadata(shape.metadata)
-    guard metadata.featureNames.count == shape.featureCount else {
-      throw invalid("the metadata names \(metadata.featureNames.count) features, the header \(shape.featureCount)")
-    }
-    if let inputs = metadata.inputs, inputs.featureNames != metadata.featureNames {
-      throw invalid("the metadata's input columns give features other than its \(metadata.featureNames.count)")
-    }
-    let encoding = try readEncoding(metadata, version: version, featureCount: shape.featureCount)
-    let matrix = FeatureMatrix(
-      mapping: file, offset: shape.matrixOffset, rowCount: shape.rowCount, featureCount: shape.featureCount)
-    try checkValues(matrix)
-    let labels = try readLabels(shape, classCount: metadata.classNames.count)
-    let weights = try readWeights(shape)
-    let dataset = Dataset(
-      features: matrix, encoding: encoding, labels: labels, classNames: metadata.classNames,
-      featureNames: metadata.featureNames, labelName: metadata.labelName, rowWeights: weights,
-      table: metadata.inputs)
-    return (dataset, weights == nil ? nil : metadata.weightName)
+    return (header, try checkLayout(header))
   }
 
   struct Shape {
@@ -189,9 +233,9 @@ private struct CacheReader {
     return encoding
   }
 
-  /// Features finite, padding zero.
-  private func checkValues(_ matrix: FeatureMatrix) throws(DatasetError) {
-    for row in 0..<matrix.rowCount {
+  /// Features finite, padding zero, in `rows`.
+  private func checkValues(_ matrix: FeatureMatrix, rows: Range<Int>) throws(DatasetError) {
+    for row in rows {
       let values = matrix.rowPointer(row)
       for column in 0..<matrix.featureCount where !values[column].isFinite {
         throw invalid("row \(row + 1), feature \(column + 1) is \(values[column])")

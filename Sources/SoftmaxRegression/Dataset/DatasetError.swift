@@ -42,6 +42,9 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case outOfMemory(String)
     /// The caller asked the load to stop (for example, on Ctrl-C).
     case cancelled
+    /// Another process reading the same file with this one (rank `rank`) found it
+    /// unusable; that process reports why.
+    case failedInAnotherProcess(rank: Int)
     /// A missing-value token (`NA`, `?`, …) where the rule is `MissingValuePolicy.error`,
     /// or a missing label or weight where it is `.mean`.
     case missingValue
@@ -156,6 +159,7 @@ public struct DatasetError: Error, Equatable, Sendable, CustomStringConvertible,
     case .cacheMismatch(let why): return why
     case .outOfMemory(let why): return why
     case .cancelled: return "reading stopped before the end, as asked"
+    case .failedInAnotherProcess(let rank): return "process \(rank), reading the same file, found it unusable"
     case .missingValue:
       return "missing value (\(name(.missing)) mean imputes a feature, drop drops its row; "
         + "\(name(.missingTokens)) sets the markers)"

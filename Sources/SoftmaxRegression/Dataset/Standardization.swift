@@ -25,28 +25,34 @@ public struct Standardization: Equatable, Sendable, Codable {
   /// Fits mean and scale to the values of `dataset` as read (or to the listed `rows` only,
   /// e.g. the training part of a validation split). Cost: two passes, O(rows · features).
   public init(fitting dataset: Dataset, rows: [Int32]? = nil) {
-    self.init(fitting: dataset, rows: rows, reduction: LocalStatistics())
+    self.init(fitting: dataset, rows: rows, processes: SingleProcess())
   }
 
-  /// Fits mean and scale with the row count and the sums summed through `reduction`, so
-  /// that a run over several processes gets the statistics of all rows.
+  /// Fits mean and scale over the rows of several processes, each reading only its range
+  /// of the positions (that of its shards, `ProcessGroup.shardRange(of:)`).
   ///
   /// One pass over the stored values (a matrix larger than memory is read from disk once,
-  /// not twice): the sums of x' and x'², in Double. The encoding has already shifted each
-  /// column by its sample mean and scaled it near 1, so the variance (Σx'² − (Σx')²/m)/m does
-  /// not cancel (a mean 1000 deviations from the sample's would lose 6 of Double's 16
-  /// digits). The statistics are then decoded: mean = offset + μ'·2^e, scale = σ'·2^e.
-  init(fitting dataset: Dataset, rows: [Int32]?, reduction: some StatisticsReduction) {
+  /// not twice): the sums of x' and x'², in Double, in position order. The encoding has
+  /// already shifted each column by its sample mean and scaled it near 1, so the variance
+  /// (Σx'² − (Σx')²/m)/m does not cancel (a mean 1000 deviations from the sample's would
+  /// lose 6 of Double's 16 digits). The statistics are then decoded: mean = offset + μ'·2^e,
+  /// scale = σ'·2^e. Over several processes each continues the running sums of those before
+  /// it (`ProcessChain`): the same additions in the same order, so the same bits, with each
+  /// process waiting for the one before (the pass is as long as one process's).
+  init(fitting dataset: Dataset, rows: [Int32]?, processes: any ProcessGroup) {
     let features = dataset.features
-    let localRowCount = rows?.count ?? features.rowCount
+    let rowCount = rows?.count ?? features.rowCount
     let columnCount = features.featureCount
-    let count = Double(max(reduction.rowCount(local: localRowCount), 1))
+    let count = Double(max(rowCount, 1))
     func rowIndex(_ position: Int) -> Int { rows.map { Int($0[position]) } ?? position }
+    let positions = processes.shareOfRows(rowCount)
     var sums = [Double](repeating: 0, count: 2 * columnCount)
+    let chain = ProcessChain(processes: processes)
+    _ = sums.withUnsafeMutableBufferPointer { chain.receivePreceding($0) }
     let window = max(1, (16 << 20) / max(1, features.rowStride * 4))
-    for start in stride(from: 0, to: localRowCount, by: window) {
-      let end = min(localRowCount, start + window)
-      if rows == nil { features.willRead(rows: end..<min(localRowCount, end + 2 * window)) }
+    for start in stride(from: positions.lowerBound, to: positions.upperBound, by: window) {
+      let end = min(positions.upperBound, start + window)
+      if rows == nil { features.willRead(rows: end..<min(positions.upperBound, end + 2 * window)) }
       for position in start..<end {
         let values = features.rowPointer(rowIndex(position))
         for column in 0..<columnCount {
@@ -57,7 +63,7 @@ public struct Standardization: Equatable, Sendable, Codable {
       }
       if rows == nil { features.didRead(rows: start..<end) }
     }
-    reduction.sum(&sums)
+    sums.withUnsafeMutableBufferPointer { chain.passOn($0) }
     let encoding = dataset.encoding
     var mean: [Double] = []
     var scale: [Double] = []

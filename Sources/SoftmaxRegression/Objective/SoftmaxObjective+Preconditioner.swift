@@ -43,6 +43,9 @@ extension SoftmaxObjective {
       features: dataset.features, layout: layout, rows: hessianRows, rowWeights: rowWeights,
       scaling: scaling)
     guard assembler.order <= HessianAssembler.maximumOrder else { return nil }
+    // Every process assembles it alone, from the sampled rows wherever they lie: they must
+    // hold the same values there, or their steps would part.
+    guard sampledRowsAgree(assembler.rows) else { return nil }
     var matrix = assembler.assemble(at: parameters, on: executor)
     let compactIndex = (0..<parameterCount).map { assembler.compactIndex(ofParameter: $0) }
     let penalized = addPenaltyHessian(to: &matrix, order: assembler.order, compactIndex: compactIndex)
@@ -50,6 +53,25 @@ extension SoftmaxObjective {
     return CholeskyFactorization(symmetric: matrix, order: assembler.order, executor: executor).map {
       CholeskyPreconditioner(factorization: $0, compactIndex: compactIndex)
     }
+  }
+
+  /// Whether every process holds the same values in `rows` (all rows when nil): a hash
+  /// compared across the processes (collective; true in one process). When they differ,
+  /// the objective is marked diverged, so its next pass is NaN on every process.
+  private func sampledRowsAgree(_ rows: [Int32]?) -> Bool {
+    guard chain.isDistributed else { return true }
+    let features = dataset.features
+    let indices = rows.map { $0.lazy.map(Int.init) } ?? Array(0..<features.rowCount).lazy.map { $0 }
+    let bits = indices.lazy.flatMap { row in
+      UnsafeBufferPointer(start: features.rowPointer(row), count: features.featureCount).lazy.map {
+        UInt64($0.bitPattern)
+      }
+    }
+    guard chain.processes.agree(on: bits) else {
+      markDiverged()
+      return false
+    }
+    return true
   }
 
   /// matrix += ∇²r in the compact order, column by column from the regulariser's products.

@@ -121,7 +121,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// buffers, and the totals.
   public var passMemoryBytes: Int {
     let slots = [singlePartialSums?.byteCount, precisePartialSums?.byteCount, hessianPartialSums?.byteCount]
-    return slots.reduce(0) { $0 + ($1 ?? 0) } + (widePass?.byteCount ?? 0) + 8 * (parameterCount + 4)
+    return slots.reduce(0) { $0 + ($1 ?? 0) } + (widePass?.byteCount ?? 0) + 8 * (parameterCount + 5)
   }
 
   /// The seconds the last pass spent combining partial sums after its kernel (the reducer,
@@ -290,13 +290,16 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// A stand-in for the Hessian's diagonal, from the data alone (computed once, one pass):
   /// c · mean(u_j²) + λ for every weight of feature j and c for every bias, where u are the
   /// features in θ's coordinates and c = (1/K)(1 − 1/K) stands in for p(1 − p). On raw,
-  /// unscaled features it evens out the columns' scales, the main cause of slow CG.
+  /// unscaled features it evens out the columns' scales, the main cause of slow CG. Over
+  /// several processes each sums its share of the rows after those before it
+  /// (`ProcessChain`), so all get the bits of one process. Collective.
   public var diagonalPreconditioner: [Double]? {
     if let cachedPreconditioner { return cachedPreconditioner }
     let classShare = (1 / Double(layout.classCount)) * (1 - 1 / Double(layout.classCount))
     var squares = [Double](repeating: 0, count: layout.featureCount)
     let features = dataset.features
-    for row in 0..<features.rowCount {
+    _ = squares.withUnsafeMutableBufferPointer { chain.receivePreceding($0) }
+    for row in chain.processes.shareOfRows(features.rowCount) {
       let values = features.rowPointer(row)
       for column in 0..<layout.featureCount {
         var value = Double(values[column])
@@ -304,6 +307,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         squares[column] += value * value
       }
     }
+    squares.withUnsafeMutableBufferPointer { chain.passOn($0) }
     let count = Double(max(1, features.rowCount))
     var diagonal = [Double](repeating: 1, count: layout.parameterCount)
     for classIndex in 0..<layout.classCount {
@@ -348,7 +352,13 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         directionBias: kernelDirection.baseAddress! + layout.biasOffset)
       kernel.rowIndices = rowIndices
       kernel.rowWeights = weights
-      runPass(kernel, partialSums: partialSums, positions: 0..<rowCount, shards: shards)
+      runPass(
+        kernel, partialSums: partialSums, positions: 0..<rowCount, shards: shards,
+        fingerprint: chain.isDistributed ? Self.fingerprint(of: [parameters, direction]) : 0)
+    }
+    guard !processesDiverged else {
+      product.update(repeating: .nan)
+      return
     }
     let inverseWeightSum = 1 / (totals.weightSum > 0 ? totals.weightSum : 1)
     totals.withGradientSums { sums in
@@ -367,12 +377,17 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       "vectors of the wrong length")
     precondition(shards.count <= partialShardCount)
     let kernelPoint = forKernel(parameters, buffer: kernelParameters)
+    let fingerprint = chain.isDistributed ? Self.fingerprint(of: [parameters]) : 0
     switch precision {
     case .single:
       for index in 0..<parameterCount { singleParameters[index] = Float(kernelPoint[index]) }
-      runSingle(positions: positions, shards: shards)
+      runSingle(positions: positions, shards: shards, fingerprint: fingerprint)
     case .double:
-      runDouble(parameters: kernelPoint, positions: positions, shards: shards)
+      runDouble(parameters: kernelPoint, positions: positions, shards: shards, fingerprint: fingerprint)
+    }
+    guard !processesDiverged else {
+      gradient.update(repeating: .nan)
+      return Evaluation(value: .nan, meanLoss: .nan, correctCount: 0, rowCount: totals.rowCount)
     }
     let weightSum = totals.weightSum > 0 ? totals.weightSum : 1
     let meanLoss = totals.loss / weightSum
@@ -397,7 +412,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   }
 
   /// One pass of the Float32 kernel at `singleParameters`, into `totals`.
-  private func runSingle(positions: Range<Int>, shards: Shards) {
+  private func runSingle(positions: Range<Int>, shards: Shards, fingerprint: UInt64) {
     withKernelInputs { labels, weights, rowIndices in
       var kernel = GradientKernel(
         features: UnsafePointer(dataset.features.storage), rowStride: layout.rowStride,
@@ -415,7 +430,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         }
         lastReductionSeconds = 0
       } else {
-        runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
+        runPass(kernel, partialSums: partialSums, positions: positions, shards: shards, fingerprint: fingerprint)
       }
     }
   }
@@ -423,7 +438,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// One pass of the Double kernel at `parameters`, into `totals`. Its shard buffers are
   /// allocated on first use.
   private func runDouble(
-    parameters: UnsafeBufferPointer<Double>, positions: Range<Int>, shards: Shards
+    parameters: UnsafeBufferPointer<Double>, positions: Range<Int>, shards: Shards, fingerprint: UInt64
   ) {
     let partialSums =
       precisePartialSums
@@ -438,7 +453,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         weights: parameters.baseAddress!, bias: parameters.baseAddress! + layout.biasOffset)
       kernel.rowIndices = rowIndices
       kernel.rowWeights = weights
-      runPass(kernel, partialSums: partialSums, positions: positions, shards: shards)
+      runPass(kernel, partialSums: partialSums, positions: positions, shards: shards, fingerprint: fingerprint)
     }
   }
 
@@ -462,7 +477,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// processes before it (`ProcessChain`): the same order again.
   private func runPass<Kernel: ShardKernel>(
     _ kernel: Kernel, partialSums: PartialSums<Kernel.Element>, positions: Range<Int>,
-    shards: Shards
+    shards: Shards, fingerprint: UInt64
   ) {
     let offset = positions.lowerBound
     let reader = DiskReadAhead(features: dataset.features, shards: shards, offset: offset,
@@ -487,7 +502,10 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
         partialSums.finishShard(slot, accumulator)
       }
       let start = clock.now
-      if first == owned.lowerBound { carried = totals.withUnsafeMutableValues { chain.receivePreceding($0) } }
+      if first == owned.lowerBound {
+        carried = totals.withUnsafeMutableValues { chain.receivePreceding($0) }
+        if !carried || totals.fingerprint != fingerprint { totals.fingerprint = carried ? PassTotals.mismatch : fingerprint }
+      }
       reducer.reduce(
         partialSums, shardCount: wave.count, into: &totals, continuing: first > owned.lowerBound || carried,
         on: executor)
@@ -498,6 +516,25 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     } while first < owned.upperBound
     reader.finish()
     lastReductionSeconds = reductionSeconds
+    if totals.fingerprint != fingerprint { processesDiverged = true }
+  }
+
+  /// Whether a pass found the processes at different points (`PassTotals.fingerprint`):
+  /// every process then sees it in the same pass, whose value and gradient are NaN, so
+  /// the solvers stop together; the trainer reports it. Never true in one process.
+  public private(set) var processesDiverged = false
+
+  /// Marks the objective diverged (`processesDiverged`), for a check outside the passes.
+  func markDiverged() { processesDiverged = true }
+
+  /// A 63-bit FNV-1a hash of the vectors' bits (the top bit clear, so it never equals
+  /// `PassTotals.mismatch`).
+  private static func fingerprint(of vectors: [UnsafeBufferPointer<Double>]) -> UInt64 {
+    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+    for vector in vectors {
+      for value in vector { hash = (hash ^ value.bitPattern) &* 0x100_0000_01b3 }
+    }
+    return hash & (UInt64.max >> 1)
   }
 
   /// Shard buffers for a Double kernel: as many slots as the Float32 ones, or fewer, at

@@ -7,6 +7,8 @@
 ///     values[P + 1]     Σ_i v_i, the weight sum
 ///     values[P + 2]     rows whose most probable class is their label
 ///     values[P + 3]     rows evaluated
+///     values[P + 4]     the pass's fingerprint: a hash of the point it was evaluated at, which
+///                       the processes of a run compare as the totals travel (`ProcessChain`)
 ///
 /// Counts are exact as Doubles up to 2⁵³ rows. P is the parameter count.
 struct PassTotals: Equatable {
@@ -15,7 +17,7 @@ struct PassTotals: Equatable {
   /// P, the length of the gradient part.
   let parameterCount: Int
 
-  private static let scalarCount = 4
+  private static let scalarCount = 5
 
   /// Zero totals for `parameterCount` parameters.
   init(parameterCount: Int) {
@@ -38,6 +40,16 @@ struct PassTotals: Equatable {
     get { Int(values[parameterCount + 2]) }
     set { values[parameterCount + 2] = Double(newValue) }
   }
+  /// The fingerprint of the point the pass was evaluated at (bits of a 63-bit hash), or
+  /// `PassTotals.mismatch` once a process found another's to differ.
+  var fingerprint: UInt64 {
+    get { values[parameterCount + 4].bitPattern }
+    set { values[parameterCount + 4] = Double(bitPattern: newValue) }
+  }
+
+  /// The fingerprint of a pass whose processes were not at the same point.
+  static let mismatch = UInt64.max
+
   /// Rows evaluated.
   var rowCount: Int {
     get { Int(values[parameterCount + 3]) }

@@ -31,6 +31,15 @@ extension ProcessGroup {
     (rank * shardCount / count)..<((rank + 1) * shardCount / count)
   }
 
+  /// The positions among `rowCount` that this process reads in a pass over them all with
+  /// the default shards (`Shards(rowCount:)`): those of its `shardRange(of:)`, consecutive
+  /// over the processes in rank order; all of them in one process.
+  public func shareOfRows(_ rowCount: Int) -> Range<Int> {
+    let shards = Shards(rowCount: rowCount)
+    let owned = shardRange(of: shards.count)
+    return min(rowCount, owned.lowerBound * shards.rowsPerShard)..<min(rowCount, owned.upperBound * shards.rowsPerShard)
+  }
+
   /// Whether every process passes `holds` (true on all of them): a collective vote, used
   /// to stop or go on together.
   public func all(_ holds: Bool) -> Bool {

@@ -11,9 +11,6 @@ public struct Trainer: Sendable {
   /// The processes the passes are spread over: this one alone by default.
   public let processes: any ProcessGroup
 
-  /// Epochs between the checks that every process holds the same parameters.
-  public static let agreementCheckInterval = 10
-
   /// A trainer with `options`; they are validated by `fit`.
   public init(options: TrainingOptions = TrainingOptions()) {
     self.init(options: options, processes: SingleProcess())
@@ -22,7 +19,8 @@ public struct Trainer: Sendable {
   /// A trainer whose passes are spread over `processes` (for example `MPIProcesses`). Each
   /// process calls `fit` with the same data and options; each computes its share of every
   /// pass and all return the same model. The `onEpoch` votes are combined: the run stops
-  /// when any process asks to.
+  /// when any process asks to. Every pass checks that the processes are at the same point
+  /// (`SoftmaxObjective.processesDiverged`), and the end that they hold the same model.
   public init(options: TrainingOptions, processes: any ProcessGroup) {
     self.options = options
     self.processes = processes
@@ -63,7 +61,6 @@ public struct Trainer: Sendable {
     let problem = try prepare(dataset)
     let startingPoint = try initialParameters(
       problem.objective.layout, standardization: problem.standardization, data: problem.data)
-    var diverged: Int? = nil
     var recorder = EpochRecorder(
       start: start, trainingRowCount: problem.objective.rowCount, validation: problem.validation,
       patience: options.earlyStoppingPatience, maxEpochs: options.maxEpochs)
@@ -72,10 +69,6 @@ public struct Trainer: Sendable {
       revise: { recorder.revise($0) }
     ) { progress in
       let line = recorder.record(progress)
-      if progress.epoch % Self.agreementCheckInterval == 0 && !parametersAgree(progress.parameters) {
-        diverged = progress.epoch
-        return false
-      }
       if let interval = checkpointEvery, interval > 0, progress.epoch > 0,
         progress.epoch % interval == 0, let model = try? problem.model(progress.parameters)
       {
@@ -83,8 +76,10 @@ public struct Trainer: Sendable {
       }
       return processes.all(onEpoch(line)) && !recorder.patienceExhausted
     }
-    if let diverged {
-      throw .distributed("the processes' parameters differ after epoch \(diverged) (a process read other data, or its arithmetic differs)")
+    if problem.objective.processesDiverged || problem.validation?.processesDiverged == true {
+      throw .distributed(
+        "the processes were at different points in a pass after epoch \(result.epochs) "
+          + "(a process read other data, or its arithmetic differs)")
     }
     if !parametersAgree(result.parameters) {
       throw .distributed("the processes' parameters differ at the end (a process read other data, or its arithmetic differs)")
@@ -125,10 +120,9 @@ public struct Trainer: Sendable {
       try ValidationSplit(
         labels: data.labels, classCount: data.classCount, fraction: fraction, seed: options.seed)
     }
-    let statistics = LocalStatistics()
     let standardization =
       options.standardize
-      ? Standardization(fitting: data, rows: split?.training, reduction: statistics)
+      ? Standardization(fitting: data, rows: split?.training, processes: processes)
         .leaving(data.table.indicatorFeatures) : nil
     let scaling = FeatureScaling(encoding: data.encoding, standardization: standardization)
     let executor = ShardedExecutor(threadCount: options.effectiveThreadCount)
@@ -138,7 +132,7 @@ public struct Trainer: Sendable {
     let objective = try SoftmaxObjective(
       dataset: data, regularizer: L2Penalty(lambda: l2, layout: layout),
       rows: split?.training,
-      rowWeights: try rowWeights(data, trainingRows: split?.training, statistics: statistics),
+      rowWeights: try rowWeights(data, trainingRows: split?.training),
       shards: nil, executor: executor, reducer: ShardOrderReducer(), scaling: scaling,
       l1Penalty: options.hasL1Penalty ? L1Penalty(lambda: options.lambda * options.l1Ratio, layout: layout) : nil,
       processes: processes)
@@ -285,14 +279,17 @@ public struct Trainer: Sendable {
   }
 
   /// Per-row weights: the data's own (a weight column) times the class weights
-  /// n / (K · n_k), with n and n_k counted over the training rows of every process.
-  private func rowWeights(
-    _ data: Dataset, trainingRows: [Int32]?, statistics: some StatisticsReduction
-  ) throws(TrainingError) -> [Float]? {
+  /// n / (K · n_k), with n and n_k counted over the training rows. Every process holds
+  /// every row's label and weight (4 bytes each), so each computes them whole.
+  private func rowWeights(_ data: Dataset, trainingRows: [Int32]?) throws(TrainingError) -> [Float]? {
     var weights = data.rowWeights
     if options.classWeight == .balanced {
-      let counts = statistics.classCounts(
-        labels: data.labels, classCount: data.classCount, rows: trainingRows)
+      var counts = [Int](repeating: 0, count: data.classCount)
+      if let trainingRows {
+        for row in trainingRows { counts[Int(data.labels[Int(row)])] += 1 }
+      } else {
+        for label in data.labels { counts[Int(label)] += 1 }
+      }
       let total = Double(counts.reduce(0, +))
       let classWeights = counts.map { count in
         count == 0 ? 0 : Float(total / (Double(data.classCount) * Double(count)))
@@ -303,11 +300,8 @@ public struct Trainer: Sendable {
     }
     guard let weights else { return nil }
     let trainingWeights = trainingRows.map { rows in rows.map { weights[Int($0)] } } ?? weights
-    var sum = trainingWeights.reduce(0.0) { $0 + Double($1) }
-    var rowCount = Double(trainingWeights.count)
-    var total = [sum, rowCount]
-    statistics.sum(&total)
-    (sum, rowCount) = (total[0], total[1])
+    let sum = trainingWeights.reduce(0.0) { $0 + Double($1) }
+    let rowCount = Double(trainingWeights.count)
     guard sum > 0 else { throw .unusableData("every training row has weight 0") }
     return Self.normalized(weights, mean: sum / rowCount)
   }

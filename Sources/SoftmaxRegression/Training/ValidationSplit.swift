@@ -3,8 +3,8 @@
 ///
 /// Each class's rows, in row order, are shuffled by one SplitMix64 stream (classes in
 /// class order), and the first round(n_k · fraction) go to validation. Both lists are
-/// returned sorted by row. A run over several processes replaces the local row indices
-/// by global ones so that every process agrees on the split.
+/// returned sorted by row. Every process of a run across several holds every label, so
+/// each computes the same split.
 struct ValidationSplit {
   /// Training rows, sorted.
   let training: [Int32]
