@@ -111,6 +111,15 @@ struct MPITests {
       processCounts: [2])
   }
 
+  @Test("a .smx cache, each rank reading its share: the same model under -np 2 and -np 3, with a validation split",
+    .enabled(if: canRunJobs, skipReason))
+  func cacheMatches() throws {
+    let cache = directory + "/data.smx"
+    let converted = try SoftmaxTool.run(["convert", try data(weighted: true), cache, "--weight", "w"])
+    try #require(converted.status == 0, "\(converted.stderr)")
+    try expectSameModels([cache, "--weight", "w", "--validation", "0.2", "--max-epochs", "25"], processCounts: [2, 3])
+  }
+
   @Test("a bad row that only rank 1 reads: one located error, every rank exits non-zero, no model",
     .enabled(if: canRunJobs, skipReason))
   func errorOnOneRank() throws {
