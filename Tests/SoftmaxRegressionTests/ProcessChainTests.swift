@@ -100,12 +100,13 @@ struct ThreadRank: ProcessGroup {
 
 @Suite("Training across processes (simulated by threads)")
 struct ProcessChainTests {
-  /// 5,000 rows: five shards of 1,024, so every process count below splits them unevenly.
+  /// 3,000 rows: three shards (1,024, 1,024, 952), split unevenly by two processes, one
+  /// each by three, and leaving one of four idle.
   static let dataset: Dataset = {
     var random = SplitMix64(seed: 41)
-    let rows = (0..<5000).map { _ in (0..<5).map { _ in random.nextGaussian() } }
+    let rows = (0..<3000).map { _ in (0..<5).map { _ in random.nextGaussian() } }
     let labels = rows.map { row in row[0] + 0.5 * row[1] > 0.3 ? "b" : (row[2] > 0 ? "a" : "c") }
-    let weights = (0..<5000).map { _ in Float(1 + random.next() % 4) / 2 }
+    let weights = (0..<3000).map { _ in Float(1 + random.next() % 4) / 2 }
     return try! Dataset(rows: rows, labels: labels, weights: weights)
   }()
 
@@ -119,7 +120,7 @@ struct ProcessChainTests {
 
   static func options(_ configure: (inout TrainingOptions) -> Void) -> TrainingOptions {
     var options = TrainingOptions()
-    options.maxEpochs = 12
+    options.maxEpochs = 8
     configure(&options)
     return options
   }
