@@ -38,41 +38,22 @@ struct ProcessBenchmark {
       throw .failure("\(error)")
     }
     let layout = objective.layout
-    var random = SplitMix64(seed: 1)
-    let weights = (0..<(layout.classCount * layout.featureCount)).map { _ in 0.01 * random.nextGaussian() }
-    let parameters = layout.pack(weights: weights, bias: [Float](repeating: 0, count: layout.classCount))
-    var gradient = [Double](repeating: 0, count: layout.parameterCount)
-    var times: [Double] = []
-    var reductions: [Double] = []
-    var value = 0.0
-    let clock = ContinuousClock()
-    for epoch in 0...epochs {
-      let start = clock.now
-      value = parameters.withUnsafeBufferPointer { p in
-        gradient.withUnsafeMutableBufferPointer { g in objective.evaluate(at: p, gradient: g).value }
-      }
-      if epoch > 0 {
-        times.append((clock.now - start).seconds)
-        reductions.append(objective.lastReductionSeconds)
-      }
-    }
-    let transfer = Self.chainSeconds(processes, valueCount: layout.parameterCount + 4, repetitions: 2 * epochs + 1)
-    let bits = [value.bitPattern] + gradient.map(\.bitPattern)
+    let timings = EpochTimings(objective, at: EpochTimings.startingParameters(layout), epochs: epochs)
+    let transfer = Self.chainSeconds(processes, valueCount: layout.parameterCount + 5, repetitions: 2 * epochs + 1)
+    let bits = timings.bits
     let agree = processes.agree(on: bits)
     guard processes.rank == 0 else { return }
     var hash: UInt64 = 0xcbf2_9ce4_8422_2325
     for bit in bits { hash = (hash ^ bit) &* 0x100_0000_01b3 }
-    times.sort()
-    reductions.sort()
     let shards = Shards(rowCount: dataset.rowCount)
-    let sentBytes = processes.count > 1 ? 8 * (layout.parameterCount + 4) : 0
+    let sentBytes = processes.count > 1 ? 8 * (layout.parameterCount + 5) : 0
     print("data: \(dataset.rowCount) rows × \(dataset.featureCount) features × \(dataset.classCount) classes, "
       + "\(shards.count) shards; \(epochs) timed epochs after 1 warm-up; medians on rank 0")
     print("processes × threads   epoch ms (min–max)      combine ms   chain alone ms   sent per pass per process")
     print("\(processes.count) × \(threads)".padding(toLength: 22, withPad: " ", startingAt: 0)
-      + "\(fixed(times[times.count / 2] * 1e3, 1)) (\(fixed(times.first! * 1e3, 1))–\(fixed(times.last! * 1e3, 1)))"
+      + "\(fixed(timings.median * 1e3, 1)) (\(fixed(timings.seconds.first! * 1e3, 1))–\(fixed(timings.seconds.last! * 1e3, 1)))"
         .padding(toLength: 24, withPad: " ", startingAt: 0)
-      + fixed(reductions[reductions.count / 2] * 1e3, 2).padding(toLength: 13, withPad: " ", startingAt: 0)
+      + fixed(timings.reductionMedian * 1e3, 2).padding(toLength: 13, withPad: " ", startingAt: 0)
       + fixed(transfer * 1e3, 3).padding(toLength: 17, withPad: " ", startingAt: 0)
       + "\(fixed(Double(sentBytes) / 1e3, 1)) kB (+ the broadcast)")
     print("combine: the reduction after the kernels on rank 0, with the chain and the wait for the slowest "

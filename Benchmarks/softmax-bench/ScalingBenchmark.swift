@@ -66,10 +66,10 @@ struct ScalingBenchmark {
 
     var ceilings: [MachineCeiling] = []
     var rows: [Row] = []
-    var reference: (value: UInt64, gradient: [UInt64])? = nil
+    var reference: [UInt64]? = nil
     var identical = true
     let layout = ParameterLayout(classCount: dataset.classCount, featureCount: dataset.featureCount)
-    let parameters = startingParameters(layout)
+    let parameters = EpochTimings.startingParameters(layout)
     for threads in threadCounts {
       let ceiling = MachineCeiling(
         threads: threads, fmaGflops: MachineCeiling.measureFMA(threads: threads),
@@ -86,39 +86,23 @@ struct ScalingBenchmark {
       if threads == threadCounts.first {
         print("pass: \(objective.passKind) (K · rowStride = \(layout.classCount * layout.rowStride))")
       }
-      var gradient = [Double](repeating: 0, count: layout.parameterCount)
-      var times: [Double] = []
-      var reductions: [Double] = []
-      var value = 0.0
-      let clock = ContinuousClock()
       let contention = CPUContention()
-      for epoch in 0...epochs {
-        let start = clock.now
-        value = parameters.withUnsafeBufferPointer { p in
-          gradient.withUnsafeMutableBufferPointer { g in objective.evaluate(at: p, gradient: g).value }
-        }
-        if epoch > 0 {
-          times.append((clock.now - start).seconds)
-          reductions.append(objective.lastReductionSeconds)
-        }
-      }
-      let bits = (value.bitPattern, gradient.map(\.bitPattern))
+      let timings = EpochTimings(objective, at: parameters, epochs: epochs)
       if let reference {
-        identical = identical && reference.value == bits.0 && reference.gradient == bits.1
+        identical = identical && reference == timings.bits
       } else {
-        reference = bits
+        reference = timings.bits
       }
-      times.sort()
-      let median = times[times.count / 2]
+      let median = timings.median
       let gflops = flopsPerEpoch / median / 1e9
       let baseline = rows.first?.median ?? median
       let speedup = baseline / median
       let ceilingSpeedup = ceiling.fmaGflops / (ceilings.first?.fmaGflops ?? ceiling.fmaGflops)
       rows.append(Row(
-        threads: threads, median: median, minimum: times.first!, maximum: times.last!,
+        threads: threads, median: median, minimum: timings.seconds.first!, maximum: timings.seconds.last!,
         gflops: gflops, speedup: speedup, efficiency: speedup / ceilingSpeedup,
         percentOfPeak: 100 * gflops / ceiling.fmaGflops, otherCores: contention.otherCores,
-        reduction: reductions.sorted()[reductions.count / 2], extraBytes: objective.passMemoryBytes))
+        reduction: timings.reductionMedian, extraBytes: objective.passMemoryBytes))
     }
     printResults(rows, ceilings, rowCount: dataset.rowCount)
     for line in BusyMachineWarning.lines(rows.map { ("\($0.threads)-thread", $0.otherCores) }) { print(line) }
@@ -141,13 +125,6 @@ struct ScalingBenchmark {
     } catch {
       throw .failure(error.description)
     }
-  }
-
-  /// Small nonzero weights, so the softmax is not trivially uniform.
-  private func startingParameters(_ layout: ParameterLayout) -> [Double] {
-    var random = SplitMix64(seed: 1)
-    let weights = (0..<(layout.classCount * layout.featureCount)).map { _ in 0.01 * random.nextGaussian() }
-    return layout.pack(weights: weights, bias: [Float](repeating: 0, count: layout.classCount))
   }
 
   private func printResults(_ rows: [Row], _ ceilings: [MachineCeiling], rowCount: Int) {

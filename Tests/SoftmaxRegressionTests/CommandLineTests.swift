@@ -49,10 +49,17 @@ struct SoftmaxTool {
     return Output(status: process.terminationStatus, stdout: "", stderr: String(decoding: seen, as: UTF8.self))
   }
 
-  static func runProgram(_ program: String, _ arguments: [String], in directory: String? = nil) throws -> Output {
+  /// Runs `program` with `arguments`, in `directory`, with `environment` added to this
+  /// process's, and returns its status and outputs.
+  static func runProgram(
+    _ program: String, _ arguments: [String], in directory: String? = nil, environment: [String: String] = [:]
+  ) throws -> Output {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: program)
     process.arguments = arguments
+    if !environment.isEmpty {
+      process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+    }
     if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out

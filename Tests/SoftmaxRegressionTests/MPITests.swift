@@ -30,20 +30,7 @@ struct MPITests {
   static func run(
     _ program: String, _ arguments: [String], environment variables: [String: String] = [:]
   ) throws -> SoftmaxTool.Output {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: program)
-    process.arguments = arguments
-    process.environment = ProcessInfo.processInfo.environment.merging(variables) { $1 }
-    let out = Pipe(), err = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    try process.run()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return SoftmaxTool.Output(
-      status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-      stderr: String(decoding: stderr, as: UTF8.self))
+    try SoftmaxTool.runProgram(program, arguments, environment: variables)
   }
 
   /// `mpirun` with the flags a container needs (root, more ranks than cores), then `job`.
