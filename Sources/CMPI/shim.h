@@ -1,4 +1,6 @@
 // MPI for the `MPI` package trait (Open MPI: libopenmpi-dev; MPICH works the same way).
+// The include path and the libraries come from pkg-config (module.modulemap links nothing
+// itself: Open MPI's library is libmpi, MPICH's libmpich).
 //
 // Swift cannot import MPI_COMM_WORLD, MPI_DOUBLE or MPI_SUM: they are casts of incomplete
 // types (Open MPI) or integer macros (MPICH). Each call the package makes is therefore
