@@ -51,73 +51,97 @@ enum TrainCommand {
     return result
   }
 
-  /// What the first stage of a run settles: the options, the outputs, and the data.
-  private struct Setup {
+  /// What the first stage of a run settles: the options and the files.
+  private struct Plan {
     var options: TrainingOptions
     var lambdaAuto: (Bool, folds: Int?)
     var parts: [String]
+    var schema: Dataset.Schema
     var modelPath: String
     var plotPath: String?
     var checkpointInterval: Int?
     var display: ProgressDisplay
-    var dataset: Dataset
-    var loadSeconds: Double
   }
 
+  /// Runs in stages: the plan, the data, the training, the outputs. Over several processes
+  /// each stage ends in a vote (`ProcessLaunch.agree`): every process goes on, or all stop,
+  /// the lowest failing rank saying why.
   static func run(_ arguments: ParsedArguments) throws(CLIError) {
     let processes = try ProcessLaunch.trainingProcesses()
     defer { ProcessLaunch.finish(processes) }
-    // Each stage ends in a vote (`ProcessLaunch.agree`): every process goes on, or all stop.
     var failure: CLIError? = nil
-    var prepared: Setup? = nil
-    do { prepared = try setUp(arguments, processes) } catch { failure = error }
+    var planned: Plan? = nil
+    do { planned = try plan(arguments, processes) } catch { failure = error }
     try ProcessLaunch.agree(processes, failure)
-    guard var setup = prepared else { return }
-    let shape = (rows: setup.dataset.rowCount, features: setup.dataset.featureCount, classes: setup.dataset.classCount)
-    let columnsReport = setup.dataset.ingest
+    guard var plan = planned else { return }
+
+    var loaded: (dataset: Dataset, seconds: Double)? = nil
+    do { loaded = try load(&plan, arguments, processes) } catch { failure = error }
+    try ProcessLaunch.agree(processes, failure)
+    guard let (dataset, loadSeconds) = loaded else { return }
+
+    let shape = (rows: dataset.rowCount, features: dataset.featureCount, classes: dataset.classCount)
     var searched: (result: LambdaSearch.Result, seconds: Double)? = nil
     var trained: Trainer.Result? = nil
     do {
-      if setup.lambdaAuto.0 {
-        searched = try LambdaAuto.train(setup.dataset, setup.options, folds: setup.lambdaAuto.folds, &setup.display)
+      if plan.lambdaAuto.0 {
+        searched = try LambdaAuto.train(dataset, plan.options, folds: plan.lambdaAuto.folds, &plan.display)
         trained = searched?.result.fit
       } else {
         trained = try train(
-          setup.dataset, setup.options, processes, modelPath: setup.modelPath,
-          checkpointInterval: setup.checkpointInterval, &setup.display)
+          dataset, plan.options, processes, modelPath: plan.modelPath,
+          checkpointInterval: plan.checkpointInterval, &plan.display)
       }
     } catch {
       failure = error
     }
     try ProcessLaunch.agree(processes, failure)
-    guard let result = trained, processes.rank == 0 else { return }
-    let search = searched?.result
-    try writeOutputs(result, search: search, modelPath: setup.modelPath, plotPath: setup.plotPath, dataPath: setup.parts[0])
+    guard let result = trained else { return }
 
-    if setup.display.mode != .silent {
+    if processes.rank == 0 {
+      do {
+        try writeOutputs(
+          result, search: searched?.result, modelPath: plan.modelPath, plotPath: plan.plotPath, dataPath: plan.parts[0])
+      } catch {
+        failure = error
+      }
+    }
+    try ProcessLaunch.agree(processes, failure)
+    guard processes.rank == 0 else { return }
+    report(
+      result, searched: searched, plan: plan, shape: shape, columns: dataset.ingest, loadSeconds: loadSeconds,
+      processCount: processes.count, json: arguments.flag("json"))
+  }
+
+  /// The summary on stderr and, with `--json`, the JSON summary on stdout.
+  private static func report(
+    _ result: Trainer.Result, searched: (result: LambdaSearch.Result, seconds: Double)?, plan: Plan,
+    shape: (rows: Int, features: Int, classes: Int), columns: IngestReport, loadSeconds: Double,
+    processCount: Int, json: Bool
+  ) {
+    let search = searched?.result
+    if plan.display.mode != .silent {
       var text = summary(
-        result.report, requestedSolver: setup.options.solver, l1Ratio: setup.options.l1Ratio,
+        result.report, requestedSolver: plan.options.solver, l1Ratio: plan.options.l1Ratio,
         featureCount: result.model.featureNames.count,
-        loadSeconds: setup.loadSeconds, modelPath: setup.modelPath, plotPath: setup.plotPath)
-      if processes.count > 1 { text += "\n  processes  \(processes.count) (MPI ranks), each with \(result.report.threadCount) threads" }
+        loadSeconds: loadSeconds, modelPath: plan.modelPath, plotPath: plan.plotPath)
+      if processCount > 1 { text += "\n  processes  \(processCount) (MPI ranks), each with \(result.report.threadCount) threads" }
       if let searched { text += "\n" + LambdaAuto.summaryLine(searched.result, seconds: searched.seconds) }
       Console.error(text)
     }
-    if arguments.flag("json") {
-      var json = summaryJSON(
-        report: result.report, requestedSolver: setup.options.solver, l1Ratio: setup.options.l1Ratio, shape: shape,
-        loadSeconds: setup.loadSeconds,
-        modelPath: setup.modelPath,
-        columns: columnsReport, classNames: result.model.classNames, lambda: search?.chosenLambda ?? setup.options.lambda)
-      if let search, case .object(let pairs) = json { json = .object(pairs + [("lambda_path", LambdaAuto.json(search))]) }
-      if case .object(let pairs) = json { json = .object(pairs + [("processes", .integer(processes.count))]) }
-      Console.output(json.text)
-    }
+    guard json else { return }
+    var summary = summaryJSON(
+      report: result.report, requestedSolver: plan.options.solver, l1Ratio: plan.options.l1Ratio, shape: shape,
+      loadSeconds: loadSeconds, modelPath: plan.modelPath, columns: columns, classNames: result.model.classNames,
+      lambda: search?.chosenLambda ?? plan.options.lambda)
+    if let search, case .object(let pairs) = summary { summary = .object(pairs + [("lambda_path", LambdaAuto.json(search))]) }
+    if case .object(let pairs) = summary { summary = .object(pairs + [("processes", .integer(processCount))]) }
+    Console.output(summary.text)
   }
 
-  /// The first stage: reads the flags, checks the outputs (on rank 0, the one that writes)
-  /// and loads the data (each process its own copy). Only rank 0 prints progress.
-  private static func setUp(_ arguments: ParsedArguments, _ processes: any ProcessGroup) throws(CLIError) -> Setup {
+  /// The first stage: reads the flags and checks the outputs (on rank 0, the one that
+  /// writes). Only rank 0 prints progress.
+  private static func plan(_ arguments: ParsedArguments, _ processes: any ProcessGroup) throws(CLIError) -> Plan {
     let options = try trainingOptions(arguments)
     let lambdaAuto = try LambdaAuto.requested(arguments)
     if lambdaAuto.0 {
@@ -126,32 +150,34 @@ enum TrainCommand {
         throw .usage("--\(flag) belongs to one fit; --lambda auto runs many (give λ to use it)", usage: nil)
       }
     }
-    if processes.count > 1 && arguments.string("cache") != nil {
-      throw .usage(
-        "--cache would be written by every process at once; convert once ('softmax convert DATA.csv DATA.smx') "
-          + "and train on the cache", usage: nil)
-    }
     let parts = try ModelInput.dataFiles(arguments.positionals)
     let schema = try trainingSchema(arguments, path: parts[0])
     let modelPath = arguments.string("output") ?? "model.json"
     let plotPath = arguments.string("plot")
     let checkpointInterval = try arguments.integer("checkpoint", rule: "an integer ≥ 1") { $0 >= 1 }
     if processes.rank == 0 { try checkOutputs(arguments, modelPath: modelPath, plotPath: plotPath, inputs: parts) }
-    var display = ProgressDisplay(
+    let display = ProgressDisplay(
       quiet: arguments.flag("quiet") || processes.rank != 0, maxEpochs: options.maxEpochs)
-
     Interruption.install()
     FileChangeGuard.install(command: "train", inputs: parts)
-    let (dataset, loadSeconds) = try load(parts, arguments, schema, options, processes, &display)
-    if display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: dataset.featureCount) {
+    return Plan(
+      options: options, lambdaAuto: lambdaAuto, parts: parts, schema: schema, modelPath: modelPath,
+      plotPath: plotPath, checkpointInterval: checkpointInterval, display: display)
+  }
+
+  /// The second stage: the data (`load(_:_:_:_:_:_:)`), its column summary, and room for
+  /// the model (on rank 0).
+  private static func load(
+    _ plan: inout Plan, _ arguments: ParsedArguments, _ processes: any ProcessGroup
+  ) throws(CLIError) -> (dataset: Dataset, seconds: Double) {
+    let (dataset, loadSeconds) = try load(plan.parts, arguments, plan.schema, plan.options, processes, &plan.display)
+    if plan.display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: dataset.featureCount) {
       Console.error(lines)
     }
     if processes.rank == 0 {
-      try checkModelSpace(modelPath, classes: dataset.classCount, features: dataset.featureCount)
+      try checkModelSpace(plan.modelPath, classes: dataset.classCount, features: dataset.featureCount)
     }
-    return Setup(
-      options: options, lambdaAuto: lambdaAuto, parts: parts, modelPath: modelPath, plotPath: plotPath,
-      checkpointInterval: checkpointInterval, display: display, dataset: dataset, loadSeconds: loadSeconds)
+    return (dataset, loadSeconds)
   }
 
   /// The training schema the flags describe.
@@ -171,7 +197,7 @@ enum TrainCommand {
     let clock = ContinuousClock()
     let start = clock.now
     let dataset: Dataset
-    let source = try cacheFirst(parts, arguments, schema, options, &display)
+    let source = try sharedSource(parts, arguments, schema, options, processes, &display)
     let name = parts.count == 1 ? parts[0] : "\(parts.count) parts"
     var progress = display  // the progress closure may escape; an inout parameter may not
     defer {
@@ -206,6 +232,25 @@ enum TrainCommand {
           + "\(dataset.classCount) classes in \(Format.duration(seconds))")
     }
     return (dataset, seconds)
+  }
+
+  /// Where the data is read from (`cacheFirst`); over several processes with `--cache`,
+  /// rank 0 converts alone and the others wait (a vote), then all read the cache in shares.
+  /// The cache's path must be one every host sees.
+  private static func sharedSource(
+    _ parts: [String], _ arguments: ParsedArguments, _ schema: Dataset.Schema,
+    _ options: TrainingOptions, _ processes: any ProcessGroup, _ display: inout ProgressDisplay
+  ) throws(CLIError) -> ModelInput.TextFiles {
+    guard processes.count > 1, let cache = arguments.string("cache") else {
+      return try cacheFirst(parts, arguments, schema, options, &display)
+    }
+    var failure: CLIError? = nil
+    var source = ModelInput.TextFiles(paths: [cache])
+    if processes.rank == 0 {
+      do { source = try cacheFirst(parts, arguments, schema, options, &display) } catch { failure = error }
+    }
+    try ProcessLaunch.agree(processes, failure)
+    return source
   }
 
   /// Where the data is read from: the data itself, or a cache it is converted to first

@@ -107,6 +107,23 @@ struct MPITests {
     try expectSameModels([cache, "--weight", "w", "--validation", "0.2", "--max-epochs", "25"], processCounts: [2, 3])
   }
 
+  @Test("train DATA.csv --cache FILE.smx under -np 2: rank 0 converts, every rank reads its share, the same model",
+    .enabled(if: canRunJobs, skipReason))
+  func cacheFlagAcrossRanks() throws {
+    let csv = try data()
+    let single = directory + "/single.json"
+    let alone = try SoftmaxTool.run(["train", csv, "-o", single, "-q", "--max-epochs", "20"])
+    try #require(alone.status == 0, "\(alone.stderr)")
+    let cache = directory + "/made.smx"
+    let model = directory + "/np2.json"
+    let job = try Self.mpirun([
+      "-np", "2", SoftmaxTool.executable, "train", csv, "--cache", cache, "-o", model, "-q", "--max-epochs", "20",
+    ])
+    #expect(job.status == 0, "\(job.stderr)")
+    #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == Data(contentsOf: URL(fileURLWithPath: single)))
+    #expect(DatasetCache.isCache(path: cache))
+  }
+
   @Test("a bad row that only rank 1 reads: one located error, every rank exits non-zero, no model",
     .enabled(if: canRunJobs, skipReason))
   func errorOnOneRank() throws {
