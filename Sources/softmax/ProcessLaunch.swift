@@ -3,6 +3,7 @@
 #elseif canImport(Darwin)
   import Darwin
 #endif
+import Foundation
 import SoftmaxRegression
 import Synchronization
 
@@ -75,6 +76,20 @@ enum ProcessLaunch {
       try refuseSeveral("train")
       return SingleProcess()
     #endif
+  }
+
+  /// The launchers' variables for the number of ranks on this host (Open MPI, MPICH's
+  /// Hydra, Slurm).
+  static let localCountVariables = ["OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS", "SLURM_NTASKS_PER_NODE"]
+
+  /// The threads a rank takes when `--threads` is not given: the cores it is bound to, or,
+  /// unbound, the host's cores shared among the ranks on it (so that N ranks on one host
+  /// do not each start a thread per core).
+  static func defaultThreadCount() -> Int {
+    let cores = ShardedExecutor.availableCoreCount
+    guard cores == ProcessInfo.processInfo.activeProcessorCount else { return cores }  // bound
+    let local = localCountVariables.lazy.compactMap { getenv($0).flatMap { Int(String(cString: $0)) } }.first ?? 1
+    return max(1, cores / max(1, local))
   }
 
   /// Ends MPI, where it was started.

@@ -142,7 +142,8 @@ enum TrainCommand {
   /// The first stage: reads the flags and checks the outputs (on rank 0, the one that
   /// writes). Only rank 0 prints progress.
   private static func plan(_ arguments: ParsedArguments, _ processes: any ProcessGroup) throws(CLIError) -> Plan {
-    let options = try trainingOptions(arguments)
+    var options = try trainingOptions(arguments)
+    if processes.count > 1 && options.threadCount == nil { options.threadCount = ProcessLaunch.defaultThreadCount() }
     let lambdaAuto = try LambdaAuto.requested(arguments)
     if lambdaAuto.0 {
       // Each of these belongs to one fit; the search runs many and would drop them silently.

@@ -124,6 +124,35 @@ struct MPITests {
     #expect(DatasetCache.isCache(path: cache))
   }
 
+  /// The `threads` of `train --json`'s summary in `output`.
+  static func threads(_ output: String) -> Int? {
+    guard let object = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else { return nil }
+    return object["threads"] as? Int
+  }
+
+  @Test("threads by default: a rank bound to a core takes one; unbound ranks share the host's cores",
+    .enabled(if: canRunJobs, skipReason))
+  func defaultThreadsPerRank() throws {
+    let model = directory + "/model.json"
+    for (binding, expected) in [("core", 1), ("none", max(1, ProcessInfo.processInfo.activeProcessorCount / 2))] {
+      let job = try Self.mpirun([
+        "-np", "2", "--bind-to", binding, SoftmaxTool.executable, "train", dataFile("iris.csv"), "-o", model, "-q",
+        "--json",
+      ])
+      #expect(job.status == 0, "\(job.stderr)")
+      #expect(Self.threads(job.stdout) == expected, "--bind-to \(binding): \(job.stdout)")
+    }
+  }
+
+  @Test("threads by default follow the affinity mask (taskset), in any build",
+    .enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/taskset"), "needs taskset"))
+  func defaultThreadsFollowAffinity() throws {
+    let model = directory + "/model.json"
+    let pinned = try Self.run("/usr/bin/taskset", ["-c", "0", SoftmaxTool.executable, "train", dataFile("iris.csv"), "-o", model, "-q", "--json"])
+    #expect(pinned.status == 0, "\(pinned.stderr)")
+    #expect(Self.threads(pinned.stdout) == 1, "\(pinned.stdout)")
+  }
+
   @Test("a bad row that only rank 1 reads: one located error, every rank exits non-zero, no model",
     .enabled(if: canRunJobs, skipReason))
   func errorOnOneRank() throws {

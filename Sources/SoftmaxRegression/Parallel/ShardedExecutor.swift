@@ -18,10 +18,25 @@ public struct ShardedExecutor: Sendable {
     self.threadCount = max(1, threadCount)
   }
 
-  /// The number of CPU cores this process may use.
+  /// The number of CPU cores this process may use: those online, or fewer where its
+  /// affinity mask allows fewer (`taskset`, a container's cpuset, an MPI launcher binding
+  /// each rank to its cores).
   public static var availableCoreCount: Int {
-    ProcessInfo.processInfo.activeProcessorCount
+    let online = ProcessInfo.processInfo.activeProcessorCount
+    return min(online, allowedCoreCount ?? online)
   }
+
+  /// The CPUs in this process's affinity mask (`Cpus_allowed` in /proc/self/status), read
+  /// once; nil where unknown.
+  public static let allowedCoreCount: Int? = {
+    guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+      let line = text.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") })
+    else { return nil }
+    let count = line.dropFirst("Cpus_allowed:".count).reduce(0) { count, digit in
+      count + (digit.hexDigitValue ?? 0).nonzeroBitCount
+    }
+    return count > 0 ? count : nil
+  }()
 
   /// Calls `body(shard)` exactly once for every shard in `0..<shardCount`, concurrently
   /// when there are several workers and shards, and returns when all calls have returned.
