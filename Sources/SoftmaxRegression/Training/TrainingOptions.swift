@@ -132,7 +132,7 @@ public struct TrainingOptions: Sendable, Equatable, Codable {
       .choice(
         "class-weight", \.classWeight, valueName: "MODE",
         "balanced: weight n/(K·n_k) per row of class k"),
-      .optionalInteger("threads", \.threadCount, "Worker threads (unset: all cores)", in: 1...maximumThreads),
+      .optionalInteger("threads", \.threadCount, "Worker threads (unset: every core this process may use; under mpirun, its share)", in: 1...maximumThreads),
       .seed("seed", \.seed, "Seed for the validation split and sgd shuffles"),
     ]
   }
