@@ -187,18 +187,20 @@ public struct Trainer: Sendable {
     return processes.agree(on: parameters.lazy.map(\.bitPattern))
   }
 
-  /// Checks, before the first pass, that every process holds data of the same shape, names
-  /// and labels (a process on a host whose copy of the file differs): cheap, O(rows). Values
-  /// that differ are caught by the parameter checks that follow.
+  /// Checks, before the first pass, that every process holds data of the same shape, names,
+  /// labels and row weights, which each uses whole (a host whose copy of the file differs):
+  /// cheap, O(rows). Feature values are each process's own rows' and enter the model only
+  /// through the chained sums.
   private func ensureSameData(_ dataset: borrowing Dataset) throws(TrainingError) {
     guard processes.count > 1 else { return }
     let shape = [dataset.rowCount, dataset.featureCount, dataset.classCount].map { UInt64($0) }
     let names = (dataset.classNames + dataset.featureNames).map { UInt64(truncatingIfNeeded: $0.utf8.count) }
       + (dataset.classNames + dataset.featureNames).flatMap { $0.utf8.map(UInt64.init) }
     let labels = dataset.labels.lazy.map { UInt64(UInt32(bitPattern: $0)) }
-    guard processes.agree(on: shape + names + labels) else {
+    let weights = (dataset.rowWeights ?? []).lazy.map { UInt64($0.bitPattern) }
+    guard processes.agree(on: shape + names + labels + weights) else {
       throw .distributed(
-        "the processes read different data (rows, features, classes, names or labels differ; "
+        "the processes read different data (rows, features, classes, names, labels or weights differ; "
           + "every host must read the same file)")
     }
   }
