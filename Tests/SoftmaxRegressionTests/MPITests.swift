@@ -124,6 +124,20 @@ struct MPITests {
     #expect(DatasetCache.isCache(path: cache))
   }
 
+  @Test("--cache under -np 2 with a bad row: rank 0's conversion error once, every rank non-zero, no cache, no model",
+    .enabled(if: canRunJobs, skipReason))
+  func cacheFlagConversionError() throws {
+    let bad = directory + "/bad.csv"
+    try "x,y,label\n1,2,a\n3,oops,b\n".write(toFile: bad, atomically: true, encoding: .utf8)
+    let cache = directory + "/made.smx"
+    let model = directory + "/model.json"
+    let job = try Self.mpirun(["-np", "2", SoftmaxTool.executable, "train", bad, "--cache", cache, "-o", model, "-q"])
+    #expect(job.status != 0)
+    #expect(job.stderr.components(separatedBy: "softmax train: error:").count - 1 == 1, "\(job.stderr)")
+    #expect(job.stderr.contains("bad.csv, line 3, column 2"), "\(job.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: cache) && !FileManager.default.fileExists(atPath: model))
+  }
+
   /// The `threads` of `train --json`'s summary in `output`.
   static func threads(_ output: String) -> Int? {
     guard let object = try? JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any] else { return nil }
