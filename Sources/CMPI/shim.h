@@ -50,4 +50,3 @@ static inline int softmax_mpi_maximum_int64(long long *values, int count) {
   return MPI_Allreduce(MPI_IN_PLACE, values, count, MPI_LONG_LONG, MPI_MAX, MPI_COMM_WORLD);
 }
 
-static inline void softmax_mpi_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }

@@ -28,24 +28,17 @@ enum ProcessLaunch {
   /// Whether a launcher started this process as one of several: a count above 1, or a
   /// rank above 0, in its environment.
   static var startedAsSeveral: Bool {
-    func value(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
-    return countVariables.contains { (value($0) ?? 1) > 1 } || rankVariables.contains { (value($0) ?? 0) > 0 }
+    countVariables.contains { (integer($0) ?? 1) > 1 } || rankVariables.contains { (integer($0) ?? 0) > 0 }
   }
+
+  /// The environment variable `name` as an integer, if set to one.
+  private static func integer(_ name: String) -> Int? { getenv(name).flatMap { Int(String(cString: $0)) } }
 
   /// Whether this process prints an error: the launcher's rank 0 for errors every rank
   /// meets alike (a wrong flag, a build without MPI), any rank once the stages vote.
   static var printsErrors: Bool {
     if processVotesStarted.load(ordering: .relaxed) { return true }
-    return !rankVariables.contains { name in getenv(name).flatMap { Int(String(cString: $0)) }.map { $0 > 0 } ?? false }
-  }
-
-  /// Whether this build can train across processes (the `MPI` trait).
-  static var hasMPI: Bool {
-    #if MPI
-      return true
-    #else
-      return false
-    #endif
+    return !rankVariables.contains { (integer($0) ?? 0) > 0 }
   }
 
   /// Refuses to run `command` as one of several processes: only `train` spreads over them,
@@ -88,7 +81,7 @@ enum ProcessLaunch {
   static func defaultThreadCount() -> Int {
     let cores = ShardedExecutor.availableCoreCount
     guard cores == ProcessInfo.processInfo.activeProcessorCount else { return cores }  // bound
-    let local = localCountVariables.lazy.compactMap { getenv($0).flatMap { Int(String(cString: $0)) } }.first ?? 1
+    let local = localCountVariables.lazy.compactMap(integer).first ?? 1
     return max(1, cores / max(1, local))
   }
 

@@ -27,9 +27,6 @@
     /// Ends MPI in this process (after the last collective call).
     public static func finish() { _ = softmax_mpi_finalize() }
 
-    /// Ends every process of the job with exit status `code`.
-    public static func abort(_ code: Int32) { softmax_mpi_abort(code) }
-
     private init(rank: Int, count: Int) {
       self.rank = rank
       self.count = count

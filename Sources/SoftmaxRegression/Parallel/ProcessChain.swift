@@ -6,7 +6,7 @@
 ///
 /// Every process computes its kernels at the same time; only the additions, O(shards · P)
 /// in all, run one process after another, and each process sends and receives O(P) values
-/// a pass (P = K · D + K + 4), never anything that grows with the rows. An MPI_SUM
+/// a pass (P = K · rowStride + K + 5: `PassTotals`), never anything that grows with the rows. An MPI_SUM
 /// allreduce would cost less latency, but its association depends on the process count and
 /// the algorithm MPI picks, so the model would too.
 struct ProcessChain {
