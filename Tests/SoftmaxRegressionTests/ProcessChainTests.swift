@@ -11,9 +11,15 @@ final class ThreadWorld: Sendable {
   let count: Int
   private let mailboxes: [Mailbox]
 
-  final class Mailbox: Sendable {
-    let messages = Mutex<[[Double]]>([])
+  /// Messages from one rank to another, first in first out. An `NSLock` (a pthread mutex,
+  /// which ThreadSanitizer follows) guards them.
+  final class Mailbox: @unchecked Sendable {
+    private var messages: [[Double]] = []
+    private let lock = NSLock()
     let arrived = DispatchSemaphore(value: 0)
+
+    func append(_ message: [Double]) { lock.withLock { messages.append(message) } }
+    func removeFirst() -> [Double] { lock.withLock { messages.removeFirst() } }
   }
 
   init(count: Int) {
@@ -23,14 +29,14 @@ final class ThreadWorld: Sendable {
 
   func post(_ values: [Double], from source: Int, to destination: Int) {
     let box = mailboxes[source * count + destination]
-    box.messages.withLock { $0.append(values) }
+    box.append(values)
     box.arrived.signal()
   }
 
   func take(from source: Int, to destination: Int) -> [Double] {
     let box = mailboxes[source * count + destination]
     box.arrived.wait()
-    return box.messages.withLock { $0.removeFirst() }
+    return box.removeFirst()
   }
 
   /// Runs `body(rank)` for every rank on its own thread and returns the results by rank.
