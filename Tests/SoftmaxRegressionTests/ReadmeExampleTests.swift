@@ -36,6 +36,20 @@ func readmeTableExample() throws -> (model: SoftmaxModel, raw: Dataset, predicte
   return (model, raw, predicted)
 }
 
+#if MPI
+/// The README's example across MPI ranks, compiled with the trait (not run: it would start
+/// MPI in the test process).
+func readmeMPIExample(options: TrainingOptions) throws {
+  // README MPI example begins
+  let processes = try MPIProcesses.start()
+  let data = try Dataset(cacheAt: "/shared/data.smx", processes: processes)  // its share
+  let result = try Trainer(options: options, processes: processes).fit(data)
+  if processes.rank == 0 { try result.model.save(to: "model.json") }
+  MPIProcesses.finish()
+  // README MPI example ends
+}
+#endif
+
 /// The lines between `// NAME begins` and `// NAME ends` in this file, unindented.
 private func compiledLines(_ name: String) throws -> String {
   let source = try String(contentsOfFile: #filePath, encoding: .utf8)
@@ -70,6 +84,7 @@ struct ReadmeExampleTests {
     let readme = try String(contentsOfFile: packageRoot + "/README.md", encoding: .utf8)
     #expect(readme.contains("```swift\nimport SoftmaxRegression\n\n" + (try compiledLines("README example")) + "```"))
     #expect(readme.contains("```swift\n" + (try compiledLines("README table example")) + "```"))
+    #expect(readme.contains("```swift\n" + (try compiledLines("README MPI example")) + "```"))
   }
 
   @Test("the table example reads a ';' file with text columns and NA, and scores raw rows")
