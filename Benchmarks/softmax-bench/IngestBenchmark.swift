@@ -133,14 +133,13 @@ func ingestOnce(arguments: [String]) throws(BenchError) {
   print(seconds, usage.ru_maxrss * 1024, dataset.rowCount, checksum(dataset))
 }
 
-/// FNV-1a over the feature bits, labels and class names.
+/// The `Fingerprint` of the feature bits, labels and class names.
 private func checksum(_ dataset: Dataset) -> UInt64 {
-  var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-  func mix(_ value: UInt64) { hash = (hash ^ value) &* 0x100_0000_01b3 }
+  var fingerprint = Fingerprint()
   for row in 0..<dataset.rowCount {
-    for column in 0..<dataset.featureCount { mix(UInt64(dataset.features[row, column].bitPattern)) }
+    for column in 0..<dataset.featureCount { fingerprint.mix(UInt64(dataset.features[row, column].bitPattern)) }
   }
-  for label in dataset.labels { mix(UInt64(UInt32(bitPattern: label))) }
-  for name in dataset.classNames { for byte in name.utf8 { mix(UInt64(byte)) } }
-  return hash
+  fingerprint.mix(dataset.labels.lazy.map { UInt64(UInt32(bitPattern: $0)) })
+  for name in dataset.classNames { fingerprint.mix(name.utf8.lazy.map(UInt64.init)) }
+  return fingerprint.value
 }

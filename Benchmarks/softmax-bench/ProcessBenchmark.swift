@@ -43,8 +43,7 @@ struct ProcessBenchmark {
     let bits = timings.bits
     let agree = processes.agree(on: bits)
     guard processes.rank == 0 else { return }
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for bit in bits { hash = (hash ^ bit) &* 0x100_0000_01b3 }
+    let hash = Fingerprint(bits).value
     let shards = Shards(rowCount: dataset.rowCount)
     let sentBytes = processes.count > 1 ? 8 * (layout.parameterCount + 5) : 0
     print("data: \(dataset.rowCount) rows × \(dataset.featureCount) features × \(dataset.classCount) classes, "

@@ -504,7 +504,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       let start = clock.now
       if first == owned.lowerBound {
         carried = totals.withUnsafeMutableValues { chain.receivePreceding($0) }
-        if !carried || totals.fingerprint != fingerprint { totals.fingerprint = carried ? PassTotals.mismatch : fingerprint }
+        totals.stamp(fingerprint, afterOthers: carried)
       }
       reducer.reduce(
         partialSums, shardCount: wave.count, into: &totals, continuing: first > owned.lowerBound || carried,
@@ -527,14 +527,12 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
   /// Marks the objective diverged (`processesDiverged`), for a check outside the passes.
   func markDiverged() { processesDiverged = true }
 
-  /// A 63-bit FNV-1a hash of the vectors' bits (the top bit clear, so it never equals
-  /// `PassTotals.mismatch`).
+  /// The `Fingerprint` of the vectors' bits, its top bit cleared so that it never equals
+  /// `PassTotals.mismatch`.
   private static func fingerprint(of vectors: [UnsafeBufferPointer<Double>]) -> UInt64 {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for vector in vectors {
-      for value in vector { hash = (hash ^ value.bitPattern) &* 0x100_0000_01b3 }
-    }
-    return hash & (UInt64.max >> 1)
+    var fingerprint = Fingerprint()
+    for vector in vectors { fingerprint.mix(vector.lazy.map(\.bitPattern)) }
+    return fingerprint.value & (UInt64.max >> 1)
   }
 
   /// Shard buffers for a Double kernel: as many slots as the Float32 ones, or fewer, at

@@ -50,6 +50,17 @@ struct PassTotals: Equatable {
   /// The fingerprint of a pass whose processes were not at the same point.
   static let mismatch = UInt64.max
 
+  /// Marks the totals as evaluated at `fingerprint`: the first process sets it; a process
+  /// continuing the totals of others (`afterOthers`) keeps theirs when it is the same, and
+  /// otherwise sets `mismatch`, which every later process keeps.
+  mutating func stamp(_ fingerprint: UInt64, afterOthers: Bool) {
+    if !afterOthers {
+      self.fingerprint = fingerprint
+    } else if self.fingerprint != fingerprint {
+      self.fingerprint = Self.mismatch
+    }
+  }
+
   /// Rows evaluated.
   var rowCount: Int {
     get { Int(values[parameterCount + 3]) }

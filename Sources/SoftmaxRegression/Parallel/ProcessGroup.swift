@@ -48,12 +48,10 @@ extension ProcessGroup {
     return vote[0] == 1
   }
 
-  /// Whether every process passes the same `values`: a 64-bit FNV-1a hash of them,
+  /// Whether every process passes the same `values`: their `Fingerprint`,
   /// compared by its minimum and maximum over the processes (two small collectives).
   public func agree(on values: some Sequence<UInt64>) -> Bool {
-    var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-    for value in values { hash = (hash ^ value) &* 0x100_0000_01b3 }
-    var low: [Int64] = [Int64(bitPattern: hash)]
+    var low: [Int64] = [Int64(bitPattern: Fingerprint(values).value)]
     var high = low
     minimum(&low)
     maximum(&high)
