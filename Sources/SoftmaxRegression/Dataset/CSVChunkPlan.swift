@@ -47,7 +47,16 @@ struct CSVChunkPlan {
     afterScanning: @Sendable (Range<Int>) -> Void = { _ in }
   ) {
     let ranges = Self.cut(bodyStart..<bytes.count, chunkSize: chunkSize)
-    let scans = UnsafeMutableBufferPointer<Scan>.allocate(capacity: ranges.count)
+    let scans = Self.scan(ranges, of: bytes, bodyStart: bodyStart, executor: executor, afterScanning: afterScanning)
+    self.init(bytes: bytes, bodyStart: bodyStart, ranges: ranges, scans: scans)
+  }
+
+  /// Scans `ranges` of `bytes` on `executor` (`scan(_:_:bodyStart:)`), in parallel.
+  static func scan(
+    _ ranges: [Range<Int>], of bytes: UnsafeRawBufferPointer, bodyStart: Int, executor: ShardedExecutor,
+    afterScanning: @Sendable (Range<Int>) -> Void = { _ in }
+  ) -> [Scan] {
+    let scans = UnsafeMutableBufferPointer<Scan>.allocate(capacity: max(1, ranges.count))
     defer { scans.deallocate() }
     scans.initialize(repeating: Scan())
     let shared = SharedScans(bytes: bytes, scans: scans)
@@ -55,7 +64,12 @@ struct CSVChunkPlan {
       shared.scans[index] = Self.scan(shared.bytes, ranges[index], bodyStart: bodyStart)
       afterScanning(ranges[index])
     }
+    return Array(scans.prefix(ranges.count))
+  }
 
+  /// The plan of the chunks `ranges` (`cut(_:chunkSize:)` of the body) from their `scans`,
+  /// fixing the quote state at every cut in one ordered sweep.
+  init(bytes: UnsafeRawBufferPointer, bodyStart: Int, ranges: [Range<Int>], scans: [Scan]) {
     var chunks: [Chunk] = []
     chunks.reserveCapacity(ranges.count)
     var insideQuotes = false
@@ -76,6 +90,13 @@ struct CSVChunkPlan {
     self.chunks = chunks
     self.rowCount = rowCount
     self.endsInsideQuotes = insideQuotes
+  }
+
+  /// The rows (numbered in the file) of the consecutive chunks `chunks`.
+  func rows(of chunks: Range<Int>) -> Range<Int> {
+    guard !chunks.isEmpty else { return 0..<0 }
+    let last = self.chunks[chunks.upperBound - 1]
+    return self.chunks[chunks.lowerBound].firstRow..<last.firstRow + last.rowCount
   }
 
   /// The body cut at the multiples of `chunkSize` (file offsets, so cuts fall on page
@@ -195,6 +216,18 @@ struct CSVChunkPlan {
 }
 
 extension CSVChunkPlan.Scan {
+  /// The scan as five numbers, to send to other processes.
+  var values: [Double] {
+    [rowEnds.0, rowEnds.1, lastRowEnd.0, lastRowEnd.1, oddQuotes ? 1 : 0].map(Double.init)
+  }
+
+  /// The scan `values` describe.
+  init(values: ArraySlice<Double>) {
+    let numbers = values.map { Int($0) }
+    self.init(
+      rowEnds: (numbers[0], numbers[1]), lastRowEnd: (numbers[2], numbers[3]), oddQuotes: numbers[4] != 0)
+  }
+
   fileprivate mutating func add(_ count: Int, parity: Int, last: Int) {
     if parity == 0 {
       rowEnds.0 += count

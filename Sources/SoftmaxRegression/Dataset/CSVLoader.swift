@@ -578,7 +578,8 @@ struct CSVLoader {
   /// the cell). Classes are sorted by `ClassOrder`. Cost: O(rows), or O(rows · features)
   /// when assembled.
   func makeDataset(
-    _ rows: RawRows, layout: Layout, executor: ShardedExecutor = ShardedExecutor(threadCount: 1)
+    _ rows: RawRows, layout: Layout, executor: ShardedExecutor = ShardedExecutor(threadCount: 1),
+    held: Range<Int>? = nil, processes: any ProcessGroup = SingleProcess()
   ) throws(DatasetError) -> Dataset? {
     let labelName = layout.labelColumn.map { layout.header[$0] } ?? schema.labelColumn ?? "label"
     var interner = LabelInterner()
@@ -592,7 +593,8 @@ struct CSVLoader {
         classNames: classNames, featureNames: layout.featureNames, labelName: labelName,
         rowWeights: rows.weights, table: plainTable(layout))
     }
-    let assembler = TableAssembler(layout: layout, schema: schema, file: file, executor: executor)
+    let assembler = TableAssembler(
+      layout: layout, schema: schema, file: file, executor: executor, held: held, processes: processes)
     return try assembler.assemble(
       rows, labels: labels, classNames: classNames, labelName: labelName)
   }

@@ -25,13 +25,15 @@ struct CSVParts {
     var release: @Sendable (Range<Int>) -> Void = { _ in }
   }
 
-  private struct Part {
+  struct Part {
     var loader: CSVLoader
     var layout: CSVLoader.Layout
     var plan: CSVChunkPlan
     var release: @Sendable (Range<Int>) -> Void
     /// The index of its first row among all parts' rows.
     var firstRow: Int
+    /// The index of its first chunk among all parts' chunks.
+    var firstChunk: Int
     /// The bytes of the parts before it (for progress).
     var bytesBefore: Int
   }
@@ -39,7 +41,12 @@ struct CSVParts {
   let schema: Dataset.Schema
   let executor: ShardedExecutor
   let chunkSize: Int
-  private let parts: [Part]
+  /// The processes that read the parts in shares (`load()`); one by default.
+  let processes: any ProcessGroup
+  /// The chunks, numbered over all parts, whose rows this process reads: all of them in
+  /// one process.
+  let ownedChunks: Range<Int>
+  let parts: [Part]
   /// The planned data rows of all parts.
   let rowCount: Int
   private let totalBytes: Int
@@ -57,16 +64,51 @@ struct CSVParts {
   ///   header's own errors.
   init(
     _ sources: [Source], schema: Dataset.Schema, executor: ShardedExecutor,
-    chunkSize: Int = ParallelCSVLoader.defaultChunkSize
+    chunkSize: Int = ParallelCSVLoader.defaultChunkSize, processes: any ProcessGroup = SingleProcess()
   ) throws(DatasetError) {
     self.schema = schema
     self.executor = executor
     self.chunkSize = chunkSize
+    // A schema that names the features reorders the columns of every row: read whole.
+    let processes: any ProcessGroup = schema.featureNames == nil ? processes : SingleProcess()
     // Class counts are checked once, over all parts, by `load`.
     var partSchema = schema
     partSchema.checksClassCount = false
-    var loaders = sources.map { CSVLoader(bytes: $0.bytes, file: $0.file, schema: partSchema) }
-    guard !loaders.isEmpty else { throw DatasetError(file: "<no files>", reason: .emptyFile) }
+    guard !sources.isEmpty else { throw DatasetError(file: "<no files>", reason: .emptyFile) }
+    var read: (loaders: [CSVLoader], layouts: [CSVLoader.Layout])? = nil
+    var failure: DatasetError? = nil
+    do { read = try Self.readLayouts(sources, schema: partSchema) } catch { failure = error }
+    // The plans below are collective: every process goes on to them, or none does.
+    try processes.settle(failure, file: sources[0].file)
+    guard let (loaders, layouts) = read else { throw DatasetError(file: sources[0].file, reason: .emptyFile) }
+    let (plans, ownedChunks) = Self.plans(
+      sources, bodyStarts: layouts.map(\.bodyStart), chunkSize: chunkSize, executor: executor, processes: processes)
+    var parts: [Part] = []
+    var rows = 0
+    var bytes = 0
+    var chunks = 0
+    for (index, source) in sources.enumerated() {
+      parts.append(
+        Part(
+          loader: loaders[index], layout: layouts[index], plan: plans[index], release: source.release,
+          firstRow: rows, firstChunk: chunks, bytesBefore: bytes))
+      rows += plans[index].rowCount
+      chunks += plans[index].chunks.count
+      bytes += source.bytes.count
+    }
+    self.parts = parts
+    self.rowCount = rows
+    self.totalBytes = bytes
+    self.processes = processes
+    self.ownedChunks = ownedChunks
+  }
+
+  /// Each part's loader and layout: the headers (each must equal the first's), and the
+  /// sample of the first rows over the parts that fixes the columns' kinds and encoding.
+  private static func readLayouts(
+    _ sources: [Source], schema: Dataset.Schema
+  ) throws(DatasetError) -> ([CSVLoader], [CSVLoader.Layout]) {
+    var loaders = sources.map { CSVLoader(bytes: $0.bytes, file: $0.file, schema: schema) }
     var sample: CSVLoader.ColumnSample? = nil
     var unsampled = ColumnEncoding.sampleRowCount
     let firstHeader = try loaders[0].readHeader().names
@@ -78,25 +120,49 @@ struct CSVParts {
       }
       if unsampled > 0 { unsampled -= try loaders[index].addSample(to: &sample, limit: unsampled) }
     }
-    var parts: [Part] = []
-    var rows = 0
-    var bytes = 0
-    for (index, source) in sources.enumerated() {
+    var layouts: [CSVLoader.Layout] = []
+    for index in sources.indices {
       loaders[index].sharedSample = sample
-      let layout = try loaders[index].readLayout()
-      let plan = CSVChunkPlan(
-        bytes: source.bytes, bodyStart: layout.bodyStart, chunkSize: chunkSize, executor: executor,
-        afterScanning: source.release)
-      parts.append(
-        Part(
-          loader: loaders[index], layout: layout, plan: plan, release: source.release, firstRow: rows,
-          bytesBefore: bytes))
-      rows += plan.rowCount
-      bytes += source.bytes.count
+      layouts.append(try loaders[index].readLayout())
     }
-    self.parts = parts
-    self.rowCount = rows
-    self.totalBytes = bytes
+    return (loaders, layouts)
+  }
+
+  /// Every part's chunk plan, and the chunks (numbered over all parts) this process owns.
+  /// The cuts of all parts, in order, are divided among the processes in near-equal
+  /// consecutive ranges (`ProcessGroup.shardRange(of:)`); each scans its own, and the
+  /// scans (five numbers a chunk) are exchanged, so every process holds every plan having
+  /// read only its share of the bytes. One process scans and owns them all.
+  private static func plans(
+    _ sources: [Source], bodyStarts: [Int], chunkSize: Int, executor: ShardedExecutor,
+    processes: any ProcessGroup
+  ) -> ([CSVChunkPlan], Range<Int>) {
+    let cuts = zip(sources, bodyStarts).map { source, start in
+      CSVChunkPlan.cut(start..<source.bytes.count, chunkSize: chunkSize)
+    }
+    let owned = processes.shardRange(of: cuts.reduce(0) { $0 + $1.count })
+    var ownScans: [Double] = []
+    var partFirst = 0
+    for (index, ranges) in cuts.enumerated() {
+      let mine = owned.clamped(to: partFirst..<partFirst + ranges.count)
+      let scans = CSVChunkPlan.scan(
+        Array(ranges[(mine.lowerBound - partFirst)..<(mine.upperBound - partFirst)]),
+        of: sources[index].bytes, bodyStart: bodyStarts[index], executor: executor,
+        afterScanning: sources[index].release)
+      ownScans += scans.flatMap(\.values)
+      partFirst += ranges.count
+    }
+    let all = processes.count > 1 ? processes.allGather(ownScans).flatMap { $0 } : ownScans
+    var position = 0
+    let plans = cuts.indices.map { index in
+      let scans = cuts[index].indices.map { offset in
+        CSVChunkPlan.Scan(values: all[(position + 5 * offset)..<(position + 5 * offset + 5)])
+      }
+      position += 5 * cuts[index].count
+      return CSVChunkPlan(
+        bytes: sources[index].bytes, bodyStart: bodyStarts[index], ranges: cuts[index], scans: scans)
+    }
+    return (plans, owned)
   }
 
   /// The first part's layout: every part's, since their headers and sample are shared.
@@ -112,10 +178,21 @@ struct CSVParts {
   var isPlanned: Bool { parts.allSatisfy { $0.plan.rowCount > 0 && !$0.plan.endsInsideQuotes } }
 
   /// The dataset of all parts, conformed to the schema.
+  /// Over several processes (`processes`), each holds the values of its own share of the
+  /// rows only (`loadShares()`).
   mutating func load() throws(DatasetError) -> Dataset {
+    if processes.count > 1 && isPlanned { return try loadShares() }
     let rows: RawRows
     if let parsed = try parallelRows() { rows = parsed } else { rows = try serialRows() }
-    guard let dataset = try parts[0].loader.makeDataset(rows, layout: layout, executor: executor) else {
+    return try dataset(of: rows)
+  }
+
+  /// The dataset of the rows read, conformed to the schema; `held` as in `TableAssembler`.
+  mutating func dataset(of rows: RawRows, held: Range<Int>? = nil) throws(DatasetError) -> Dataset {
+    guard
+      let dataset = try parts[0].loader.makeDataset(
+        rows, layout: layout, executor: executor, held: held, processes: held == nil ? SingleProcess() : processes)
+    else {
       // Too many levels: a part's own cell past the limit, located by the serial reader, or
       // (only with several parts) a column whose levels cross it only over the parts.
       if !fellBackToSerial { _ = try serialRows() }
@@ -145,20 +222,24 @@ struct CSVParts {
     var chunks: [RawRows.Chunk] = []
     let hasLabels = layout.roles.contains(.label)
     for part in parts {
+      let owned = ownedChunks.clamped(to: part.firstChunk..<part.firstChunk + part.plan.chunks.count)
+      guard !owned.isEmpty else { continue }
+      let local = (owned.lowerBound - part.firstChunk)..<(owned.upperBound - part.firstChunk)
       let first = part.firstRow
       let view = FeatureMatrix(
         writingInto: matrix.rowPointer(first), rowCount: part.plan.rowCount, featureCount: matrix.featureCount,
         owner: matrix)
       guard
         let parsed = try parser(for: part, rowsParsed: rowsParsed).parseRows(
-          part.plan, layout: part.layout, matrix: view, labels: labels + first, weights: weights + first,
-          dropped: dropped.map { $0 + first }, release: part.release)
+          part.plan, owned: local, layout: part.layout, matrix: view, labels: labels + first,
+          weights: weights + first, dropped: dropped.map { $0 + first }, release: part.release)
       else { return nil }
       if hasLabels {
         let global = parsed.labelNames.map { interner.index(of: $0) }
         if !global.indices.allSatisfy({ global[$0] == Int32($0) }) {
+          let rows = part.plan.rows(of: local)
           // A dropped row's label is a placeholder 0, which may name nothing.
-          for row in first..<first + part.plan.rowCount where global.indices.contains(Int(labels[row])) {
+          for row in first + rows.lowerBound..<first + rows.upperBound where global.indices.contains(Int(labels[row])) {
             labels[row] = global[Int(labels[row])]
           }
         }
@@ -213,7 +294,7 @@ struct CSVParts {
 
   /// The serial reader's verdict: the first error in part order, or (were a plan ever
   /// wrong about a valid file) the rows of all parts.
-  private mutating func serialRows() throws(DatasetError) -> RawRows {
+  mutating func serialRows() throws(DatasetError) -> RawRows {
     fellBackToSerial = true
     var pieces: [RawRows] = []
     for part in parts {
@@ -227,7 +308,7 @@ struct CSVParts {
   }
 
   /// Throws the first label outside the schema's classes, in part order, with its line.
-  private func throwFirstUnknownClass() throws(DatasetError) {
+  func throwFirstUnknownClass() throws(DatasetError) {
     for part in parts {
       var loader = part.loader
       _ = try loader.loadRows()
@@ -236,7 +317,7 @@ struct CSVParts {
 
   /// The error for a categorical column whose levels pass `schema.maxLevels` only over
   /// several parts: it names the part where they do, and the column.
-  private func tooManyLevels(_ rows: RawRows) -> DatasetError {
+  func tooManyLevels(_ rows: RawRows) -> DatasetError {
     for slot in layout.categoricalSlots {
       var interner = LabelInterner()
       for chunk in rows.chunks {

@@ -19,19 +19,26 @@ extension Dataset {
   ///     bytes done and the file's size, and once at the end.
   ///   - shouldContinue: asked on the calling thread every few tens of MB; false stops the
   ///     load with reason `.cancelled` (for example on Ctrl-C).
+  ///   - processes: the processes that load the file together, to train on it with a
+  ///     `Trainer` over the same group (collective: each calls this with the same file). Each
+  ///     scans and parses only its share of the chunks, a contiguous range of rows, and holds
+  ///     only their feature values (`holdsEveryRow` is false); classes, levels, fills, labels,
+  ///     weights and drops are exchanged, so they are those one process reads. A schema that
+  ///     names the features reads the whole file in each process.
   /// - Throws: `DatasetError` naming the file, physical line, column and value: the first
-  ///   error in the file.
+  ///   error in the file; over several processes, in the lowest process that met one, and
+  ///   `.failedInAnotherProcess` in the others.
   public init(
     csvAt path: String, schema: Schema = .training(),
     threadCount: Int = ShardedExecutor.availableCoreCount,
     progress: ((_ bytesDone: Int, _ totalBytes: Int) -> Void)? = nil,
-    shouldContinue: (() -> Bool)? = nil
+    shouldContinue: (() -> Bool)? = nil, processes: any ProcessGroup = SingleProcess()
   ) throws(DatasetError) {
     let file = try MappedFile.dataFile(path)
     self = try withExtendedLifetime(file) { () throws(DatasetError) -> Dataset in
       var reader = try CSVParts(
         [CSVParts.Source(bytes: file.bytes, file: path, release: { file.release($0) })], schema: schema,
-        executor: ShardedExecutor(threadCount: threadCount))
+        executor: ShardedExecutor(threadCount: threadCount), processes: processes)
       reader.progress = progress
       reader.shouldContinue = shouldContinue
       return try reader.load()

@@ -28,6 +28,14 @@ public struct Dataset: Sendable {
   public let table: TableEncoding
   /// What the reader did with each column (missing cells, dropped rows, unseen levels).
   public let ingest: IngestReport
+  /// Loaded in shares by several processes (`Dataset(csvAt:schema:threadCount:processes:)`):
+  /// per process, in rank order, the rows whose feature values it holds (consecutive, and
+  /// together all rows); the other rows read as zeros there. Nil when this process holds
+  /// every row. A `Trainer` over the same processes moves the rows each needs.
+  var heldRows: [Range<Int>]? = nil
+
+  /// Whether this process holds the feature values of every row.
+  public var holdsEveryRow: Bool { heldRows == nil }
 
   /// The number of rows (examples).
   public var rowCount: Int { features.rowCount }

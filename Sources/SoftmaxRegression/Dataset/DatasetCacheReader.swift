@@ -79,10 +79,7 @@ struct CacheReader {
     var failure: DatasetError? = nil
     do { checked = try checkHeader() } catch { failure = error }
     // Every process must reach the chained checksum, or none: a vote first.
-    if processes.count > 1, let first = processes.firstFailure(failure != nil), failure == nil {
-      throw DatasetError(file: path, reason: .failedInAnotherProcess(rank: first))
-    }
-    if let failure { throw failure }
+    try processes.settle(failure, file: path)
     guard let (header, shape) = checked else { throw invalid("unreadable header") }
     let rows = processes.shareOfRows(shape.rowCount)
     guard checksum(shape, rows: rows, processes: processes) == header.payloadChecksum else {

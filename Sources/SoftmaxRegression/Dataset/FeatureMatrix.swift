@@ -106,6 +106,29 @@ public final class FeatureMatrix: @unchecked Sendable {
     self.offset = 0
   }
 
+  /// A matrix of which each process of a load in shares writes only its own rows: the
+  /// storage is reserved address space (an anonymous private mapping), so a page costs
+  /// memory only once a row on it is written, and rows never written read as zeros.
+  /// Cost: O(1).
+  /// - Throws: `DatasetError` (file "<memory>") with reason `.outOfMemory` when the address
+  ///   space cannot be had.
+  init(reservingRowCount rowCount: Int, featureCount: Int) throws(DatasetError) {
+    let stride = Self.paddedStride(forFeatureCount: featureCount)
+    let (count, overflow) = max(1, rowCount).multipliedReportingOverflow(by: stride)
+    guard !overflow, count <= Int.max / 4, let pages = ReservedPages(byteCount: count * 4) else {
+      throw DatasetError(
+        file: "<memory>",
+        reason: .outOfMemory("cannot reserve address space for the \(rowCount) × \(stride) feature matrix"))
+    }
+    self.rowCount = rowCount
+    self.featureCount = featureCount
+    self.rowStride = stride
+    storage = pages.base.bindMemory(to: Float.self, capacity: count)
+    mapping = pages
+    streamsFromDisk = false
+    offset = 0
+  }
+
   /// Whether a mapped matrix of `byteCount` bytes should be streamed from disk: it is over
   /// three quarters of the memory this process may use (the cgroup limit, or the memory
   /// available), so keeping it cached would only make the kernel evict in a worse order.
@@ -137,7 +160,7 @@ public final class FeatureMatrix: @unchecked Sendable {
 
   /// Whether the rows live in a read-only file mapping (a `.smx` cache) rather than in an
   /// allocation this matrix owns.
-  var isMapped: Bool { mapping != nil }
+  var isMapped: Bool { mapping is MappedFile }
 
   /// The value at `row`, `column` (both zero-based). Cost: O(1).
   public subscript(row: Int, column: Int) -> Float {
@@ -149,4 +172,23 @@ public final class FeatureMatrix: @unchecked Sendable {
   func rowPointer(_ row: Int) -> UnsafeMutablePointer<Float> {
     storage + row * rowStride
   }
+}
+
+/// Zero-filled address space that takes memory only where it is written: an anonymous
+/// private mapping, unmapped when the last matrix over it goes.
+final class ReservedPages: @unchecked Sendable {
+  // @unchecked: the owner of an address range; it never reads or writes it itself.
+  let base: UnsafeMutableRawPointer
+  let byteCount: Int
+
+  init?(byteCount: Int) {
+    guard
+      let address = mmap(nil, byteCount, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+      address != MAP_FAILED
+    else { return nil }
+    base = address
+    self.byteCount = byteCount
+  }
+
+  deinit { munmap(base, byteCount) }
 }

@@ -26,8 +26,9 @@ struct ParallelCSVLoader {
   /// cache file being written. Returns the label names in order of first appearance, the
   /// labels rewritten as indices into them, and each chunk's rows with the codes of its text
   /// cells; nil when a chunk failed (the caller then takes the serial reader's verdict).
+  /// Only the chunks `owned` are read (all by default): the names and codes are theirs.
   func parseRows(
-    _ plan: CSVChunkPlan, layout: CSVLoader.Layout, matrix: FeatureMatrix,
+    _ plan: CSVChunkPlan, owned: Range<Int>? = nil, layout: CSVLoader.Layout, matrix: FeatureMatrix,
     labels: UnsafeMutablePointer<Int32>, weights: UnsafeMutablePointer<Float>,
     dropped: UnsafeMutablePointer<Bool>? = nil, release: @Sendable (Range<Int>) -> Void
   ) throws(DatasetError) -> (labelNames: [String], chunks: [RawRows.Chunk])? {
@@ -44,9 +45,11 @@ struct ParallelCSVLoader {
       bytes: loader.bytes, loader: loader, layout: layout, matrix: matrix, labels: labels,
       weights: weights, dropped: dropped, encodingValues: UnsafePointer(encodingValues.baseAddress!),
       checksStoredValues: layout.encoding.mayOverflow(magnitudeUpTo: DecimalParser.fieldMagnitudeLimit))
-    guard try parseChunks(plan, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
+    let owned = owned ?? plan.chunks.indices
+    guard
+      try parseChunks(plan, owned: owned, target: target, outcomes: UnsafeSendableBuffer(outcomes), release: release)
     else { return nil }
-    let chunks = plan.chunks.indices.map { index in
+    let chunks = owned.map { index in
       RawRows.Chunk(
         rows: plan.chunks[index].firstRow..<plan.chunks[index].firstRow + plan.chunks[index].rowCount,
         codes: outcomes[index]!)
@@ -57,7 +60,7 @@ struct ParallelCSVLoader {
 
   /// Parses every chunk, in waves between which progress is reported; true if all succeeded.
   private func parseChunks(
-    _ plan: CSVChunkPlan, target: CSVChunkParser.Target,
+    _ plan: CSVChunkPlan, owned: Range<Int>, target: CSVChunkParser.Target,
     outcomes: UnsafeSendableBuffer<TextCodes?>, release: @Sendable (Range<Int>) -> Void
   ) throws(DatasetError) -> Bool {
     let chunks = plan.chunks
@@ -65,9 +68,9 @@ struct ParallelCSVLoader {
     let waveSize =
       progress == nil && shouldContinue == nil ? chunks.count : max(4 * executor.threadCount, 8)
     let rowsParsed = self.rowsParsed
-    var waveStart = 0
-    while waveStart < chunks.count {
-      let wave = waveStart..<min(chunks.count, waveStart + waveSize)
+    var waveStart = owned.lowerBound
+    while waveStart < owned.upperBound {
+      let wave = waveStart..<min(owned.upperBound, waveStart + waveSize)
       executor.forEachShard(wave.count) { offset in
         let index = wave.lowerBound + offset
         var parser = CSVChunkParser(target: target)

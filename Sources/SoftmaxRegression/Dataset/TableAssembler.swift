@@ -12,6 +12,11 @@ struct TableAssembler {
   let file: String
   /// The threads that write the expanded rows.
   var executor = ShardedExecutor(threadCount: 1)
+  /// Loaded in shares: the rows (as read) whose values this process holds; the fills' sums
+  /// and the unseen counts are then chained over `processes`, and only these rows are
+  /// filled and expanded. Nil: every row, in one process.
+  var held: Range<Int>? = nil
+  var processes: any ProcessGroup = SingleProcess()
 
   /// The dataset; nil when a categorical column has more levels than `schema.maxLevels`
   /// (the serial reader then names the cell that crossed the limit).
@@ -82,17 +87,21 @@ struct TableAssembler {
         (slot, Double(layout.encoding.encode(table.columns[slot].fill ?? 0, column: slot)))
       })
     }
-    var sums = [Double](repeating: 0, count: numeric.count)
-    var counts = [Int](repeating: 0, count: numeric.count)
-    for row in kept {
+    // The sums, then the counts; over several processes each continues those before it.
+    var totals = [Double](repeating: 0, count: 2 * numeric.count)
+    let chain = ProcessChain(processes: processes)
+    _ = totals.withUnsafeMutableBufferPointer { chain.receivePreceding($0) }
+    for row in heldRows(of: kept) {
       let values = matrix.rowPointer(row)
       for (index, slot) in numeric.enumerated() where !values[slot].isNaN {
-        sums[index] += Double(values[slot])
-        counts[index] += 1
+        totals[index] += Double(values[slot])
+        totals[numeric.count + index] += 1
       }
     }
+    totals.withUnsafeMutableBufferPointer { chain.passOn($0) }
     return Dictionary(uniqueKeysWithValues: numeric.indices.map { index in
-      (numeric[index], counts[index] > 0 ? sums[index] / Double(counts[index]) : 0)
+      let count = totals[numeric.count + index]
+      return (numeric[index], count > 0 ? totals[index] / count : 0)
     })
   }
 
@@ -148,7 +157,7 @@ struct TableAssembler {
     let slots = fills.keys.sorted()
     let values = slots.map { Float(fills[$0]!) }
     guard !slots.isEmpty else { return matrix }
-    for row in 0..<matrix.rowCount {
+    for row in held ?? 0..<matrix.rowCount {
       let cells = matrix.rowPointer(row)
       for (slot, fill) in zip(slots, values) where cells[slot].isNaN { cells[slot] = fill }
     }
@@ -166,7 +175,10 @@ struct TableAssembler {
     let firstFeature = table.columns.reduce(into: [0]) { $0.append($0.last! + $1.featureCount) }
     let matrix: FeatureMatrix
     do {
-      matrix = try FeatureMatrix(uninitializedRowCount: kept.count, featureCount: firstFeature.last!)
+      matrix =
+        held == nil
+        ? try FeatureMatrix(uninitializedRowCount: kept.count, featureCount: firstFeature.last!)
+        : try FeatureMatrix(reservingRowCount: kept.count, featureCount: firstFeature.last!)
     } catch {
       throw error.located(in: file)
     }
@@ -178,14 +190,15 @@ struct TableAssembler {
     }
     let chunkStarts = rows.chunks.map(\.rows.lowerBound)
     let shardRows = 4096
-    let shardCount = (kept.count + shardRows - 1) / shardRows
+    let written = keptPositions(of: held, in: kept)
+    let shardCount = (written.count + shardRows - 1) / shardRows
     let columnCount = layout.roles.count
     let counts = UnsafeMutableBufferPointer<Int>.allocate(capacity: max(1, shardCount * columnCount))
     counts.initialize(repeating: 0)
     defer { counts.deallocate() }
     let shared = UnsafeSendableBuffer(counts)
     executor.forEachShard(shardCount) { shard in
-      let targets = shard * shardRows..<min(kept.count, (shard + 1) * shardRows)
+      let targets = written.lowerBound + shard * shardRows..<min(written.upperBound, written.lowerBound + (shard + 1) * shardRows)
       var chunk = Self.chunk(containing: kept[targets.lowerBound], starts: chunkStarts)
       let unseen = shared.buffer.baseAddress! + shard * columnCount
       for target in targets {
@@ -194,10 +207,40 @@ struct TableAssembler {
         Self.expand(source.rowPointer(row), into: matrix, row: target, slots: slots, chunk: chunk, unseen: unseen)
       }
     }
+    var totals = [Double](repeating: 0, count: columnCount)
     for shard in 0..<shardCount {
-      for column in 0..<columnCount { unseen[column] += counts[shard * columnCount + column] }
+      for column in 0..<columnCount { totals[column] += Double(counts[shard * columnCount + column]) }
     }
+    let chain = ProcessChain(processes: processes)
+    var preceding = [Double](repeating: 0, count: columnCount)
+    if preceding.withUnsafeMutableBufferPointer({ chain.receivePreceding($0) }) {
+      for column in 0..<columnCount { totals[column] += preceding[column] }
+    }
+    totals.withUnsafeMutableBufferPointer { chain.passOn($0) }
+    for column in 0..<columnCount { unseen[column] += Int(totals[column]) }
     return matrix
+  }
+
+  /// The kept rows (ascending) this process holds: all of them unless loaded in shares.
+  private func heldRows(of kept: [Int]) -> ArraySlice<Int> {
+    kept[keptPositions(of: held, in: kept)]
+  }
+
+  /// The positions among `kept` (ascending rows) of the rows in `rows` (all when nil).
+  func keptPositions(of rows: Range<Int>?, in kept: [Int]) -> Range<Int> {
+    guard let rows else { return kept.indices }
+    return Self.firstPosition(in: kept, notBelow: rows.lowerBound)..<Self.firstPosition(in: kept, notBelow: rows.upperBound)
+  }
+
+  /// The first position in `sorted` whose value is at least `bound` (its count if none).
+  private static func firstPosition(in sorted: [Int], notBelow bound: Int) -> Int {
+    var low = 0
+    var high = sorted.count
+    while low < high {
+      let middle = (low + high) / 2
+      if sorted[middle] < bound { low = middle + 1 } else { high = middle }
+    }
+    return low
   }
 
   /// How one slot of a raw row becomes features.

@@ -32,10 +32,14 @@ extension SoftmaxObjective {
 
   /// The evenly spaced rows an assembled Hessian sums over: all of them up to
   /// `HessianAssembler.maximumRows`, else every s-th (nil: all the dataset's rows).
-  var hessianRows: [Int32]? {
+  var hessianRows: [Int32]? { Self.hessianRows(of: baseRows, rowCount: rowCount) }
+
+  /// The evenly spaced rows among `rowCount` (the dataset's rows, or those `rows` lists)
+  /// that an assembled Hessian sums over (nil: all the dataset's rows).
+  static func hessianRows(of rows: [Int32]?, rowCount: Int) -> [Int32]? {
     let stride = (rowCount + HessianAssembler.maximumRows - 1) / HessianAssembler.maximumRows
-    guard stride > 1 else { return baseRows }
-    return Swift.stride(from: 0, to: rowCount, by: stride).map { baseRows?[$0] ?? Int32($0) }
+    guard stride > 1 else { return rows }
+    return Swift.stride(from: 0, to: rowCount, by: stride).map { rows?[$0] ?? Int32($0) }
   }
 
   private func assemblePreconditioner(at parameters: [Double]) -> CholeskyPreconditioner? {

@@ -28,6 +28,11 @@ extension ProcessGroup {
   /// range, the r-th of `count` near-equal ones. It depends on the shard count and the
   /// process count only; the shards themselves depend on the row count only.
   public func shardRange(of shardCount: Int) -> Range<Int> {
+    shardRange(of: shardCount, rank: rank)
+  }
+
+  /// Process `rank`'s `shardRange(of:)`.
+  func shardRange(of shardCount: Int, rank: Int) -> Range<Int> {
     (rank * shardCount / count)..<((rank + 1) * shardCount / count)
   }
 
@@ -35,8 +40,13 @@ extension ProcessGroup {
   /// the default shards (`Shards(rowCount:)`): those of its `shardRange(of:)`, consecutive
   /// over the processes in rank order; all of them in one process.
   public func shareOfRows(_ rowCount: Int) -> Range<Int> {
+    shareOfRows(rowCount, rank: rank)
+  }
+
+  /// Process `rank`'s `shareOfRows(_:)`.
+  func shareOfRows(_ rowCount: Int, rank: Int) -> Range<Int> {
     let shards = Shards(rowCount: rowCount)
-    let owned = shardRange(of: shards.count)
+    let owned = shardRange(of: shards.count, rank: rank)
     return min(rowCount, owned.lowerBound * shards.rowsPerShard)..<min(rowCount, owned.upperBound * shards.rowsPerShard)
   }
 

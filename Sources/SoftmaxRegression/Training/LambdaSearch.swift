@@ -61,12 +61,16 @@ public struct LambdaSearch: Sendable {
   /// `shouldContinue` is asked after every epoch of every fit; false ends that fit, and the
   /// search after it (check your own flag to tell an interrupted search from a finished one).
   /// - Throws: `TrainingError` as `Trainer.fit`, and `.invalidOption` for an empty path,
-  ///   a λ that is not finite and ≥ 0, or fewer than 2 folds.
+  ///   a λ that is not finite and ≥ 0, or fewer than 2 folds; `.unusableData` for data
+  ///   loaded in shares (`Dataset.holdsEveryRow` false).
   public func run(
     _ dataset: Dataset, options: TrainingOptions, onStep: (Step) -> Bool = { _ in true },
     shouldContinue: () -> Bool = { true }
   ) throws(TrainingError) -> Result {
     try validate()
+    guard dataset.holdsEveryRow else {
+      throw .unusableData("the search's folds read every row; load the data whole in each process, not in shares")
+    }
     let tolerance = options.tolerance
     var options = options
     options.initialModel = nil

@@ -120,6 +120,7 @@ public struct Trainer: Sendable {
       try ValidationSplit(
         labels: data.labels, classCount: data.classCount, fraction: fraction, seed: options.seed)
     }
+    try gatherHeldRows(data, split: split)
     let standardization =
       options.standardize
       ? Standardization(fitting: data, rows: split?.training, processes: processes)
@@ -144,6 +145,31 @@ public struct Trainer: Sendable {
     }
     return Problem(
       data: data, standardization: standardization, objective: objective, validation: validation)
+  }
+
+  /// Data loaded in shares (`Dataset.heldRows`): moves to each process the rows its passes,
+  /// its standardisation and its Hessian sample read but another process loaded.
+  private func gatherHeldRows(_ data: Dataset, split: ValidationSplit?) throws(TrainingError) {
+    guard let held = data.heldRows else { return }
+    guard held.count == processes.count else {
+      throw .distributed("the data was loaded in shares by \(held.count) processes, not the \(processes.count) training on it")
+    }
+    let readsHessianSample = data.classCount * (data.featureCount + 1) <= HessianAssembler.maximumOrder
+    let trainingCount = split?.training.count ?? data.rowCount
+    data.gatherRows({ rank in
+      func rows(_ positions: [Int32]?, _ share: Range<Int>) -> [Int] {
+        share.map { position in positions.map { Int($0[position]) } ?? position }
+      }
+      var needed = rows(split?.training, processes.shareOfRows(trainingCount, rank: rank))
+      if let validation = split?.validation {
+        needed += rows(validation, processes.shareOfRows(validation.count, rank: rank))
+      }
+      if readsHessianSample {
+        let sample = SoftmaxObjective.hessianRows(of: split?.training, rowCount: trainingCount)
+        needed += sample.map { $0.map(Int.init) } ?? Array(0..<data.rowCount)
+      }
+      return Array(Set(needed)).sorted()
+    }, processes: processes)
   }
 
   /// The model and report: the best validation epoch's point under early stopping, else the

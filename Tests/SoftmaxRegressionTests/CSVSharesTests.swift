@@ -1,0 +1,137 @@
+import Foundation
+import Testing
+@testable import SoftmaxRegression
+
+/// A CSV read in shares by several processes (simulated by `ThreadWorld`): each parses only
+/// its chunks, yet classes, levels, fills, drops, labels and weights, and the trained model,
+/// are those one process reads and trains, bit for bit.
+struct CSVSharesTests {
+  /// 4,000 rows of about 40 bytes, so 8 kB chunks give about 20 chunks: a numeric column
+  /// with missing cells, a categorical one with missing cells, weights, and a class that
+  /// first appears in the last quarter (in a later process's share than the others).
+  static let text: String = {
+    var random = SplitMix64(seed: 77)
+    var lines = ["x1,color,x2,w,label"]
+    let colors = ["red", "green", "blue", "teal"]
+    for row in 0..<4000 {
+      let x1 = random.nextGaussian()
+      let x2 = random.nextGaussian() * 3 + 10
+      let color = colors[Int(random.next() % 4)]
+      var label = x1 + 0.3 * (x2 - 10) > 0.2 ? "b" : (color == "red" || color == "teal" ? "a" : "c")
+      if row > 3000 && x1 > 1.2 { label = "late" }
+      let colorCell = random.next() % 29 == 0 ? "" : color
+      let x2Cell = random.next() % 31 == 0 ? "NA" : String(format: "%.4f", x2)
+      lines.append("\(String(format: "%.5f", x1)),\(colorCell),\(x2Cell),\(1 + random.next() % 3),\(label)")
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }()
+
+  static func schema(_ missing: MissingValuePolicy) -> Dataset.Schema {
+    var schema = Dataset.Schema.training(weightColumn: "w")
+    schema.missing = missing
+    return schema
+  }
+
+  /// The file read by `processes` ranks with 8 kB chunks, the way `Dataset(csvAt:processes:)` reads it.
+  static func load(_ path: String, _ schema: Dataset.Schema, processes: any ProcessGroup) throws(DatasetError) -> Dataset {
+    let file = try MappedFile.dataFile(path)
+    return try withExtendedLifetime(file) { () throws(DatasetError) -> Dataset in
+      var reader = try CSVParts(
+        [CSVParts.Source(bytes: file.bytes, file: path)], schema: schema,
+        executor: ShardedExecutor(threadCount: 2), chunkSize: 8192, processes: processes)
+      return try reader.load()
+    }
+  }
+
+  static func write(_ text: String) throws -> (TemporaryDirectory, String) {
+    let directory = TemporaryDirectory()
+    let path = directory.path + "/data.csv"
+    try text.write(toFile: path, atomically: true, encoding: .utf8)
+    return (directory, path)
+  }
+
+  @Test("each process holds its own rows only, and everything global is one process's", arguments: [MissingValuePolicy.mean, .drop])
+  func sharesHoldOwnRows(missing: MissingValuePolicy) throws {
+    let (directory, path) = try Self.write(Self.text)
+    defer { directory.remove() }
+    let whole = try Self.load(path, Self.schema(missing), processes: SingleProcess())
+    #expect(whole.holdsEveryRow)
+    for processes in [2, 3, 5] {
+      let loaded = ThreadWorld(count: processes).run { rank in Result { try Self.load(path, Self.schema(missing), processes: rank) } }
+      let held = try loaded.map { try $0.get().heldRows ?? [] }
+      #expect(held.allSatisfy { $0 == held[0] } && held[0].count == processes)
+      #expect(held[0].first?.lowerBound == 0 && held[0].last?.upperBound == whole.rowCount)
+      for (left, right) in zip(held[0], held[0].dropFirst()) { #expect(left.upperBound == right.lowerBound) }
+      #expect(held[0].filter { !$0.isEmpty }.count > 1, "the chunks are shared out")
+      for (rank, result) in loaded.enumerated() {
+        let data = try result.get()
+        #expect(data.classNames == whole.classNames && data.labels == whole.labels)
+        #expect(data.rowWeights == whole.rowWeights && data.featureNames == whole.featureNames)
+        #expect(data.table == whole.table && data.ingest == whole.ingest)
+        #expect(data.encoding == whole.encoding)
+        for row in 0..<whole.rowCount {
+          let own = held[0][rank].contains(row)
+          let values = (0..<whole.features.rowStride).map { data.features.rowPointer(row)[$0].bitPattern }
+          let expected = (0..<whole.features.rowStride).map { whole.features.rowPointer(row)[$0].bitPattern }
+          #expect(own ? values == expected : values.allSatisfy { $0 == 0 }, "\(processes) processes, rank \(rank), row \(row)")
+          if values != expected && own { break }
+        }
+      }
+    }
+  }
+
+  static let cases: [TrainingOptions] = [
+    ProcessChainTests.options { $0.solver = .lbfgs; $0.validationFraction = 0.2 },
+    ProcessChainTests.options { $0.solver = .newton; $0.maxEpochs = 3; $0.classWeight = .balanced },
+    ProcessChainTests.options { $0.solver = .sgd; $0.maxEpochs = 2 },
+  ]
+
+  @Test("a model trained on a CSV read in shares is byte-identical to one process's", arguments: cases)
+  func sameModel(options: TrainingOptions) throws {
+    let (directory, path) = try Self.write(Self.text)
+    defer { directory.remove() }
+    for missing in [MissingValuePolicy.mean, .drop] {
+      var single = options
+      single.threadCount = 1
+      let expected = try Trainer(options: single).fit(try Self.load(path, Self.schema(missing), processes: SingleProcess()))
+        .model.fileBytes()
+      for (processes, threads) in [(2, 1), (3, 2), (4, 1)] {
+        var configured = options
+        configured.threadCount = threads
+        let spread = configured
+        let models = ThreadWorld(count: processes).run { rank in
+          do {
+            let data = try Self.load(path, Self.schema(missing), processes: rank)
+            return try Trainer(options: spread, processes: rank).fit(data).model.fileBytes()
+          } catch {
+            return Array("\(error)".utf8)
+          }
+        }
+        for (rank, model) in models.enumerated() {
+          #expect(model == expected, "\(missing), \(processes) × \(threads), rank \(rank): \(String(decoding: model.prefix(200), as: UTF8.self))")
+        }
+      }
+    }
+  }
+
+  @Test("a bad cell in the last process's share: that process names it as one process would, the others stop")
+  func errorInLastShare() throws {
+    var lines = Self.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+    lines[3900] = "oops" + lines[3900]  // line 3,901: x1 is no number
+    let (directory, path) = try Self.write(lines.joined(separator: "\n"))
+    defer { directory.remove() }
+    var expected = ""
+    do { _ = try Self.load(path, Self.schema(.mean), processes: SingleProcess()) } catch { expected = "\(error)" }
+    #expect(expected.contains("line 3901"), "\(expected)")
+    let errors = ThreadWorld(count: 3).run { rank in
+      do {
+        _ = try Self.load(path, Self.schema(.mean), processes: rank)
+        return "read"
+      } catch {
+        return "\(error)"
+      }
+    }
+    #expect(errors[2] == expected)
+    for error in errors.prefix(2) { #expect(error.contains("process 2") || error.contains("rank 2"), "\(error)") }
+  }
+}
