@@ -108,7 +108,8 @@ struct CSVSharesTests {
           }
         }
         for (rank, model) in models.enumerated() {
-          #expect(model == expected, "\(missing), \(processes) × \(threads), rank \(rank): \(String(decoding: model.prefix(200), as: UTF8.self))")
+          let same = model == expected
+          #expect(same, "\(missing), \(processes) × \(threads), rank \(rank): \(String(decoding: model.prefix(200), as: UTF8.self))")
         }
       }
     }
