@@ -129,6 +129,12 @@ enum ModelInput {
   }
 
   /// The data argument as a path: `-` is standard input, read as a stream.
+  /// Whether `path` names a regular file (one that can be mapped and shared out by rows).
+  static func isRegularFile(_ path: String) -> Bool {
+    var status = stat()
+    return stat(path, &status) == 0 && status.st_mode & S_IFMT == S_IFREG
+  }
+
   static func dataPath(_ argument: String) -> String {
     argument == "-" ? "/dev/stdin" : argument
   }

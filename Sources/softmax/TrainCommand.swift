@@ -171,7 +171,9 @@ enum TrainCommand {
   private static func load(
     _ plan: inout Plan, _ arguments: ParsedArguments, _ processes: any ProcessGroup
   ) throws(CLIError) -> (dataset: Dataset, seconds: Double) {
-    let (dataset, loadSeconds) = try load(plan.parts, arguments, plan.schema, plan.options, processes, &plan.display)
+    // The search's folds read every row, so each process then loads the whole file.
+    let (dataset, loadSeconds) = try load(
+      plan.parts, arguments, plan.schema, plan.options, plan.lambdaAuto.0 ? SingleProcess() : processes, &plan.display)
     if plan.display.mode != .silent, let lines = ColumnSummary.lines(dataset.ingest, featureCount: dataset.featureCount) {
       Console.error(lines)
     }
@@ -190,7 +192,8 @@ enum TrainCommand {
   }
 
   /// Loads the training data (a CSV, its parts, or a cache) with progress; returns it and
-  /// the seconds taken. Across several processes, each reads only its share of a cache.
+  /// the seconds taken. Across several processes, each reads only its share of the rows of
+  /// a cache or of CSV files (not of a stream, which each reads whole).
   private static func load(
     _ parts: [String], _ arguments: ParsedArguments, _ schema: Dataset.Schema, _ options: TrainingOptions,
     _ processes: any ProcessGroup, _ display: inout ProgressDisplay
@@ -212,13 +215,13 @@ enum TrainCommand {
       dataset =
         processes.count > 1 && source.paths.count == 1 && DatasetCache.isCache(path: source.paths[0])
         ? try Dataset(cacheAt: source.paths[0], schema: schema, processes: processes)
-        : source.paths.count == 1
+        : source.paths.count == 1 && !(processes.count > 1 && ModelInput.isRegularFile(source.paths[0]))
         ? try Dataset(
           contentsOf: source.paths[0], schema: schema, threadCount: options.effectiveThreadCount,
           progress: report, shouldContinue: { Interruption.received == nil })
         : try Dataset(
           csvParts: source.paths, schema: schema, threadCount: options.effectiveThreadCount,
-          progress: report, shouldContinue: { Interruption.received == nil })
+          progress: report, shouldContinue: { Interruption.received == nil }, processes: processes)
     } catch {
       progress.finish()
       if case .failedInAnotherProcess(let rank) = error.reason { throw .reportedElsewhere(rank: rank) }
@@ -243,12 +246,12 @@ enum TrainCommand {
     _ options: TrainingOptions, _ processes: any ProcessGroup, _ display: inout ProgressDisplay
   ) throws(CLIError) -> ModelInput.TextFiles {
     guard processes.count > 1, let cache = arguments.string("cache") else {
-      return try cacheFirst(parts, arguments, schema, options, &display)
+      return try cacheFirst(parts, arguments, schema, options, shares: processes.count, &display)
     }
     var failure: CLIError? = nil
     var source = ModelInput.TextFiles(paths: [cache])
     if processes.rank == 0 {
-      do { source = try cacheFirst(parts, arguments, schema, options, &display) } catch { failure = error }
+      do { source = try cacheFirst(parts, arguments, schema, options, shares: 1, &display) } catch { failure = error }
     }
     try ProcessLaunch.agree(processes, failure)
     return source
@@ -256,10 +259,11 @@ enum TrainCommand {
 
   /// Where the data is read from: the data itself, or a cache it is converted to first
   /// (streamed, part after part), when `--cache` asks, or when its matrix would not fit in
-  /// memory (then a temporary cache in $TMPDIR, removed once mapped).
+  /// memory (then a temporary cache in $TMPDIR, removed once mapped): the process's share
+  /// of it, when `shares` processes each hold theirs.
   private static func cacheFirst(
     _ parts: [String], _ arguments: ParsedArguments, _ schema: Dataset.Schema,
-    _ options: TrainingOptions, _ display: inout ProgressDisplay
+    _ options: TrainingOptions, shares: Int, _ display: inout ProgressDisplay
   ) throws(CLIError) -> ModelInput.TextFiles {
     let paths = parts.map(ModelInput.dataPath)
     let requested = arguments.string("cache")
@@ -276,7 +280,7 @@ enum TrainCommand {
     } else {
       let estimates = source.paths.map { DatasetCache.estimatedMatrixBytes(csvAt: $0, schema: schema) }
       let estimate = estimates.reduce(0) { $0 + ($1 ?? 0) }
-      guard !estimates.contains(nil), DatasetCache.exceedsMemory(byteCount: estimate) else { return source }
+      guard !estimates.contains(nil), DatasetCache.exceedsMemory(byteCount: estimate / shares) else { return source }
       let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
       let name = parts[0].split(separator: "/").last.map(String.init) ?? "data"
       cachePath = "\(directory)/softmax-\(getpid())-\(name).smx"

@@ -6,19 +6,20 @@ import Testing
 /// its chunks, yet classes, levels, fills, drops, labels and weights, and the trained model,
 /// are those one process reads and trains, bit for bit.
 struct CSVSharesTests {
-  /// 4,000 rows of about 40 bytes, so 8 kB chunks give about 20 chunks: a numeric column
+  /// 9,000 rows of about 40 bytes, so 8 kB chunks give about 45 chunks: a numeric column
   /// with missing cells, a categorical one with missing cells, weights, and a class that
-  /// first appears in the last quarter (in a later process's share than the others).
+  /// first appears in the last quarter (in a later process's share than the others). More
+  /// rows than a Hessian sample (4,096), so no process needs them all.
   static let text: String = {
     var random = SplitMix64(seed: 77)
     var lines = ["x1,color,x2,w,label"]
     let colors = ["red", "green", "blue", "teal"]
-    for row in 0..<4000 {
+    for row in 0..<9000 {
       let x1 = random.nextGaussian()
       let x2 = random.nextGaussian() * 3 + 10
       let color = colors[Int(random.next() % 4)]
       var label = x1 + 0.3 * (x2 - 10) > 0.2 ? "b" : (color == "red" || color == "teal" ? "a" : "c")
-      if row > 3000 && x1 > 1.2 { label = "late" }
+      if row > 7000 && x1 > 1.2 { label = "late" }
       let colorCell = random.next() % 29 == 0 ? "" : color
       let x2Cell = random.next() % 31 == 0 ? "NA" : String(format: "%.4f", x2)
       lines.append("\(String(format: "%.5f", x1)),\(colorCell),\(x2Cell),\(1 + random.next() % 3),\(label)")
@@ -118,12 +119,12 @@ struct CSVSharesTests {
   @Test("a bad cell in the last process's share: that process names it as one process would, the others stop")
   func errorInLastShare() throws {
     var lines = Self.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-    lines[3900] = "oops" + lines[3900]  // line 3,901: x1 is no number
+    lines[8900] = "oops" + lines[8900]  // line 8,901: x1 is no number
     let (directory, path) = try Self.write(lines.joined(separator: "\n"))
     defer { directory.remove() }
     var expected = ""
     do { _ = try Self.load(path, Self.schema(.mean), processes: SingleProcess()) } catch { expected = "\(error)" }
-    #expect(expected.contains("line 3901"), "\(expected)")
+    #expect(expected.contains("line 8901"), "\(expected)")
     let errors = ThreadWorld(count: 3).run { rank in
       do {
         _ = try Self.load(path, Self.schema(.mean), processes: rank)

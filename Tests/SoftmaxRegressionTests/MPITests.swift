@@ -167,9 +167,53 @@ struct MPITests {
     #expect(Self.threads(pinned.stdout) == 1, "\(pinned.stdout)")
   }
 
+  /// A generated CSV of 70,000 rows (about 5.6 MB, so two 4 MiB chunks: each of two ranks
+  /// parses one), with a categorical column `c` and missing cells in it and in `x1`.
+  func largeData() throws -> String {
+    let plain = directory + "/large-plain.csv"
+    let made = try SoftmaxTool.run(["generate", plain, "--rows", "70000", "--features", "6", "--classes", "4", "--seed", "2"])
+    try #require(made.status == 0, "\(made.stderr)")
+    let lines = try String(contentsOfFile: plain, encoding: .utf8).split(separator: "\n")
+    var random = SplitMix64(seed: 8)
+    let rows = lines.dropFirst().map { line in
+      let level = random.next() % 41 == 0 ? "" : ["north", "south", "east", "west"][Int(random.next() % 4)]
+      let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+      let first = random.next() % 37 == 0 ? "NA" : String(fields[0])
+      return ([first] + fields.dropFirst().map(String.init) + [level]).joined(separator: ",")
+    }
+    let path = directory + "/large.csv"
+    try ([lines[0] + ",c"] + rows).joined(separator: "\n").appending("\n").write(toFile: path, atomically: true, encoding: .utf8)
+    return path
+  }
+
+  @Test("a CSV read in shares (each rank parses its chunks), with categorical levels and means for missing cells: the same model under -np 2 and -np 3",
+    .enabled(if: canRunJobs, skipReason))
+  func csvSharesMatch() throws {
+    let data = try largeData()
+    try expectSameModels(
+      [data, "--label", "label", "--missing", "mean", "--validation", "0.2", "--max-epochs", "6"], processCounts: [2, 3])
+  }
+
   @Test("a bad row that only rank 1 reads: one located error, every rank exits non-zero, no model",
     .enabled(if: canRunJobs, skipReason))
   func errorOnOneRank() throws {
+    let good = try largeData()
+    var lines = try String(contentsOfFile: good, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+    lines[65000] = "oops" + lines[65000].drop { $0 != "," }
+    let bad = directory + "/bad.csv"
+    try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+    let model = directory + "/model.json"
+    let job = try Self.mpirun(["-np", "2", SoftmaxTool.executable, "train", bad, "-o", model, "-q", "--missing", "mean"])
+    #expect(job.status != 0)
+    let errors = job.stderr.components(separatedBy: "softmax train: error:").count - 1
+    #expect(errors == 1, "\(job.stderr)")
+    #expect(job.stderr.contains("bad.csv, line 65001, column 1"), "\(job.stderr)")
+    #expect(!FileManager.default.fileExists(atPath: model))
+  }
+
+  @Test("ranks that see different files at one path stop, all of them, with one message",
+    .enabled(if: canRunJobs, skipReason))
+  func differentFilesRefused() throws {
     let good = try data()
     var lines = try String(contentsOfFile: good, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
     lines[1234] = "oops" + lines[1234].drop { $0 != "," }
@@ -183,7 +227,7 @@ struct MPITests {
     #expect(job.status != 0)
     let errors = job.stderr.components(separatedBy: "softmax train: error:").count - 1
     #expect(errors == 1, "\(job.stderr)")
-    #expect(job.stderr.contains("bad.csv, line 1235, column 1"), "\(job.stderr)")
+    #expect(job.stderr.contains("different files"), "\(job.stderr)")
     #expect(!FileManager.default.fileExists(atPath: model))
   }
 

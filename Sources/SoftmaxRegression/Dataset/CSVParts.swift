@@ -81,6 +81,12 @@ struct CSVParts {
     // The plans below are collective: every process goes on to them, or none does.
     try processes.settle(failure, file: sources[0].file)
     guard let (loaders, layouts) = read else { throw DatasetError(file: sources[0].file, reason: .emptyFile) }
+    if processes.count > 1, !processes.agree(on: Self.identity(of: sources)) {
+      throw DatasetError(
+        file: sources[0].file,
+        reason: .inconsistentShape(
+          "the processes see different files at this path (sizes, first or last bytes differ); every host must read the same data"))
+    }
     let (plans, ownedChunks) = Self.plans(
       sources, bodyStarts: layouts.map(\.bodyStart), chunkSize: chunkSize, executor: executor, processes: processes)
     var parts: [Part] = []
@@ -101,6 +107,16 @@ struct CSVParts {
     self.totalBytes = bytes
     self.processes = processes
     self.ownedChunks = ownedChunks
+  }
+
+  /// What processes compare before reading in shares, so that a host with another copy of
+  /// a file stops them all: every part's size and its first and last 64 kB.
+  private static func identity(of sources: [Source]) -> [UInt64] {
+    sources.flatMap { source in
+      let edge = min(source.bytes.count, 1 << 16)
+      return [UInt64(source.bytes.count)] + source.bytes.prefix(edge).map(UInt64.init)
+        + source.bytes.suffix(edge).map(UInt64.init)
+    }
   }
 
   /// Each part's loader and layout: the headers (each must equal the first's), and the

@@ -148,11 +148,17 @@ public struct Trainer: Sendable {
   }
 
   /// Data loaded in shares (`Dataset.heldRows`): moves to each process the rows its passes,
-  /// its standardisation and its Hessian sample read but another process loaded.
+  /// its standardisation and its Hessian sample read but another process loaded. SGD's
+  /// shuffled mini-batches read any row in any process, so under it every process gets
+  /// every row (the parse was still shared).
   private func gatherHeldRows(_ data: Dataset, split: ValidationSplit?) throws(TrainingError) {
     guard let held = data.heldRows else { return }
     guard held.count == processes.count else {
       throw .distributed("the data was loaded in shares by \(held.count) processes, not the \(processes.count) training on it")
+    }
+    if options.solver == .sgd {
+      data.gatherRows({ _ in Array(0..<data.rowCount) }, processes: processes)
+      return
     }
     let readsHessianSample = data.classCount * (data.featureCount + 1) <= HessianAssembler.maximumOrder
     let trainingCount = split?.training.count ?? data.rowCount
