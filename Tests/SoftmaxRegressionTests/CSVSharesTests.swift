@@ -87,15 +87,21 @@ struct CSVSharesTests {
     ProcessChainTests.options { $0.solver = .sgd; $0.maxEpochs = 2 },
   ]
 
-  @Test("a model trained on a CSV read in shares is byte-identical to one process's", arguments: cases)
+  /// The model's bytes, then the bits of each epoch's validation loss and accuracy.
+  static func outcome(_ result: Trainer.Result) throws -> [UInt8] {
+    let validation = result.report.history.flatMap { [$0.validationLoss ?? -1, $0.validationAccuracy ?? -1] }
+    return try result.model.fileBytes() + validation.flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
+  }
+
+  @Test("a model trained on a CSV read in shares, and its validation scores, are byte-identical to one process's", arguments: cases)
   func sameModel(options: TrainingOptions) throws {
     let (directory, path) = try Self.write(Self.text)
     defer { directory.remove() }
     for missing in [MissingValuePolicy.mean, .drop] {
       var single = options
       single.threadCount = 1
-      let expected = try Trainer(options: single).fit(try Self.load(path, Self.schema(missing), processes: SingleProcess()))
-        .model.fileBytes()
+      let expected = try Self.outcome(
+        Trainer(options: single).fit(try Self.load(path, Self.schema(missing), processes: SingleProcess())))
       for (processes, threads) in [(2, 1), (3, 2), (4, 1)] {
         var configured = options
         configured.threadCount = threads
@@ -103,7 +109,7 @@ struct CSVSharesTests {
         let models = ThreadWorld(count: processes).run { rank in
           do {
             let data = try Self.load(path, Self.schema(missing), processes: rank)
-            return try Trainer(options: spread, processes: rank).fit(data).model.fileBytes()
+            return try Self.outcome(Trainer(options: spread, processes: rank).fit(data))
           } catch {
             return Array("\(error)".utf8)
           }
