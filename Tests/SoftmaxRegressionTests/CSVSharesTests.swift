@@ -89,8 +89,12 @@ struct CSVSharesTests {
 
   /// The model's bytes, then the bits of each epoch's validation loss and accuracy.
   static func outcome(_ result: Trainer.Result) throws -> [UInt8] {
-    let validation = result.report.history.flatMap { [$0.validationLoss ?? -1, $0.validationAccuracy ?? -1] }
-    return try result.model.fileBytes() + validation.flatMap { withUnsafeBytes(of: $0.bitPattern) { Array($0) } }
+    let validation: [Double] = result.report.history.flatMap { epoch -> [Double] in
+      [epoch.validationLoss ?? -1, epoch.validationAccuracy ?? -1]
+    }
+    return try result.model.fileBytes() + validation.flatMap { value -> [UInt8] in
+      withUnsafeBytes(of: value.bitPattern) { Array($0) }
+    }
   }
 
   @Test("a model trained on a CSV read in shares, and its validation scores, are byte-identical to one process's", arguments: cases)
