@@ -34,12 +34,14 @@ struct CSVSharesTests {
   }
 
   /// The file read by `processes` ranks with 8 kB chunks, the way `Dataset(csvAt:processes:)` reads it.
-  static func load(_ path: String, _ schema: Dataset.Schema, processes: any ProcessGroup) throws(DatasetError) -> Dataset {
+  static func load(
+    _ path: String, _ schema: Dataset.Schema, processes: any ProcessGroup, chunkSize: Int = 8192
+  ) throws(DatasetError) -> Dataset {
     let file = try MappedFile.dataFile(path)
     return try withExtendedLifetime(file) { () throws(DatasetError) -> Dataset in
       var reader = try CSVParts(
         [CSVParts.Source(bytes: file.bytes, file: path)], schema: schema,
-        executor: ShardedExecutor(threadCount: 2), chunkSize: 8192, processes: processes)
+        executor: ShardedExecutor(threadCount: 2), chunkSize: chunkSize, processes: processes)
       return try reader.load()
     }
   }
@@ -123,6 +125,28 @@ struct CSVSharesTests {
           #expect(same, "\(missing), \(processes) × \(threads), rank \(rank): \(String(decoding: model.prefix(200), as: UTF8.self))")
         }
       }
+    }
+  }
+
+  @Test("real data (palmerpenguins: two text columns, NA cells) read in 1 kB chunks by 3 processes: one process's columns and model")
+  func penguins() throws {
+    var configured = Dataset.Schema.training(labelColumn: "species")
+    configured.missing = .mean
+    let schema = configured
+    let options = ProcessChainTests.options { $0.solver = .lbfgs; $0.threadCount = 1 }
+    let whole = try Self.load(dataFile("penguins.csv"), schema, processes: SingleProcess(), chunkSize: 1024)
+    let expected = try Trainer(options: options).fit(whole).model.fileBytes()
+    let results = ThreadWorld(count: 3).run { rank in
+      Result { () throws -> (Dataset, [UInt8]) in
+        let data = try Self.load(dataFile("penguins.csv"), schema, processes: rank, chunkSize: 1024)
+        return (data, try Trainer(options: options, processes: rank).fit(data).model.fileBytes())
+      }
+    }
+    for result in results {
+      let (data, model) = try result.get()
+      #expect(data.heldRows?.filter { !$0.isEmpty }.count == 3)
+      #expect(data.table == whole.table && data.ingest == whole.ingest && data.labels == whole.labels)
+      #expect(model == expected)
     }
   }
 

@@ -203,7 +203,8 @@ struct MPITests {
     let bad = directory + "/bad.csv"
     try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
     let model = directory + "/model.json"
-    let job = try Self.mpirun(["-np", "2", SoftmaxTool.executable, "train", bad, "-o", model, "-q", "--missing", "mean"])
+    let job = try Self.mpirun(
+      ["-np", "2", SoftmaxTool.executable, "train", bad, "-o", model, "-q", "--label", "label", "--missing", "mean"])
     #expect(job.status != 0)
     let errors = job.stderr.components(separatedBy: "softmax train: error:").count - 1
     #expect(errors == 1, "\(job.stderr)")
