@@ -163,18 +163,19 @@ public struct Trainer: Sendable {
     let readsHessianSample = data.classCount * (data.featureCount + 1) <= HessianAssembler.maximumOrder
     let trainingCount = split?.training.count ?? data.rowCount
     data.gatherRows({ rank in
-      func rows(_ positions: [Int32]?, _ share: Range<Int>) -> [Int] {
-        share.map { position in positions.map { Int($0[position]) } ?? position }
+      var needed = [Bool](repeating: false, count: data.rowCount)
+      func mark(_ positions: [Int32]?, _ share: Range<Int>) {
+        for position in share { needed[positions.map { Int($0[position]) } ?? position] = true }
       }
-      var needed = rows(split?.training, processes.shareOfRows(trainingCount, rank: rank))
+      mark(split?.training, processes.shareOfRows(trainingCount, rank: rank))
       if let validation = split?.validation {
-        needed += rows(validation, processes.shareOfRows(validation.count, rank: rank))
+        mark(validation, processes.shareOfRows(validation.count, rank: rank))
       }
       if readsHessianSample {
         let sample = SoftmaxObjective.hessianRows(of: split?.training, rowCount: trainingCount)
-        needed += sample.map { $0.map(Int.init) } ?? Array(0..<data.rowCount)
+        mark(sample, 0..<(sample?.count ?? data.rowCount))
       }
-      return Array(Set(needed)).sorted()
+      return needed.indices.filter { needed[$0] }
     }, processes: processes)
   }
 
