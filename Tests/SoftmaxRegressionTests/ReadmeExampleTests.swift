@@ -42,7 +42,7 @@ func readmeTableExample() throws -> (model: SoftmaxModel, raw: Dataset, predicte
 func readmeMPIExample(options: TrainingOptions) throws {
   // README MPI example begins
   let processes = try MPIProcesses.start()
-  let data = try Dataset(cacheAt: "/shared/data.smx", processes: processes)  // its share
+  let data = try Dataset(csvAt: "/shared/data.csv", processes: processes)  // its share of the rows
   let result = try Trainer(options: options, processes: processes).fit(data)
   if processes.rank == 0 { try result.model.save(to: "model.json") }
   MPIProcesses.finish()
