@@ -154,6 +154,45 @@ struct CSVSharesTests {
     }
   }
 
+  @Test("three part files read in shares (chunks shared out over the parts): the dataset and model of one process")
+  func parts() throws {
+    let lines = Self.text.split(separator: "\n").map(String.init)
+    let directory = TemporaryDirectory()
+    defer { directory.remove() }
+    let cuts = [1, 2500, 2600, lines.count]  // a short middle part: one chunk
+    let paths = (0..<3).map { directory.path + "/part\($0).csv" }
+    for (index, path) in paths.enumerated() {
+      try ([lines[0]] + lines[cuts[index]..<cuts[index + 1]]).joined(separator: "\n").appending("\n")
+        .write(toFile: path, atomically: true, encoding: .utf8)
+    }
+    @Sendable func load(_ processes: any ProcessGroup) throws(DatasetError) -> Dataset {
+      try CSVParts.withSources(paths, shouldContinue: nil) { sources throws(DatasetError) -> Dataset in
+        var reader = try CSVParts(
+          sources, schema: Self.schema(.mean), executor: ShardedExecutor(threadCount: 2), chunkSize: 8192,
+          processes: processes)
+        return try reader.load()
+      }
+    }
+    let options = ProcessChainTests.options { $0.solver = .lbfgs; $0.maxEpochs = 3; $0.threadCount = 1 }
+    let whole = try load(SingleProcess())
+    let expected = try Trainer(options: options).fit(whole).model.fileBytes()
+    for processes in [2, 3] {
+      let results = ThreadWorld(count: processes).run { rank in
+        Result { () throws -> (Dataset, [UInt8]) in
+          let data = try load(rank)
+          return (data, try Trainer(options: options, processes: rank).fit(data).model.fileBytes())
+        }
+      }
+      for result in results {
+        let (data, model) = try result.get()
+        #expect(data.heldRows?.filter { !$0.isEmpty }.count == processes)
+        #expect(data.table == whole.table && data.ingest == whole.ingest && data.labels == whole.labels)
+        #expect(data.rowWeights == whole.rowWeights)
+        #expect(model == expected, "\(processes) processes")
+      }
+    }
+  }
+
   @Test("a bad cell in the last process's share: that process names it as one process would, the others stop")
   func errorInLastShare() throws {
     var lines = Self.text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)

@@ -38,6 +38,14 @@ extension CSVParts {
       dropped.deallocate()
     }
     let dropsRows = schema.missing == .drop
+    if let progress {
+      // Progress over this process's share, shown as over the whole input.
+      let share = bytes(ofChunks: ownedChunks)
+      self.progress = { done, total in
+        let doneInShare = min(max(0, done - share.lowerBound), share.count)
+        progress(share.isEmpty ? total : Int(Double(doneInShare) / Double(share.count) * Double(total)), total)
+      }
+    }
     var parsed: (labelNames: [String], chunks: [RawRows.Chunk])? = nil
     var failure: DatasetError? = nil
     do {
@@ -69,6 +77,18 @@ extension CSVParts {
   /// all parts).
   func rows(ofChunks chunks: Range<Int>) -> Range<Int> {
     firstRow(ofChunk: chunks.lowerBound)..<firstRow(ofChunk: chunks.upperBound)
+  }
+
+  /// The bytes (numbered over all parts, one after another) of the consecutive chunks
+  /// `chunks` (numbered over all parts).
+  private func bytes(ofChunks chunks: Range<Int>) -> Range<Int> {
+    guard !chunks.isEmpty,
+      let first = parts.last(where: { $0.firstChunk <= chunks.lowerBound }),
+      let last = parts.last(where: { $0.firstChunk <= chunks.upperBound - 1 })
+    else { return 0..<0 }
+    let start = first.bytesBefore + first.plan.chunks[chunks.lowerBound - first.firstChunk].bytes.lowerBound
+    let end = last.bytesBefore + last.plan.chunks[chunks.upperBound - 1 - last.firstChunk].bytes.upperBound
+    return start..<end
   }
 
   /// The first row of chunk `chunk` (numbered over all parts); the row count past the last.
