@@ -132,10 +132,8 @@ struct MPITests {
     let cache = directory + "/made.smx"
     let model = directory + "/model.json"
     let job = try Self.mpirun(["-np", "2", SoftmaxTool.executable, "train", bad, "--cache", cache, "-o", model, "-q"])
-    #expect(job.status != 0)
-    #expect(job.stderr.components(separatedBy: "softmax train: error:").count - 1 == 1, "\(job.stderr)")
-    #expect(job.stderr.contains("bad.csv, line 3, column 2"), "\(job.stderr)")
-    #expect(!FileManager.default.fileExists(atPath: cache) && !FileManager.default.fileExists(atPath: model))
+    Self.expectOneError(job, saying: "bad.csv, line 3, column 2", model: model)
+    #expect(!FileManager.default.fileExists(atPath: cache))
   }
 
   /// The `threads` of `train --json`'s summary in `output`.
@@ -197,18 +195,28 @@ struct MPITests {
   @Test("a bad row that only rank 1 reads: one located error, every rank exits non-zero, no model",
     .enabled(if: canRunJobs, skipReason))
   func errorOnOneRank() throws {
-    let good = try largeData()
-    var lines = try String(contentsOfFile: good, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-    lines[65000] = "oops" + lines[65000].drop { $0 != "," }
-    let bad = directory + "/bad.csv"
-    try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+    let bad = try copy(of: try largeData(), breakingLine: 65001)
     let model = directory + "/model.json"
     let job = try Self.mpirun(
       ["-np", "2", SoftmaxTool.executable, "train", bad, "-o", model, "-q", "--label", "label", "--missing", "mean"])
+    Self.expectOneError(job, saying: "bad.csv, line 65001, column 1", model: model)
+  }
+
+  /// A copy of `path`, bad.csv, whose line `line` (1-based) starts with a cell that is no number.
+  func copy(of path: String, breakingLine line: Int) throws -> String {
+    var lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
+    lines[line - 1] = "oops" + lines[line - 1].drop { $0 != "," }
+    let bad = directory + "/bad.csv"
+    try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+    return bad
+  }
+
+  /// The job failed with one error message, holding `text`, and wrote no model.
+  static func expectOneError(_ job: SoftmaxTool.Output, saying text: String, model: String) {
     #expect(job.status != 0)
     let errors = job.stderr.components(separatedBy: "softmax train: error:").count - 1
     #expect(errors == 1, "\(job.stderr)")
-    #expect(job.stderr.contains("bad.csv, line 65001, column 1"), "\(job.stderr)")
+    #expect(job.stderr.contains(text), "\(job.stderr)")
     #expect(!FileManager.default.fileExists(atPath: model))
   }
 
@@ -216,20 +224,13 @@ struct MPITests {
     .enabled(if: canRunJobs, skipReason))
   func differentFilesRefused() throws {
     let good = try data()
-    var lines = try String(contentsOfFile: good, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
-    lines[1234] = "oops" + lines[1234].drop { $0 != "," }
-    let bad = directory + "/bad.csv"
-    try lines.joined(separator: "\n").write(toFile: bad, atomically: true, encoding: .utf8)
+    let bad = try copy(of: good, breakingLine: 1235)
     let model = directory + "/model.json"
     let job = try Self.mpirun([
       "-np", "1", SoftmaxTool.executable, "train", good, "-o", model, "-q", ":",
       "-np", "1", SoftmaxTool.executable, "train", bad, "-o", model, "-q",
     ])
-    #expect(job.status != 0)
-    let errors = job.stderr.components(separatedBy: "softmax train: error:").count - 1
-    #expect(errors == 1, "\(job.stderr)")
-    #expect(job.stderr.contains("different files"), "\(job.stderr)")
-    #expect(!FileManager.default.fileExists(atPath: model))
+    Self.expectOneError(job, saying: "different files", model: model)
   }
 
   @Test("SIGTERM to one rank (as a scheduler sends) stops every rank after the same epoch, with one message",
