@@ -242,6 +242,35 @@ struct ProcessChainTests {
     for error in errors { #expect(error.contains("read different data"), "\(error)") }
   }
 
+  /// The blocked pass for wide models combines its shards in a fixed tree (`ShardTree`):
+  /// each process builds the nodes inside its range at the same time, process 0 the rest.
+  @Test("the blocked pass gives one process's bits for 2, 3, 4 and 7 processes (more than shards) × 1 or 2 threads")
+  func blockedPassAcrossProcesses() throws {
+    var random = SplitMix64(seed: 23)
+    let rows = (0..<5000).map { _ in (0..<40).map { _ in random.nextGaussian() } }
+    let labels = rows.map { row in "c\(Int(abs(row[0] * 3 + row[1] * 2)) % 12)" }
+    let weights = (0..<5000).map { _ in Float(1 + random.next() % 3) }
+    let data = try Dataset(rows: rows, labels: labels, weights: weights)
+    let layout = ParameterLayout(classCount: data.classCount, featureCount: data.featureCount)
+    let point = randomParameters(layout, seed: 4, scale: 0.1)
+    let single = try SoftmaxObjective(dataset: data, lambda: 0.01, rowWeights: weights, executor: ShardedExecutor(threadCount: 1))
+    single.passKind = .blocked
+    let expected = single.valueAndGradient(point)
+    for (processes, threads) in [(2, 1), (3, 2), (4, 1), (7, 1)] {
+      let results = ThreadWorld(count: processes).run { rank in
+        let objective = try! SoftmaxObjective(
+          dataset: data, lambda: 0.01, rowWeights: weights, executor: ShardedExecutor(threadCount: threads), processes: rank)
+        objective.passKind = .blocked
+        let (value, gradient) = objective.valueAndGradient(point)
+        return (value, gradient, objective.processesDiverged)
+      }
+      for (rank, result) in results.enumerated() {
+        let same = result.0.bitPattern == expected.0.bitPattern && result.1.map(\.bitPattern) == expected.1.map(\.bitPattern)
+        #expect(same && !result.2, "\(processes) processes × \(threads) threads, rank \(rank)")
+      }
+    }
+  }
+
   /// The passes' totals are the same on every process by construction (the last one
   /// broadcasts them); each pass also compares the point it was evaluated at.
   @Test("a pass at different points in different processes is NaN on all, and marks the objective diverged")

@@ -193,11 +193,8 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       rowOrder = nil
     }
     partialShardCount = max(self.shards.count, Shards.maximumMiniBatchShardCount)
-    // The blocked pass sums its blocks in place, which cannot be chained across processes
-    // without keeping every block's sums: a run over several processes keeps the fused one.
     widePass =
-      !chain.isDistributed
-      && WideGradientPass.isPreferred(
+      WideGradientPass.isPreferred(
         classCount: layout.classCount, rowStride: layout.rowStride, rowCount: rowCount,
         shardCount: partialShardCount)
       ? WideGradientPass(classCount: layout.classCount, rowStride: layout.rowStride) : nil
@@ -423,12 +420,15 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
       kernel.rowWeights = weights
       if let widePass {
         let reader = DiskReadAhead(
-          features: dataset.features, shards: WideGradientPass.blocks(of: positions.count),
-          offset: positions.lowerBound, active: dataset.features.streamsFromDisk && rowOrder == nil)
+          features: dataset.features, shards: shards, offset: positions.lowerBound,
+          active: dataset.features.streamsFromDisk && rowOrder == nil && !chain.isDistributed)
         totals.withUnsafeMutableValues {
-          widePass.run(kernel, positions: positions, into: $0, executor: executor, reader: reader)
+          widePass.run(
+            kernel, shards: shards, owned: chain.processes.shardRange(of: shards.count), offset: positions.lowerBound,
+            fingerprint: fingerprint, into: $0, chain: chain, executor: executor, reader: reader)
         }
         lastReductionSeconds = 0
+        if totals.fingerprint != fingerprint { processesDiverged = true }
       } else {
         runPass(kernel, partialSums: partialSums, positions: positions, shards: shards, fingerprint: fingerprint)
       }

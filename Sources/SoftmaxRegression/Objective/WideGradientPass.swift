@@ -17,11 +17,17 @@ import CKernel
 ///    block's rows stays in L1 while the tile's classes pass over it): register tiles of 4
 ///    classes × 24 columns (Swift) or 8 × 32 (AVX-512F), summed over the block's rows in
 ///    Float, then added to G, kept in Double (as a shard's sums are in the reduction).
-/// Every logit, and every entry of G and the bias sums, is computed by one task in one fixed
-/// order (over features, then over rows and blocks in order), so the result is bit-identical
-/// for any thread count and any tiling, with no per-shard copies. Extra memory: G in Double
-/// (what `PassTotals` holds anyway) plus about 4 · blockRows · K floats. Cost per pass:
-/// 4·m·D·K flops, plus O(blocks · K · D) Double additions (one per block and entry).
+/// The blocks go shard by shard (`Shards(rowCount:)`, which depend on the row count only):
+/// each shard's totals are summed from zero, then combined pairwise in a tree whose shape
+/// depends on the shard count alone (`ShardTree`). Every logit, and every entry of a shard's
+/// G and bias sums, is computed by one task in one fixed order (over features, then over
+/// rows and blocks in order), so the result is bit-identical for any thread count and any
+/// tiling, with no per-shard copies, and, the tree's nodes being the same whoever computes
+/// them, for any number of processes, each running its range of the shards at the same
+/// time. Extra memory: a shard's totals and one per level of the tree, in Double (P + 5 each:
+/// O(log shards · K · D)), plus about 4 · blockRows · K floats. Cost per pass: 4·m·D·K
+/// flops, plus O(blocks · K · D) Double additions (one per block and entry, and one per
+/// shard in the tree).
 final class WideGradientPass: @unchecked Sendable {
   // @unchecked: within a step each task writes disjoint parts of the buffers (its classes'
   // logits and gradient rows, or its row group's coefficients); steps run one after another.
@@ -57,6 +63,8 @@ final class WideGradientPass: @unchecked Sendable {
   /// Per row of the block: its features (a zero row past the block's end).
   private let rowPointers: UnsafeMutablePointer<UnsafePointer<Float>>
   private let zeroRow: UnsafeMutablePointer<Float>
+  /// The shards' totals, summed pairwise (`ShardTree`).
+  let tree: ShardTree
 
   /// Whether steps 1 and 3 run their AVX-512F build (`wide_kernel.c`): where the CPU has it,
   /// unless `SOFTMAX_NATIVE_KERNEL=0`. The Swift steps are built for the AVX2 of a
@@ -100,6 +108,8 @@ final class WideGradientPass: @unchecked Sendable {
     rowPointers = .allocate(capacity: Self.blockRows)
     zeroRow = .allocate(capacity: rowStride)
     zeroRow.initialize(repeating: 0, count: rowStride)
+    let parameterCount = classCount * rowStride + classCount
+    tree = ShardTree(valueCount: parameterCount + 5, fingerprintIndex: parameterCount + 4)
   }
 
   /// The bytes of its buffers.
@@ -120,16 +130,36 @@ final class WideGradientPass: @unchecked Sendable {
     zeroRow.deallocate()
   }
 
-  /// One pass over `positions` with `kernel`'s inputs (features, labels, Float32 W and b,
-  /// row order and weights), into `totals` (`PassTotals`' flat layout), on `executor`.
-  /// `reader` hints a matrix read from disk ahead of the blocks (its shards are the blocks,
-  /// `blocks(of:)`).
+  /// One pass with `kernel`'s inputs (features, labels, Float32 W and b, row order and
+  /// weights) over this process's shards `owned` of `shards` (positions shifted by
+  /// `offset`), into `totals` (`PassTotals`' flat layout) on every process, on `executor`:
+  /// each shard from zero, block after block, its totals stamped with `fingerprint` and
+  /// pushed into `tree`, which `chain` completes over the processes. `reader` hints a matrix
+  /// read from disk ahead of the shards.
   func run(
-    _ kernel: GradientKernel, positions: Range<Int>, into totals: UnsafeMutableBufferPointer<Double>,
-    executor: ShardedExecutor, reader: DiskReadAhead
+    _ kernel: GradientKernel, shards: Shards, owned: Range<Int>, offset: Int, fingerprint: UInt64,
+    into totals: UnsafeMutableBufferPointer<Double>, chain: ProcessChain, executor: ShardedExecutor,
+    reader: DiskReadAhead
   ) {
     reader.start()
     defer { reader.finish() }
+    tree.reset()
+    for shard in owned {
+      reader.willStart(shard)
+      let rows = shards[shard]
+      let values = tree.buffer()
+      run(kernel, positions: (rows.lowerBound + offset)..<(rows.upperBound + offset), into: values, executor: executor)
+      values[tree.fingerprintIndex] = Double(bitPattern: fingerprint)
+      tree.push(level: 0, start: shard, values: values, executor: executor)
+    }
+    chain.finish(tree, into: totals, executor: executor)
+  }
+
+  /// One shard's rows, `positions`, from zero into `totals`, block after block.
+  private func run(
+    _ kernel: GradientKernel, positions: Range<Int>, into totals: UnsafeMutableBufferPointer<Double>,
+    executor: ShardedExecutor
+  ) {
     totals.update(repeating: 0)
     // Each task of step 3 writes only its classes' rows of G and entries of the bias sums.
     let sums = UnsafeSendableBuffer(totals)
@@ -140,7 +170,6 @@ final class WideGradientPass: @unchecked Sendable {
     while start < positions.upperBound {
       let count = min(Self.blockRows, positions.upperBound - start)
       let groups = (count + 7) / 8
-      reader.willStart((start - positions.lowerBound) / Self.blockRows)
       prepareBlock(kernel, start: start, count: count)
       executor.forEachShard(tiles.count) { tile in self.computeLogits(kernel, classes: tiles[tile], groups: groups) }
       executor.forEachShard(groups) { group in
@@ -171,9 +200,6 @@ final class WideGradientPass: @unchecked Sendable {
     totals[scalars + 2] = Double(correct)
     totals[scalars + 3] = Double(positions.count)
   }
-
-  /// The blocks of a pass over `rowCount` rows, as shards (for `DiskReadAhead`).
-  static func blocks(of rowCount: Int) -> Shards { Shards(rowCount: rowCount, rowsPerShard: blockRows) }
 
   /// Class ranges for steps 1 and 3: about four per thread, each a multiple of 4 classes.
   /// The tiling changes no result (see the type's documentation), only the balance.

@@ -34,3 +34,37 @@ struct ProcessChain {
     processes.broadcast(values, from: processes.count - 1)
   }
 }
+
+extension ProcessChain {
+  /// Completes a `ShardTree` over the processes: each sends the complete nodes of its range
+  /// of the shards to process 0 (their levels and first shards, then their values), which
+  /// pushes them after its own in rank order, as if it had computed them, and totals the
+  /// tree; every process then receives the totals from process 0. In one process: the
+  /// tree's total. Each process sends O(log shards) nodes of P values.
+  func finish(_ tree: ShardTree, into totals: UnsafeMutableBufferPointer<Double>, executor: ShardedExecutor) {
+    guard isDistributed else {
+      tree.total(into: totals, executor: executor)
+      return
+    }
+    if processes.rank == 0 {
+      for source in 1..<processes.count {
+        var count = [0.0]
+        count.withUnsafeMutableBufferPointer { processes.receive($0, from: source) }
+        var header = [Double](repeating: 0, count: 2 * Int(count[0]))
+        header.withUnsafeMutableBufferPointer { processes.receive($0, from: source) }
+        for index in 0..<Int(count[0]) {
+          let values = tree.buffer()
+          processes.receive(values, from: source)
+          tree.push(level: Int(header[2 * index]), start: Int(header[2 * index + 1]), values: values, executor: executor)
+        }
+      }
+      tree.total(into: totals, executor: executor)
+    } else {
+      let nodes = tree.nodes
+      [Double(nodes.count)].withUnsafeBufferPointer { processes.send($0, to: 0) }
+      nodes.flatMap { [Double($0.level), Double($0.start)] }.withUnsafeBufferPointer { processes.send($0, to: 0) }
+      for node in nodes { processes.send(UnsafeBufferPointer(node.values), to: 0) }
+    }
+    processes.broadcast(totals, from: 0)
+  }
+}

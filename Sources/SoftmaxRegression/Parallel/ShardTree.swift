@@ -1,0 +1,98 @@
+/// A fixed pairwise summation of per-shard totals (`PassTotals`' flat layout), whose shape
+/// depends on the shard count alone: a node at level l covers the aligned shards
+/// k·2^l ..< (k+1)·2^l and holds its left half plus its right half; the nodes left at the
+/// end (one per set bit of the shard count) are added from the right. So the sum does not
+/// depend on who computed which node, and processes that each hold a contiguous range of the
+/// shards can build the complete nodes inside their range at the same time, then hand them
+/// to process 0, which pushes them as if they were its own (`ProcessChain.finish(_:into:)`).
+///
+/// This is how the blocked pass for wide models (`WideGradientPass`) combines its shards:
+/// unlike the in-order chain, no process waits for another's running totals before adding
+/// its own, and a process keeps one buffer per level: O(log shards · P) memory, not
+/// O(shards · P). The fingerprint slot is kept when both halves agree, else set to
+/// `PassTotals.mismatch`. Each addition is spread over the executor's threads by ranges of
+/// entries: the same bits for any thread count.
+final class ShardTree: @unchecked Sendable {
+  // @unchecked: used by one thread at a time; the additions write disjoint ranges.
+
+  /// A complete node: the shards start ..< start + 2^level.
+  struct Node {
+    var level: Int
+    var start: Int
+    var values: UnsafeMutableBufferPointer<Double>
+  }
+
+  /// The values a node holds (P + 5 in `PassTotals`' layout).
+  let valueCount: Int
+  /// The index of the fingerprint, combined by agreement instead of added.
+  let fingerprintIndex: Int
+  private(set) var nodes: [Node] = []
+  private var spare: [UnsafeMutableBufferPointer<Double>] = []
+
+  init(valueCount: Int, fingerprintIndex: Int) {
+    self.valueCount = valueCount
+    self.fingerprintIndex = fingerprintIndex
+  }
+
+  deinit {
+    for node in nodes { node.values.deallocate() }
+    for buffer in spare { buffer.deallocate() }
+  }
+
+  /// Empties the tree for a new pass (its buffers are kept).
+  func reset() {
+    spare += nodes.map(\.values)
+    nodes.removeAll(keepingCapacity: true)
+  }
+
+  /// A buffer to fill with a node's values; hand it back through `push(level:start:values:)`.
+  func buffer() -> UnsafeMutableBufferPointer<Double> {
+    spare.popLast() ?? .allocate(capacity: valueCount)
+  }
+
+  /// Adds the complete node at `level`, `start` (its `values` from `buffer()`), which must
+  /// follow every node pushed so far; merges it with its left neighbours while they are
+  /// its aligned siblings.
+  func push(level: Int, start: Int, values: UnsafeMutableBufferPointer<Double>, executor: ShardedExecutor) {
+    var node = Node(level: level, start: start, values: values)
+    while let left = nodes.last, left.level == node.level, left.start + (1 << left.level) == node.start,
+      left.start % (2 << left.level) == 0
+    {
+      nodes.removeLast()
+      add(node.values, to: left.values, executor: executor)
+      spare.append(node.values)
+      node = Node(level: left.level + 1, start: left.start, values: left.values)
+    }
+    nodes.append(node)
+  }
+
+  /// The total of all shards pushed (all of them, 0 ..< count): the remaining nodes added
+  /// from the right, into `totals`.
+  func total(into totals: UnsafeMutableBufferPointer<Double>, executor: ShardedExecutor) {
+    guard let last = nodes.last else {
+      totals.update(repeating: 0)
+      return
+    }
+    _ = totals.update(fromContentsOf: last.values)
+    for node in nodes.dropLast().reversed() { add(node.values, to: totals, executor: executor) }
+  }
+
+  /// target ← target + values (or values + target, the same bits: addition commutes), the
+  /// fingerprint by agreement.
+  private func add(
+    _ values: UnsafeMutableBufferPointer<Double>, to target: UnsafeMutableBufferPointer<Double>,
+    executor: ShardedExecutor
+  ) {
+    let fingerprint = target[fingerprintIndex].bitPattern == values[fingerprintIndex].bitPattern
+      ? target[fingerprintIndex] : Double(bitPattern: PassTotals.mismatch)
+    let chunk = 1 << 16
+    let shared = UnsafeSendableBuffer(target)
+    let source = UnsafeSendableBuffer(values)
+    executor.forEachShard((valueCount + chunk - 1) / chunk) { piece in
+      for index in piece * chunk..<min(self.valueCount, (piece + 1) * chunk) {
+        shared.buffer[index] += source.buffer[index]
+      }
+    }
+    target[fingerprintIndex] = fingerprint
+  }
+}
