@@ -249,7 +249,10 @@ struct ProcessChainTests {
     var random = SplitMix64(seed: 23)
     let rows = (0..<5000).map { _ in (0..<40).map { _ in random.nextGaussian() } }
     let labels = rows.map { row in "c\(Int(abs(row[0] * 3 + row[1] * 2)) % 12)" }
-    let weights = (0..<5000).map { _ in Float(1 + random.next() % 3) }
+    // Shards' weights far apart in scale, so that their sums in Double round, and only one
+    // association of the shards gives one process's bits.
+    let scales: [Float] = [1, 3e-8, 7e4, 1e-3, 5e7]
+    let weights = (0..<5000).map { row in scales[row / 1024] * Float(1 + random.next() % 7) / 3 }
     let data = try Dataset(rows: rows, labels: labels, weights: weights)
     let layout = ParameterLayout(classCount: data.classCount, featureCount: data.featureCount)
     let point = randomParameters(layout, seed: 4, scale: 0.1)
