@@ -155,12 +155,12 @@ final class WideGradientPass: @unchecked Sendable {
     chain.finish(tree, into: totals, executor: executor)
   }
 
-  /// One shard's rows, `positions`, from zero into `totals`, block after block.
+  /// One shard's rows, `positions`, into `totals` (zeroed: `ShardTree.buffer()`), block
+  /// after block.
   private func run(
     _ kernel: GradientKernel, positions: Range<Int>, into totals: UnsafeMutableBufferPointer<Double>,
     executor: ShardedExecutor
   ) {
-    totals.update(repeating: 0)
     // Each task of step 3 writes only its classes' rows of G and entries of the bias sums.
     let sums = UnsafeSendableBuffer(totals)
     let biasOffset = classCount * rowStride

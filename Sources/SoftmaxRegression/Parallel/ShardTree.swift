@@ -39,15 +39,21 @@ final class ShardTree: @unchecked Sendable {
     for buffer in spare { buffer.deallocate() }
   }
 
-  /// Empties the tree for a new pass (its buffers are kept).
+  /// Empties the tree for a new pass (its buffers are kept, zeroed).
   func reset() {
+    for node in nodes { node.values.update(repeating: 0) }
     spare += nodes.map(\.values)
     nodes.removeAll(keepingCapacity: true)
   }
 
-  /// A buffer to fill with a node's values; hand it back through `push(level:start:values:)`.
+  /// A zeroed buffer to fill with a node's values; hand it back through
+  /// `push(level:start:values:)`. (Spare buffers are zeroed as they are merged, while their
+  /// lines are in cache, rather than by a pass of their own.)
   func buffer() -> UnsafeMutableBufferPointer<Double> {
-    spare.popLast() ?? .allocate(capacity: valueCount)
+    if let buffer = spare.popLast() { return buffer }
+    let buffer = UnsafeMutableBufferPointer<Double>.allocate(capacity: valueCount)
+    buffer.initialize(repeating: 0)
+    return buffer
   }
 
   /// Adds the complete node at `level`, `start` (its `values` from `buffer()`), which must
@@ -75,10 +81,11 @@ final class ShardTree: @unchecked Sendable {
     }
     _ = totals.update(fromContentsOf: last.values)
     for node in nodes.dropLast().reversed() { add(node.values, to: totals, executor: executor) }
+    // The nodes are zeroed now but for the last; `reset()` zeroes them all again, cheaply.
   }
 
   /// target ← target + values (or values + target, the same bits: addition commutes), the
-  /// fingerprint by agreement.
+  /// fingerprint by agreement; `values` is left zeroed.
   private func add(
     _ values: UnsafeMutableBufferPointer<Double>, to target: UnsafeMutableBufferPointer<Double>,
     executor: ShardedExecutor
@@ -91,6 +98,7 @@ final class ShardTree: @unchecked Sendable {
     executor.forEachShard((valueCount + chunk - 1) / chunk) { piece in
       for index in piece * chunk..<min(self.valueCount, (piece + 1) * chunk) {
         shared.buffer[index] += source.buffer[index]
+        source.buffer[index] = 0
       }
     }
     target[fingerprintIndex] = fingerprint
