@@ -427,7 +427,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
             kernel, shards: shards, owned: chain.processes.shardRange(of: shards.count), offset: positions.lowerBound,
             fingerprint: fingerprint, into: $0, chain: chain, executor: executor, reader: reader)
         }
-        lastReductionSeconds = 0
+        lastReductionSeconds = widePass.lastCombineSeconds
         if totals.fingerprint != fingerprint { processesDiverged = true }
       } else {
         runPass(kernel, partialSums: partialSums, positions: positions, shards: shards, fingerprint: fingerprint)

@@ -143,6 +143,8 @@ final class WideGradientPass: @unchecked Sendable {
   ) {
     reader.start()
     defer { reader.finish() }
+    let clock = ContinuousClock()
+    var combining = Duration.zero
     tree.reset()
     for shard in owned {
       reader.willStart(shard)
@@ -150,10 +152,15 @@ final class WideGradientPass: @unchecked Sendable {
       let values = tree.buffer()
       run(kernel, positions: (rows.lowerBound + offset)..<(rows.upperBound + offset), into: values, executor: executor)
       values[tree.fingerprintIndex] = Double(bitPattern: fingerprint)
-      tree.push(level: 0, start: shard, values: values, executor: executor)
+      combining += clock.measure { tree.push(level: 0, start: shard, values: values, executor: executor) }
     }
-    chain.finish(tree, into: totals, executor: executor)
+    combining += clock.measure { chain.finish(tree, into: totals, executor: executor) }
+    lastCombineSeconds = Double(combining.components.seconds) + Double(combining.components.attoseconds) * 1e-18
   }
+
+  /// The seconds the last pass spent combining shards in the tree, with the processes'
+  /// exchange and the wait for the slowest (the fused pass's reduction time, for reports).
+  private(set) var lastCombineSeconds = 0.0
 
   /// One shard's rows, `positions`, into `totals` (zeroed: `ShardTree.buffer()`), block
   /// after block.
