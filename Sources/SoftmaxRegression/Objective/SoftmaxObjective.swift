@@ -126,7 +126,7 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
 
   /// The seconds the last pass spent combining partial sums after its kernel (the reducer,
   /// and over several processes the chain: waiting for, receiving and passing on totals);
-  /// 0 after a blocked pass, which sums in place.
+  /// after a blocked pass, the shard tree's additions and exchange (`ShardTree`).
   public private(set) var lastReductionSeconds: Double = 0
   private var precisePartialSums: PartialSums<Double>? = nil
   private var hessianPartialSums: PartialSums<Double>? = nil

@@ -112,9 +112,10 @@ final class WideGradientPass: @unchecked Sendable {
     tree = ShardTree(valueCount: parameterCount + 5, fingerprintIndex: parameterCount + 4)
   }
 
-  /// The bytes of its buffers.
+  /// The bytes of its buffers, the shard tree's included.
   var byteCount: Int {
     4 * Self.blockRows * (3 * classCount + (classCount + 3) / 4 * 4 + 2) + 4 * rowStride + 128 * groupCount
+      + tree.byteCount
   }
 
   deinit {

@@ -39,6 +39,9 @@ final class ShardTree: @unchecked Sendable {
     for buffer in spare { buffer.deallocate() }
   }
 
+  /// The bytes of the buffers it holds (nodes and spares).
+  var byteCount: Int { (nodes.count + spare.count) * valueCount * 8 }
+
   /// Empties the tree for a new pass (its buffers are kept, zeroed).
   func reset() {
     for node in nodes { node.values.update(repeating: 0) }
