@@ -34,7 +34,11 @@ public struct Dataset: Sendable {
   /// every row. A `Trainer` over the same processes moves the rows each needs.
   var heldRows: [Range<Int>]? = nil
 
-  /// Whether this process holds the feature values of every row.
+  /// Whether this process holds the feature values of every row: false for a dataset
+  /// loaded in shares by several processes, whose other rows read as zeros here. Train it
+  /// with a `Trainer` over the same processes (which moves the rows each process reads);
+  /// what reads every row (`subset(_:)`, `SoftmaxModel.predictions(for:threadCount:)`) needs a
+  /// dataset loaded whole, and `LambdaSearch` refuses one that is not.
   public var holdsEveryRow: Bool { heldRows == nil }
 
   /// The number of rows (examples).
