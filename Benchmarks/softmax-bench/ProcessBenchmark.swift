@@ -45,16 +45,17 @@ struct ProcessBenchmark {
     guard processes.rank == 0 else { return }
     let hash = Fingerprint(bits).value
     let shards = Shards(rowCount: dataset.rowCount)
-    let sentBytes = processes.count > 1 ? 8 * (layout.parameterCount + 5) : 0
+    let sentBytes = 8 * objective.valuesSentPerPass
     print("data: \(dataset.rowCount) rows × \(dataset.featureCount) features × \(dataset.classCount) classes, "
       + "\(shards.count) shards; \(epochs) timed epochs after 1 warm-up; medians on rank 0")
+    print("pass: \(objective.passKind == .fused ? "fused, its totals chained in shard order" : "blocked, its shards summed in a tree")")
     print("processes × threads   epoch ms (min–max)      combine ms   chain alone ms   sent per pass per process")
     print("\(processes.count) × \(threads)".padding(toLength: 22, withPad: " ", startingAt: 0)
       + "\(fixed(timings.median * 1e3, 1)) (\(fixed(timings.seconds.first! * 1e3, 1))–\(fixed(timings.seconds.last! * 1e3, 1)))"
         .padding(toLength: 24, withPad: " ", startingAt: 0)
       + fixed(timings.reductionMedian * 1e3, 2).padding(toLength: 13, withPad: " ", startingAt: 0)
       + fixed(transfer * 1e3, 3).padding(toLength: 17, withPad: " ", startingAt: 0)
-      + "\(fixed(Double(sentBytes) / 1e3, 1)) kB (+ the broadcast)")
+      + "\(fixed(Double(sentBytes) / 1e3, 1)) kB, at most (+ the broadcast)")
     print("combine: the reduction after the kernels on rank 0, with the chain and the wait for the slowest "
       + "process; chain alone: the chain's messages with no kernel before them (median of \(2 * epochs + 1))")
     print("objective and gradient hash \(String(hash, radix: 16)); "

@@ -274,6 +274,17 @@ struct ProcessChainTests {
     }
   }
 
+  @Test("the shard tree's node count, as the benchmark reports it, is the tree's own after pushing a range")
+  func shardTreeNodeCount() {
+    let executor = ShardedExecutor(threadCount: 1)
+    for range in [0..<0, 0..<1, 2..<5, 1..<8, 3..<17, 0..<196, 98..<196, 65..<130] {
+      let tree = ShardTree(valueCount: 6, fingerprintIndex: 5)
+      for shard in range { tree.push(level: 0, start: shard, values: tree.buffer(), executor: executor) }
+      #expect(ShardTree.nodeCount(afterPushing: range) == tree.nodes.count, "\(range)")
+      #expect(tree.nodes.count <= 2 * (Int.bitWidth - max(1, range.count).leadingZeroBitCount), "\(range)")
+    }
+  }
+
   /// The passes' totals are the same on every process by construction (the last one
   /// broadcasts them); each pass also compares the point it was evaluated at.
   @Test("a pass at different points in different processes is NaN on all, and marks the objective diverged")

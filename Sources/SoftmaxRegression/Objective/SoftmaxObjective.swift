@@ -124,6 +124,21 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     return slots.reduce(0) { $0 + ($1 ?? 0) } + (widePass?.byteCount ?? 0) + 8 * (parameterCount + 5)
   }
 
+  /// The most values a process other than the first sends in a full Float32 pass: one
+  /// vector of totals for the chain of the fused pass, the complete nodes of its range for
+  /// the blocked pass's tree (`ShardTree`); 0 in one process. The broadcast of the totals
+  /// comes on top.
+  public var valuesSentPerPass: Int {
+    guard chain.isDistributed else { return 0 }
+    let vectors =
+      widePass == nil
+      ? 1
+      : (1..<chain.processes.count).map { rank in
+        ShardTree.nodeCount(afterPushing: chain.processes.shardRange(of: shards.count, rank: rank))
+      }.max() ?? 0
+    return vectors * (layout.parameterCount + 5)
+  }
+
   /// The seconds the last pass spent combining partial sums after its kernel (the reducer,
   /// and over several processes the chain: waiting for, receiving and passing on totals);
   /// after a blocked pass, the shard tree's additions and exchange (`ShardTree`).

@@ -39,6 +39,23 @@ final class ShardTree: @unchecked Sendable {
     for buffer in spare { buffer.deallocate() }
   }
 
+  /// How many complete nodes a process holds after pushing the shards `shards` alone: what
+  /// it sends to process 0 (`ProcessChain.finish(_:into:executor:)`).
+  static func nodeCount(afterPushing shards: Range<Int>) -> Int {
+    var nodes: [(level: Int, start: Int)] = []
+    for shard in shards {
+      var node = (level: 0, start: shard)
+      while let left = nodes.last, left.level == node.level, left.start + (1 << left.level) == node.start,
+        left.start % (2 << left.level) == 0
+      {
+        nodes.removeLast()
+        node = (left.level + 1, left.start)
+      }
+      nodes.append(node)
+    }
+    return nodes.count
+  }
+
   /// The bytes of the buffers it holds (nodes and spares).
   var byteCount: Int { (nodes.count + spare.count) * valueCount * 8 }
 
