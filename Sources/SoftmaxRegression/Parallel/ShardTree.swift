@@ -39,15 +39,19 @@ final class ShardTree: @unchecked Sendable {
     for buffer in spare { buffer.deallocate() }
   }
 
+  /// Whether two nodes, (level, first shard), are the halves of one node: the same level,
+  /// adjacent, and `left` aligned to twice its size.
+  private static func areSiblings(left: (level: Int, start: Int), right: (level: Int, start: Int)) -> Bool {
+    left.level == right.level && left.start + (1 << left.level) == right.start && left.start % (2 << left.level) == 0
+  }
+
   /// How many complete nodes a process holds after pushing the shards `shards` alone: what
   /// it sends to process 0 (`ProcessChain.finish(_:into:executor:)`).
   static func nodeCount(afterPushing shards: Range<Int>) -> Int {
     var nodes: [(level: Int, start: Int)] = []
     for shard in shards {
       var node = (level: 0, start: shard)
-      while let left = nodes.last, left.level == node.level, left.start + (1 << left.level) == node.start,
-        left.start % (2 << left.level) == 0
-      {
+      while let left = nodes.last, areSiblings(left: left, right: node) {
         nodes.removeLast()
         node = (left.level + 1, left.start)
       }
@@ -81,9 +85,7 @@ final class ShardTree: @unchecked Sendable {
   /// its aligned siblings.
   func push(level: Int, start: Int, values: UnsafeMutableBufferPointer<Double>, executor: ShardedExecutor) {
     var node = Node(level: level, start: start, values: values)
-    while let left = nodes.last, left.level == node.level, left.start + (1 << left.level) == node.start,
-      left.start % (2 << left.level) == 0
-    {
+    while let left = nodes.last, Self.areSiblings(left: (left.level, left.start), right: (node.level, node.start)) {
       nodes.removeLast()
       add(node.values, to: left.values, executor: executor)
       spare.append(node.values)
