@@ -18,59 +18,88 @@ static inline v16 load_part(const float *p, long remaining) {
 
 // MARK: - Logits
 
-/// x_r · w_c for 4 rows × 6 classes (sums[c * 4 + r]).
-static inline void dot_4x6(
-    const float *const *x, const float *const *w, long stride, float *sums) {
-  v16 a[4][6];
-  for (int r = 0; r < 4; r++)
-    for (int c = 0; c < 6; c++) a[r][c] = _mm512_setzero_ps();
-  for (long j = 0; j < stride; j += 16) {
-    long left = stride - j;
-    v16 u[6];
-    for (int c = 0; c < 6; c++) u[c] = load_part(w[c] + j, left);
-    for (int r = 0; r < 4; r++) {
-      v16 row = load_part(x[r] + j, left);
-      for (int c = 0; c < 6; c++) a[r][c] = _mm512_fmadd_ps(row, u[c], a[r][c]);
-    }
+typedef __m256 v8;
+
+/// Transposes 8 rows × 8 classes (v[r] holds row r's classes) so that v[c] holds class c's
+/// 8 rows: the layout the softmax step reads.
+static inline void transpose_8x8(v8 v[8]) {
+  v8 t[8], s[8];
+  for (int i = 0; i < 8; i += 2) {
+    t[i] = _mm256_unpacklo_ps(v[i], v[i + 1]);
+    t[i + 1] = _mm256_unpackhi_ps(v[i], v[i + 1]);
   }
-  for (int r = 0; r < 4; r++)
-    for (int c = 0; c < 6; c++) sums[c * 4 + r] = _mm512_reduce_add_ps(a[r][c]);
+  for (int i = 0; i < 8; i += 4) {
+    s[i] = _mm256_shuffle_ps(t[i], t[i + 2], 0x44);
+    s[i + 1] = _mm256_shuffle_ps(t[i], t[i + 2], 0xEE);
+    s[i + 2] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0x44);
+    s[i + 3] = _mm256_shuffle_ps(t[i + 1], t[i + 3], 0xEE);
+  }
+  for (int i = 0; i < 4; i++) {
+    v[i] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x20);
+    v[i + 4] = _mm256_permute2f128_ps(s[i], s[i + 4], 0x31);
+  }
 }
 
-/// x_r · w for 4 rows and one class (sums[r]).
-static inline void dot_4x1(const float *const *x, const float *w, long stride, float *sums) {
-  v16 a[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-  for (long j = 0; j < stride; j += 16) {
-    long left = stride - j;
-    v16 u = load_part(w + j, left);
-    for (int r = 0; r < 4; r++) a[r] = _mm512_fmadd_ps(load_part(x[r] + j, left), u, a[r]);
+/// Logits of 8 rows × `n` panels of 16 classes from `firstClass`: each logit one chain of
+/// multiply-adds over the features in order, then its bias; written class-major (8 lanes a
+/// class) for the classes below `classEnd`. `n` is a constant at each call (1, 2 or 3), so
+/// the loops unroll: 24 accumulators at most.
+static inline __attribute__((always_inline)) void logits_8xn(
+    const float *const *x, const float *panels, long rowStride, int n, long firstClass, long classEnd,
+    const float *bias, float *target) {
+  v16 a[8][3];
+  for (int r = 0; r < 8; r++)
+    for (int i = 0; i < n; i++) a[r][i] = _mm512_setzero_ps();
+  const float *panel = panels + (firstClass / 16) * rowStride * 16;
+  for (long j = 0; j < rowStride; j++) {
+    v16 w[3];
+    for (int i = 0; i < n; i++) w[i] = _mm512_loadu_ps(panel + i * rowStride * 16 + j * 16);
+    for (int r = 0; r < 8; r++) {
+      v16 feature = _mm512_set1_ps(x[r][j]);
+      for (int i = 0; i < n; i++) a[r][i] = _mm512_fmadd_ps(feature, w[i], a[r][i]);
+    }
   }
-  for (int r = 0; r < 4; r++) sums[r] = _mm512_reduce_add_ps(a[r]);
+  for (int half = 0; half < 2 * n; half++) {
+    long first = firstClass + half * 8;
+    if (first >= classEnd) break;
+    v8 v[8];
+    for (int r = 0; r < 8; r++) {
+      v16 sums = a[r][half / 2];
+      v[r] = half % 2 ? _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(sums), 1))
+                      : _mm512_castps512_ps256(sums);
+    }
+    transpose_8x8(v);
+    for (int c = 0; c < 8 && first + c < classEnd; c++) {
+      _mm256_storeu_ps(target + (first + c) * 8, _mm256_add_ps(v[c], _mm256_set1_ps(bias[first + c])));
+    }
+  }
+}
+
+void softmax_wide_pack_panel(const float *weights, long rowStride, long classCount, long panel, float *target) {
+  float *out = target + panel * rowStride * 16;
+  for (long c = 0; c < 16; c++) {
+    long k = panel * 16 + c;
+    if (k < classCount) {
+      const float *w = weights + k * rowStride;
+      for (long j = 0; j < rowStride; j++) out[j * 16 + c] = w[j];
+    } else {
+      for (long j = 0; j < rowStride; j++) out[j * 16 + c] = 0;
+    }
+  }
 }
 
 void softmax_wide_logits_avx512(
-    const float *const *rows, long quadCount, const float *weights, const float *bias, long rowStride,
+    const float *const *rows, long groupCount, const float *panels, const float *bias, long rowStride,
     long classStart, long classEnd, long classCount, float *logits) {
-  // Sub-tiles of 12 classes: their weights stay in L1 while the rows stream past.
-  for (long tile = classStart; tile < classEnd; tile += 12) {
-    long end = tile + 12 < classEnd ? tile + 12 : classEnd;
-    for (long quad = 0; quad < quadCount; quad++) {
-      const float *const *x = rows + quad * 4;
-      long first = quad * 4;
-      float *base = logits + (first / 8) * 8 * classCount + first % 8;
-      long k = tile;
-      float sums[24];
-      for (; k + 6 <= end; k += 6) {
-        const float *w[6];
-        for (int c = 0; c < 6; c++) w[c] = weights + (k + c) * rowStride;
-        dot_4x6(x, w, rowStride, sums);
-        for (int c = 0; c < 6; c++)
-          for (int r = 0; r < 4; r++) base[(k + c) * 8 + r] = sums[c * 4 + r] + bias[k + c];
-      }
-      for (; k < end; k++) {
-        dot_4x1(x, weights + k * rowStride, rowStride, sums);
-        for (int r = 0; r < 4; r++) base[k * 8 + r] = sums[r] + bias[k];
-      }
+  // 48 classes (150 kB of panels at 784 features) stay in L2 while the groups pass.
+  for (long k = classStart; k < classEnd; k += 48) {
+    long left = (classEnd - k + 15) / 16;
+    for (long group = 0; group < groupCount; group++) {
+      const float *const *x = rows + group * 8;
+      float *target = logits + group * 8 * classCount;
+      if (left >= 3) logits_8xn(x, panels, rowStride, 3, k, classEnd, bias, target);
+      else if (left == 2) logits_8xn(x, panels, rowStride, 2, k, classEnd, bias, target);
+      else logits_8xn(x, panels, rowStride, 1, k, classEnd, bias, target);
     }
   }
 }
@@ -90,6 +119,11 @@ static inline void add_to_double(v16 sums, double *target, long width) {
 static inline void gradient_8x32(
     const float *const *rows, long rowCount, const float *packed0, const float *packed1, long column,
     double *gradient, long rowStride) {
+  // The Double targets (8 classes × 256 bytes) are rarely in cache: K·D Doubles exceed L2.
+  // Fetching them now hides the misses behind the block's rows.
+  for (int c = 0; c < 8; c++)
+    for (int line = 0; line < 4; line++)
+      _mm_prefetch((const char *)(gradient + c * rowStride + column + line * 8), _MM_HINT_T0);
   v16 a[8][2];
   for (int c = 0; c < 8; c++) a[c][0] = a[c][1] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
@@ -111,6 +145,21 @@ static inline void gradient_8x32(
     add_to_double(a[c][0], gradient + c * rowStride + column, 16);
     add_to_double(a[c][1], gradient + c * rowStride + column + 16, 16);
   }
+}
+
+/// 8 classes × the last 16 (or 8) columns from `column`: 8 accumulators.
+static inline void gradient_8x16(
+    const float *const *rows, long rowCount, const float *packed0, const float *packed1, long column, long width,
+    double *gradient, long rowStride) {
+  v16 a[8];
+  for (int c = 0; c < 8; c++) a[c] = _mm512_setzero_ps();
+  for (long r = 0; r < rowCount; r++) {
+    v16 x = load_part(rows[r] + column, width);
+    const float *c0 = packed0 + r * 4, *c1 = packed1 + r * 4;
+    for (int c = 0; c < 4; c++) a[c] = _mm512_fmadd_ps(_mm512_set1_ps(c0[c]), x, a[c]);
+    for (int c = 0; c < 4; c++) a[4 + c] = _mm512_fmadd_ps(_mm512_set1_ps(c1[c]), x, a[4 + c]);
+  }
+  for (int c = 0; c < 8; c++) add_to_double(a[c], gradient + c * rowStride + column, width);
 }
 
 /// One class × 16 (or the last 8) columns from `column`.
@@ -137,11 +186,19 @@ void softmax_wide_gradient_avx512(
       gradient_8x32(rows, rowCount, packed0, packed0 + groupStride, column, gradient + k * rowStride, rowStride);
     }
   }
-  // The classes past the last 8 over every column, and every class over the last columns.
-  for (long k = classStart; k < classEnd; k++) {
+  // The last columns (fewer than 32) of every 8 classes.
+  for (long column = wideColumns; column < rowStride; column += 16) {
+    long width = rowStride - column >= 16 ? 16 : 8;
+    for (long pair = 0; pair < pairs; pair++) {
+      long k = classStart + pair * 8;
+      const float *packed0 = packed + (k / 4) * groupStride;
+      gradient_8x16(rows, rowCount, packed0, packed0 + groupStride, column, width, gradient + k * rowStride, rowStride);
+    }
+  }
+  // The classes past the last 8, over every column.
+  for (long k = classStart + pairs * 8; k < classEnd; k++) {
     const float *coefficients = packed + (k / 4) * groupStride + k % 4;
-    long first = k < classStart + pairs * 8 ? wideColumns : 0;
-    for (long column = first; column < rowStride; column += 16) {
+    for (long column = 0; column < rowStride; column += 16) {
       long width = rowStride - column >= 16 ? 16 : 8;
       gradient_1x16(rows, rowCount, coefficients, column, width, gradient + k * rowStride);
     }
@@ -159,10 +216,14 @@ int softmax_wide_avx512_available(void) {
 
 int softmax_wide_avx512_available(void) { return 0; }
 
+void softmax_wide_pack_panel(const float *weights, long rowStride, long classCount, long panel, float *target) {
+  (void)weights, (void)rowStride, (void)classCount, (void)panel, (void)target;
+}
+
 void softmax_wide_logits_avx512(
-    const float *const *rows, long quadCount, const float *weights, const float *bias, long rowStride,
+    const float *const *rows, long groupCount, const float *panels, const float *bias, long rowStride,
     long classStart, long classEnd, long classCount, float *logits) {
-  (void)rows, (void)quadCount, (void)weights, (void)bias, (void)rowStride, (void)classStart, (void)classEnd,
+  (void)rows, (void)groupCount, (void)panels, (void)bias, (void)rowStride, (void)classStart, (void)classEnd,
       (void)classCount, (void)logits;
 }
 

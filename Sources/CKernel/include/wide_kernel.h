@@ -8,11 +8,17 @@
 /// 1 when this CPU (and its operating system) runs AVX-512F code, else 0.
 int softmax_wide_avx512_available(void);
 
-/// Logits of `quadCount` × 4 rows (`rows`, each `rowStride` floats, padding zero) for the
-/// classes [classStart, classEnd): z = x · w_k + b_k, written to
-/// logits[(row / 8) * 8 * classCount + k * 8 + row % 8].
+/// Copies the 16 classes of panel `panel` of W (`classCount` rows of `rowStride` floats)
+/// into `target` + panel · rowStride · 16, transposed: feature j's 16 weights at j · 16
+/// (zeros for classes past the last).
+void softmax_wide_pack_panel(const float *weights, long rowStride, long classCount, long panel, float *target);
+
+/// Logits of `groupCount` × 8 rows (`rows`, each `rowStride` floats, padding zero) for the
+/// classes [classStart, classEnd), classStart a multiple of 16: z = x · w_k + b_k, each dot
+/// product one chain over the features in order, with W packed by
+/// `softmax_wide_pack_panel`; written to logits[(row / 8) * 8 * classCount + k * 8 + row % 8].
 void softmax_wide_logits_avx512(
-    const float *const *rows, long quadCount, const float *weights, const float *bias, long rowStride,
+    const float *const *rows, long groupCount, const float *panels, const float *bias, long rowStride,
     long classStart, long classEnd, long classCount, float *logits);
 
 /// G[k][j] += Σ_r C[r][k] · x_r[j] for the classes [classStart, classEnd) (a multiple of 4

@@ -8,9 +8,12 @@ import CKernel
 /// streamed per 8 rows and O(shards·K·D) memory and reduction. Here the rows are taken in
 /// blocks of `blockRows` (a number that depends on nothing but this constant), and each block
 /// is three steps, each spread over the threads:
-/// 1. logits Z = X_b Wᵀ + b, by tiles of classes, a few rows of W held in L1 while the
-///    block's rows stream past them: register tiles of 4 rows × 3 classes (Swift) or 4 × 6
-///    (AVX-512F), each dot product summed over the row in order;
+/// 1. logits Z = X_b Wᵀ + b, by tiles of classes: in Swift, register tiles of 4 rows × 3
+///    classes, a few rows of W held in L1 while the block's rows stream past them, each dot
+///    product in 8 lanes summed over the row in order, then across; with AVX-512F, register
+///    tiles of 8 rows × 48 classes over Wᵀ packed once a pass in panels of 16 classes (the
+///    tile's 3 panels stay in L2 while the block's rows pass), each dot product one chain
+///    over the features in order, no sums across lanes;
 /// 2. the softmax of each 8-row group, with the fused kernel's own step
 ///    (`GradientKernel.computeCoefficients`): coefficients C = v·(P − Y), losses, argmax;
 /// 3. the gradient G += Cᵀ X_b, by tiles of classes over column strips (a strip of the
@@ -60,6 +63,10 @@ final class WideGradientPass: @unchecked Sendable {
   /// Per group: its rows' labels and weights as lanes (label −1, weight 0 past the end).
   private let labelLanes: UnsafeMutablePointer<Vector8>
   private let weightLanes: UnsafeMutablePointer<Vector8>
+  /// Wᵀ in panels of 16 classes (`softmax_wide_pack_panel`), packed at the start of each
+  /// pass for the AVX-512F logits step; nil where that step does not run.
+  private let weightPanels: UnsafeMutablePointer<Float>?
+  private var panelCount: Int { (classCount + 15) / 16 }
   /// Per row of the block: its features (a zero row past the block's end).
   private let rowPointers: UnsafeMutablePointer<UnsafePointer<Float>>
   private let zeroRow: UnsafeMutablePointer<Float>
@@ -108,6 +115,8 @@ final class WideGradientPass: @unchecked Sendable {
     rowPointers = .allocate(capacity: Self.blockRows)
     zeroRow = .allocate(capacity: rowStride)
     zeroRow.initialize(repeating: 0, count: rowStride)
+    packedCoefficients.initialize(repeating: 0, count: Self.blockRows * ((classCount + 3) / 4 * 4))
+    weightPanels = Self.runsAVX512 ? .allocate(capacity: (classCount + 15) / 16 * 16 * rowStride) : nil
     let parameterCount = classCount * rowStride + classCount
     tree = ShardTree(valueCount: parameterCount + 5, fingerprintIndex: parameterCount + 4)
   }
@@ -115,7 +124,7 @@ final class WideGradientPass: @unchecked Sendable {
   /// The bytes of its buffers, the shard tree's included.
   var byteCount: Int {
     4 * Self.blockRows * (3 * classCount + (classCount + 3) / 4 * 4 + 2) + 4 * rowStride + 128 * groupCount
-      + tree.byteCount
+      + (weightPanels == nil ? 0 : 4 * panelCount * 16 * rowStride) + tree.byteCount
   }
 
   deinit {
@@ -129,6 +138,7 @@ final class WideGradientPass: @unchecked Sendable {
     weightLanes.deallocate()
     rowPointers.deallocate()
     zeroRow.deallocate()
+    weightPanels?.deallocate()
   }
 
   /// One pass with `kernel`'s inputs (features, labels, Float32 W and b, row order and
@@ -146,6 +156,7 @@ final class WideGradientPass: @unchecked Sendable {
     defer { reader.finish() }
     let clock = ContinuousClock()
     var combining = Duration.zero
+    packWeights(kernel, executor: executor)
     tree.reset()
     for shard in owned {
       reader.willStart(shard)
@@ -209,10 +220,12 @@ final class WideGradientPass: @unchecked Sendable {
     totals[scalars + 3] = Double(positions.count)
   }
 
-  /// Class ranges for steps 1 and 3: about four per thread, each a multiple of 4 classes.
-  /// The tiling changes no result (see the type's documentation), only the balance.
+  /// Class ranges for steps 1 and 3: about four per thread, each a multiple of 16 classes
+  /// (a panel of the AVX-512F logits step; its gradient step takes 8 classes at a time and
+  /// the classes past the last 8 of a range by a slower edge path). The tiling changes no
+  /// result (see the type's documentation), only the balance.
   private func classTiles(threadCount: Int) -> [Range<Int>] {
-    let perTile = max(4, (classCount + 4 * threadCount - 1) / (4 * threadCount) + 3) / 4 * 4
+    let perTile = max(16, (classCount + 4 * threadCount - 1) / (4 * threadCount) + 15) / 16 * 16
     return stride(from: 0, to: classCount, by: perTile).map { $0..<min(classCount, $0 + perTile) }
   }
 
@@ -238,16 +251,24 @@ final class WideGradientPass: @unchecked Sendable {
 
   // MARK: - Step 1: logits
 
+  /// Packs W into `weightPanels` for the AVX-512F logits step, a panel a task.
+  private func packWeights(_ kernel: GradientKernel, executor: ShardedExecutor) {
+    guard usesAVX512, weightPanels != nil else { return }
+    executor.forEachShard(panelCount) { panel in
+      softmax_wide_pack_panel(kernel.weights, self.rowStride, self.classCount, panel, self.weightPanels)
+    }
+  }
+
   /// Classes per sub-tile of step 1: their weights (6 rows of W) stay in L1 while the
   /// block's rows stream past them, 4 at a time.
   private static let logitClasses = 6
 
   /// Logits of the block's rows for `classes`, into `logits` (class-major per group).
   private func computeLogits(_ kernel: GradientKernel, classes: Range<Int>, groups: Int) {
-    if usesAVX512 {
+    if usesAVX512, let weightPanels {
       rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
         softmax_wide_logits_avx512(
-          rows, groups * 2, kernel.weights, kernel.bias, rowStride, classes.lowerBound, classes.upperBound,
+          rows, groups, weightPanels, kernel.bias, rowStride, classes.lowerBound, classes.upperBound,
           classCount, logits)
       }
       return
@@ -345,11 +366,7 @@ final class WideGradientPass: @unchecked Sendable {
     biases: UnsafeMutablePointer<Double>
   ) {
     let rowCount = groups * 8
-    for classIndex in classes {
-      var sum: Float = 0
-      for row in 0..<rowCount { sum += packedCoefficients[packedIndex(row: row, classIndex: classIndex)] }
-      biases[classIndex] += Double(sum)
-    }
+    addBiasSums(classes: classes, rowCount: rowCount, into: biases)
     if usesAVX512 {
       rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
         softmax_wide_gradient_avx512(
@@ -371,6 +388,19 @@ final class WideGradientPass: @unchecked Sendable {
       }
       addNarrowTile(classes: fullGroups.upperBound..<classes.upperBound, column: column, width: width, rowCount: rowCount, into: gradient)
       column += width
+    }
+  }
+
+  /// bias[k] += Σ_r C[r, k] for `classes`, over the rows in order: four classes at a time,
+  /// one lane each (the packed layout), so each sum keeps its order.
+  private func addBiasSums(classes: Range<Int>, rowCount: Int, into biases: UnsafeMutablePointer<Double>) {
+    var quad = classes.lowerBound & ~3
+    while quad < classes.upperBound {
+      var sums = SIMD4<Float>()
+      let packed = UnsafeRawPointer(packedCoefficients + packedIndex(row: 0, classIndex: quad))
+      for row in 0..<rowCount { sums += packed.loadUnaligned(fromByteOffset: row * 16, as: SIMD4<Float>.self) }
+      for lane in 0..<4 where classes.contains(quad + lane) { biases[quad + lane] += Double(sums[lane]) }
+      quad += 4
     }
   }
 
