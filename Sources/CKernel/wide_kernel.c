@@ -115,75 +115,90 @@ static inline void add_to_double(v16 sums, double *target, long width) {
   }
 }
 
-/// 8 classes (two packed groups of 4) × 32 columns from `column`: 16 accumulators.
+/// Where row r's coefficient of class k is in the softmax step's layout: per group of 8
+/// rows, class-major, 8 lanes a class.
+static inline const float *coefficient_row(const float *coefficients, long classCount, long r, long k) {
+  return coefficients + (r >> 3) * 8 * classCount + k * 8 + (r & 7);
+}
+
+/// 8 classes from `c` (row r's at coefficient_row(c, K, r, 0)[8 · class]) × a strip of 32
+/// columns (`strip`: the block's rows, 32 floats each, contiguous): 16 accumulators.
 static inline void gradient_8x32(
-    const float *const *rows, long rowCount, const float *packed0, const float *packed1, long column,
-    double *gradient, long rowStride) {
+    const float *strip, long rowCount, const float *c, long classCount, long column, double *gradient,
+    long rowStride) {
   // The Double targets (8 classes × 256 bytes) are rarely in cache: K·D Doubles exceed L2.
   // Fetching them now hides the misses behind the block's rows.
-  for (int c = 0; c < 8; c++)
+  for (int k = 0; k < 8; k++)
     for (int line = 0; line < 4; line++)
-      _mm_prefetch((const char *)(gradient + c * rowStride + column + line * 8), _MM_HINT_T0);
+      _mm_prefetch((const char *)(gradient + k * rowStride + column + line * 8), _MM_HINT_T0);
   v16 a[8][2];
-  for (int c = 0; c < 8; c++) a[c][0] = a[c][1] = _mm512_setzero_ps();
+  for (int k = 0; k < 8; k++) a[k][0] = a[k][1] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
-    const float *x = rows[r] + column;
-    v16 low = _mm512_loadu_ps(x), high = _mm512_loadu_ps(x + 16);
-    const float *c0 = packed0 + r * 4, *c1 = packed1 + r * 4;
-    for (int c = 0; c < 4; c++) {
-      v16 coefficient = _mm512_set1_ps(c0[c]);
-      a[c][0] = _mm512_fmadd_ps(coefficient, low, a[c][0]);
-      a[c][1] = _mm512_fmadd_ps(coefficient, high, a[c][1]);
-    }
-    for (int c = 0; c < 4; c++) {
-      v16 coefficient = _mm512_set1_ps(c1[c]);
-      a[4 + c][0] = _mm512_fmadd_ps(coefficient, low, a[4 + c][0]);
-      a[4 + c][1] = _mm512_fmadd_ps(coefficient, high, a[4 + c][1]);
+    v16 low = _mm512_load_ps(strip + r * 32), high = _mm512_load_ps(strip + r * 32 + 16);
+    const float *row = coefficient_row(c, classCount, r, 0);
+    for (int k = 0; k < 8; k++) {
+      v16 coefficient = _mm512_set1_ps(row[k * 8]);
+      a[k][0] = _mm512_fmadd_ps(coefficient, low, a[k][0]);
+      a[k][1] = _mm512_fmadd_ps(coefficient, high, a[k][1]);
     }
   }
-  for (int c = 0; c < 8; c++) {
-    add_to_double(a[c][0], gradient + c * rowStride + column, 16);
-    add_to_double(a[c][1], gradient + c * rowStride + column + 16, 16);
+  for (int k = 0; k < 8; k++) {
+    add_to_double(a[k][0], gradient + k * rowStride + column, 16);
+    add_to_double(a[k][1], gradient + k * rowStride + column + 16, 16);
   }
 }
 
-/// 8 classes × the last 16 (or 8) columns from `column`: 8 accumulators.
+/// 8 classes from `c` × the last 16 (or 8) columns from `column`: 8 accumulators.
 static inline void gradient_8x16(
-    const float *const *rows, long rowCount, const float *packed0, const float *packed1, long column, long width,
+    const float *const *rows, long rowCount, const float *c, long classCount, long column, long width,
     double *gradient, long rowStride) {
   v16 a[8];
-  for (int c = 0; c < 8; c++) a[c] = _mm512_setzero_ps();
+  for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
     v16 x = load_part(rows[r] + column, width);
-    const float *c0 = packed0 + r * 4, *c1 = packed1 + r * 4;
-    for (int c = 0; c < 4; c++) a[c] = _mm512_fmadd_ps(_mm512_set1_ps(c0[c]), x, a[c]);
-    for (int c = 0; c < 4; c++) a[4 + c] = _mm512_fmadd_ps(_mm512_set1_ps(c1[c]), x, a[4 + c]);
+    const float *row = coefficient_row(c, classCount, r, 0);
+    for (int k = 0; k < 8; k++) a[k] = _mm512_fmadd_ps(_mm512_set1_ps(row[k * 8]), x, a[k]);
   }
-  for (int c = 0; c < 8; c++) add_to_double(a[c], gradient + c * rowStride + column, width);
+  for (int k = 0; k < 8; k++) add_to_double(a[k], gradient + k * rowStride + column, width);
 }
 
-/// One class × 16 (or the last 8) columns from `column`.
+/// One class (`c` at its own coefficients) × 16 (or the last 8) columns from `column`.
 static inline void gradient_1x16(
-    const float *const *rows, long rowCount, const float *packed, long column, long width, double *target) {
+    const float *const *rows, long rowCount, const float *c, long classCount, long column, long width,
+    double *target) {
   v16 sum = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
-    sum = _mm512_fmadd_ps(_mm512_set1_ps(packed[r * 4]), load_part(rows[r] + column, width), sum);
+    sum = _mm512_fmadd_ps(_mm512_set1_ps(*coefficient_row(c, classCount, r, 0)), load_part(rows[r] + column, width), sum);
   }
   add_to_double(sum, target + column, width);
 }
 
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
-    long classStart, long classEnd, double *gradient) {
-  long groupStride = blockRows * 4;
+    const float *const *rows, long rowCount, const float *coefficients, long rowStride, long classStart,
+    long classEnd, long classCount, double *gradient, double *biases) {
+  // Bias sums, 8 classes at a time in 8 independent chains, each over the rows in order.
+  for (long k = classStart; k < classEnd; k += 8) {
+    long count = classEnd - k < 8 ? classEnd - k : 8;
+    float sums[8] = {0};
+    for (long r = 0; r < rowCount; r++) {
+      const float *row = coefficient_row(coefficients, classCount, r, k);
+      for (long i = 0; i < count; i++) sums[i] += row[i * 8];
+    }
+    for (long i = 0; i < count; i++) biases[k + i] += sums[i];
+  }
   long pairs = (classEnd - classStart) / 8;
   long wideColumns = rowStride / 32 * 32;
-  // Column strips outside, classes inside: a strip of the rows stays in L1.
+  // Column strips outside, classes inside: a strip of the rows, copied contiguous (32 kB),
+  // stays in L1 while the classes pass; the rows themselves are 4·rowStride bytes apart.
+  float strip[SOFTMAX_WIDE_BLOCK_ROWS * 32] __attribute__((aligned(64)));
   for (long column = 0; column < wideColumns; column += 32) {
+    for (long r = 0; r < rowCount; r++) {
+      _mm512_store_ps(strip + r * 32, _mm512_loadu_ps(rows[r] + column));
+      _mm512_store_ps(strip + r * 32 + 16, _mm512_loadu_ps(rows[r] + column + 16));
+    }
     for (long pair = 0; pair < pairs; pair++) {
       long k = classStart + pair * 8;
-      const float *packed0 = packed + (k / 4) * groupStride;
-      gradient_8x32(rows, rowCount, packed0, packed0 + groupStride, column, gradient + k * rowStride, rowStride);
+      gradient_8x32(strip, rowCount, coefficients + k * 8, classCount, column, gradient + k * rowStride, rowStride);
     }
   }
   // The last columns (fewer than 32) of every 8 classes.
@@ -191,16 +206,14 @@ void softmax_wide_gradient_avx512(
     long width = rowStride - column >= 16 ? 16 : 8;
     for (long pair = 0; pair < pairs; pair++) {
       long k = classStart + pair * 8;
-      const float *packed0 = packed + (k / 4) * groupStride;
-      gradient_8x16(rows, rowCount, packed0, packed0 + groupStride, column, width, gradient + k * rowStride, rowStride);
+      gradient_8x16(rows, rowCount, coefficients + k * 8, classCount, column, width, gradient + k * rowStride, rowStride);
     }
   }
   // The classes past the last 8, over every column.
   for (long k = classStart + pairs * 8; k < classEnd; k++) {
-    const float *coefficients = packed + (k / 4) * groupStride + k % 4;
     for (long column = 0; column < rowStride; column += 16) {
       long width = rowStride - column >= 16 ? 16 : 8;
-      gradient_1x16(rows, rowCount, coefficients, column, width, gradient + k * rowStride);
+      gradient_1x16(rows, rowCount, coefficients + k * 8, classCount, column, width, gradient + k * rowStride);
     }
   }
 }
@@ -228,10 +241,10 @@ void softmax_wide_logits_avx512(
 }
 
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
-    long classStart, long classEnd, double *gradient) {
-  (void)rows, (void)rowCount, (void)packed, (void)blockRows, (void)rowStride, (void)classStart, (void)classEnd,
-      (void)gradient;
+    const float *const *rows, long rowCount, const float *coefficients, long rowStride, long classStart,
+    long classEnd, long classCount, double *gradient, double *biases) {
+  (void)rows, (void)rowCount, (void)coefficients, (void)rowStride, (void)classStart, (void)classEnd,
+      (void)classCount, (void)gradient, (void)biases;
 }
 
 #endif

@@ -5,6 +5,10 @@
 #ifndef SOFTMAX_WIDE_KERNEL_H
 #define SOFTMAX_WIDE_KERNEL_H
 
+/// Rows per block of the blocked pass (`WideGradientPass.blockRows`): a multiple of 8, the
+/// most rows either step takes at once.
+#define SOFTMAX_WIDE_BLOCK_ROWS 256
+
 /// 1 when this CPU (and its operating system) runs AVX-512F code, else 0.
 int softmax_wide_avx512_available(void);
 
@@ -21,12 +25,13 @@ void softmax_wide_logits_avx512(
     const float *const *rows, long groupCount, const float *panels, const float *bias, long rowStride,
     long classStart, long classEnd, long classCount, float *logits);
 
-/// G[k][j] += Σ_r C[r][k] · x_r[j] for the classes [classStart, classEnd) (a multiple of 4
-/// from classStart, which is itself a multiple of 4) and every column, the sum over the
-/// `rowCount` rows taken in Float, in row order, then added to the Double G (`rowStride`
-/// entries a class). C is packed per 4 classes: packed[(k / 4) * blockRows * 4 + r * 4 + k % 4].
+/// G[k][j] += Σ_r C[r][k] · x_r[j] and biases[k] += Σ_r C[r][k] for the classes
+/// [classStart, classEnd) and every column, each sum over the `rowCount` rows (at most
+/// SOFTMAX_WIDE_BLOCK_ROWS) taken in Float, in row order, then added to the Double G
+/// (`rowStride` entries a class) or bias. C is in the softmax step's layout, per group of 8
+/// rows, class-major, 8 lanes a class: coefficients[(r / 8) * 8 * classCount + k * 8 + r % 8].
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
-    long classStart, long classEnd, double *gradient);
+    const float *const *rows, long rowCount, const float *coefficients, long rowStride, long classStart,
+    long classEnd, long classCount, double *gradient, double *biases);
 
 #endif

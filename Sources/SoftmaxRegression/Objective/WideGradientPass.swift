@@ -18,7 +18,8 @@ import CKernel
 ///    (`GradientKernel.computeCoefficients`): coefficients C = v·(P − Y), losses, argmax;
 /// 3. the gradient G += Cᵀ X_b, by tiles of classes over column strips (a strip of the
 ///    block's rows stays in L1 while the tile's classes pass over it): register tiles of 4
-///    classes × 24 columns (Swift) or 8 × 32 (AVX-512F), summed over the block's rows in
+///    classes × 24 columns (Swift, over C packed per 4 classes) or 8 × 32 (AVX-512F, over
+///    C as step 2 left it and a strip copied contiguous), summed over the block's rows in
 ///    Float, then added to G, kept in Double (as a shard's sums are in the reduction).
 /// The blocks go shard by shard (`Shards(rowCount:)`, which depend on the row count only):
 /// each shard's totals are summed from zero, then combined pairwise in a tree whose shape
@@ -35,8 +36,8 @@ final class WideGradientPass: @unchecked Sendable {
   // @unchecked: within a step each task writes disjoint parts of the buffers (its classes'
   // logits and gradient rows, or its row group's coefficients); steps run one after another.
 
-  /// Rows per block: a multiple of 8 (the softmax step's group).
-  static let blockRows = 256
+  /// Rows per block: a multiple of 8 (the softmax step's group), set in `wide_kernel.h`.
+  static let blockRows = Int(SOFTMAX_WIDE_BLOCK_ROWS)
   /// The smallest K · rowStride from which the pass is faster than the fused kernel, for
   /// rows of at least `fasterFromStride` floats. Measured on 50,000 rows, 2 threads (README,
   /// "Wide models"): with the AVX-512F steps, 1.1× at 100 × 784 and 1.8–2.0× at 1,000 ×
@@ -52,8 +53,9 @@ final class WideGradientPass: @unchecked Sendable {
   private let logits: UnsafeMutablePointer<Float>
   /// The same layout: the coefficients C.
   private let coefficients: UnsafeMutablePointer<Float>
-  /// C again, packed for step 3's broadcasts: per group of 4 classes, the block's rows in
-  /// order, 4 coefficients each (16 bytes a row, so a tile's coefficients are one stream).
+  /// C again, packed for the Swift step 3's broadcasts: per group of 4 classes, the
+  /// block's rows in order, 4 coefficients each (16 bytes a row, so a tile's coefficients
+  /// are one stream).
   private let packedCoefficients: UnsafeMutablePointer<Float>
   /// Per group: bias sums the softmax step writes (unused here: step 3 sums C itself).
   private let biasScratch: UnsafeMutablePointer<Float>
@@ -198,7 +200,7 @@ final class WideGradientPass: @unchecked Sendable {
           weights: self.weightLanes[group], into: self.coefficients + group * 8 * self.classCount,
           biasSums: self.biasScratch + group * 8 * self.classCount, correctLanes: &correctLanes)
         self.correctLanes[group] = correctLanes
-        self.transposeCoefficients(group: group)
+        if !self.usesAVX512 { self.transposeCoefficients(group: group) }
       }
       executor.forEachShard(tiles.count) { tile in
         let gradient = sums.buffer.baseAddress!
@@ -366,15 +368,15 @@ final class WideGradientPass: @unchecked Sendable {
     biases: UnsafeMutablePointer<Double>
   ) {
     let rowCount = groups * 8
-    addBiasSums(classes: classes, rowCount: rowCount, into: biases)
     if usesAVX512 {
       rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
         softmax_wide_gradient_avx512(
-          rows, rowCount, packedCoefficients, Self.blockRows, rowStride, classes.lowerBound, classes.upperBound,
-          gradient)
+          rows, rowCount, coefficients, rowStride, classes.lowerBound, classes.upperBound, classCount, gradient,
+          biases)
       }
       return
     }
+    addBiasSums(classes: classes, rowCount: rowCount, into: biases)
     let fullGroups = classes.lowerBound..<(classes.lowerBound + classes.count / 4 * 4)
     var column = 0
     while column < rowStride {
