@@ -115,17 +115,30 @@ static inline void add_to_double(v16 sums, double *target, long width) {
   }
 }
 
-/// Where row r's coefficient of class k is in the softmax step's layout: per group of 8
-/// rows, class-major, 8 lanes a class.
-static inline const float *coefficient_row(const float *coefficients, long classCount, long r, long k) {
-  return coefficients + (r >> 3) * 8 * classCount + k * 8 + (r & 7);
+void softmax_wide_pack_coefficients(
+    const float *coefficients, long classCount, long group, long blockRows, float *packed) {
+  long fullOctets = classCount / 8;
+  for (long octet = 0; octet < fullOctets; octet++) {
+    v8 v[8];
+    for (int c = 0; c < 8; c++) v[c] = _mm256_loadu_ps(coefficients + (octet * 8 + c) * 8);
+    transpose_8x8(v);
+    float *target = packed + octet * blockRows * 8 + group * 64;
+    for (int r = 0; r < 8; r++) _mm256_storeu_ps(target + r * 8, v[r]);
+  }
+  if (fullOctets * 8 < classCount) {
+    float *target = packed + fullOctets * blockRows * 8 + group * 64;
+    for (int r = 0; r < 8; r++)
+      for (long c = 0; c < 8; c++) {
+        long k = fullOctets * 8 + c;
+        target[r * 8 + c] = k < classCount ? coefficients[k * 8 + r] : 0;
+      }
+  }
 }
 
-/// 8 classes from `c` (row r's at coefficient_row(c, K, r, 0)[8 · class]) × a strip of 32
-/// columns (`strip`: the block's rows, 32 floats each, contiguous): 16 accumulators.
+/// 8 classes (`c`: row r's 8 coefficients at c + 8r) × a strip of 32 columns (`strip`:
+/// the block's rows, 32 floats each, contiguous): 16 accumulators.
 static inline void gradient_8x32(
-    const float *strip, long rowCount, const float *c, long classCount, long column, double *gradient,
-    long rowStride) {
+    const float *strip, long rowCount, const float *c, long column, double *gradient, long rowStride) {
   // The Double targets (8 classes × 256 bytes) are rarely in cache: K·D Doubles exceed L2.
   // Fetching them now hides the misses behind the block's rows.
   for (int k = 0; k < 8; k++)
@@ -135,9 +148,8 @@ static inline void gradient_8x32(
   for (int k = 0; k < 8; k++) a[k][0] = a[k][1] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
     v16 low = _mm512_load_ps(strip + r * 32), high = _mm512_load_ps(strip + r * 32 + 16);
-    const float *row = coefficient_row(c, classCount, r, 0);
     for (int k = 0; k < 8; k++) {
-      v16 coefficient = _mm512_set1_ps(row[k * 8]);
+      v16 coefficient = _mm512_set1_ps(c[r * 8 + k]);
       a[k][0] = _mm512_fmadd_ps(coefficient, low, a[k][0]);
       a[k][1] = _mm512_fmadd_ps(coefficient, high, a[k][1]);
     }
@@ -148,45 +160,56 @@ static inline void gradient_8x32(
   }
 }
 
-/// 8 classes from `c` × the last 16 (or 8) columns from `column`: 8 accumulators.
+/// 8 classes (`c` as in gradient_8x32) × the last 16 (or 8) columns from `column`: 8
+/// accumulators.
 static inline void gradient_8x16(
-    const float *const *rows, long rowCount, const float *c, long classCount, long column, long width,
-    double *gradient, long rowStride) {
+    const float *const *rows, long rowCount, const float *c, long column, long width, double *gradient,
+    long rowStride) {
   v16 a[8];
   for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
     v16 x = load_part(rows[r] + column, width);
-    const float *row = coefficient_row(c, classCount, r, 0);
-    for (int k = 0; k < 8; k++) a[k] = _mm512_fmadd_ps(_mm512_set1_ps(row[k * 8]), x, a[k]);
+    for (int k = 0; k < 8; k++) a[k] = _mm512_fmadd_ps(_mm512_set1_ps(c[r * 8 + k]), x, a[k]);
   }
   for (int k = 0; k < 8; k++) add_to_double(a[k], gradient + k * rowStride + column, width);
 }
 
-/// One class (`c` at its own coefficients) × 16 (or the last 8) columns from `column`.
+/// One class (`c`: row r's coefficient at c + 8r) × 16 (or the last 8) columns from `column`.
 static inline void gradient_1x16(
-    const float *const *rows, long rowCount, const float *c, long classCount, long column, long width,
-    double *target) {
+    const float *const *rows, long rowCount, const float *c, long column, long width, double *target) {
   v16 sum = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
-    sum = _mm512_fmadd_ps(_mm512_set1_ps(*coefficient_row(c, classCount, r, 0)), load_part(rows[r] + column, width), sum);
+    sum = _mm512_fmadd_ps(_mm512_set1_ps(c[r * 8]), load_part(rows[r] + column, width), sum);
   }
   add_to_double(sum, target + column, width);
 }
 
-void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *coefficients, long rowStride, long classStart,
-    long classEnd, long classCount, double *gradient, double *biases) {
-  // Bias sums, 8 classes at a time in 8 independent chains, each over the rows in order.
-  for (long k = classStart; k < classEnd; k += 8) {
-    long count = classEnd - k < 8 ? classEnd - k : 8;
-    float sums[8] = {0};
-    for (long r = 0; r < rowCount; r++) {
-      const float *row = coefficient_row(coefficients, classCount, r, k);
-      for (long i = 0; i < count; i++) sums[i] += row[i * 8];
+/// biases[k] += Σ_r C[r][k] for [classStart, classEnd), each sum over the rows in order in
+/// one lane; four octets at a time, so that four chains of additions run side by side.
+static inline void bias_sums(
+    const float *packed, long blockRows, long rowCount, long classStart, long classEnd, double *biases) {
+  for (long octet = classStart / 8; octet * 8 < classEnd; octet += 4) {
+    long count = (classEnd - octet * 8 + 7) / 8;
+    v8 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    for (long r = 0; r < rowCount; r++)
+      for (int i = 0; i < 4; i++)
+        if (i < count) sums[i] = _mm256_add_ps(sums[i], _mm256_loadu_ps(packed + (octet + i) * blockRows * 8 + r * 8));
+    for (int i = 0; i < 4 && i < count; i++) {
+      float lanes[8];
+      _mm256_storeu_ps(lanes, sums[i]);
+      for (int lane = 0; lane < 8; lane++) {
+        long k = (octet + i) * 8 + lane;
+        if (k < classEnd) biases[k] += lanes[lane];
+      }
     }
-    for (long i = 0; i < count; i++) biases[k + i] += sums[i];
   }
-  long pairs = (classEnd - classStart) / 8;
+}
+
+void softmax_wide_gradient_avx512(
+    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
+    long classStart, long classEnd, double *gradient, double *biases) {
+  bias_sums(packed, blockRows, rowCount, classStart, classEnd, biases);
+  long octets = (classEnd - classStart) / 8;
   long wideColumns = rowStride / 32 * 32;
   // Column strips outside, classes inside: a strip of the rows, copied contiguous (32 kB),
   // stays in L1 while the classes pass; the rows themselves are 4·rowStride bytes apart.
@@ -196,24 +219,25 @@ void softmax_wide_gradient_avx512(
       _mm512_store_ps(strip + r * 32, _mm512_loadu_ps(rows[r] + column));
       _mm512_store_ps(strip + r * 32 + 16, _mm512_loadu_ps(rows[r] + column + 16));
     }
-    for (long pair = 0; pair < pairs; pair++) {
-      long k = classStart + pair * 8;
-      gradient_8x32(strip, rowCount, coefficients + k * 8, classCount, column, gradient + k * rowStride, rowStride);
+    for (long octet = 0; octet < octets; octet++) {
+      long k = classStart + octet * 8;
+      gradient_8x32(strip, rowCount, packed + (k / 8) * blockRows * 8, column, gradient + k * rowStride, rowStride);
     }
   }
   // The last columns (fewer than 32) of every 8 classes.
   for (long column = wideColumns; column < rowStride; column += 16) {
     long width = rowStride - column >= 16 ? 16 : 8;
-    for (long pair = 0; pair < pairs; pair++) {
-      long k = classStart + pair * 8;
-      gradient_8x16(rows, rowCount, coefficients + k * 8, classCount, column, width, gradient + k * rowStride, rowStride);
+    for (long octet = 0; octet < octets; octet++) {
+      long k = classStart + octet * 8;
+      gradient_8x16(rows, rowCount, packed + (k / 8) * blockRows * 8, column, width, gradient + k * rowStride, rowStride);
     }
   }
   // The classes past the last 8, over every column.
-  for (long k = classStart + pairs * 8; k < classEnd; k++) {
+  for (long k = classStart + octets * 8; k < classEnd; k++) {
+    const float *c = packed + (k / 8) * blockRows * 8 + k % 8;
     for (long column = 0; column < rowStride; column += 16) {
       long width = rowStride - column >= 16 ? 16 : 8;
-      gradient_1x16(rows, rowCount, coefficients + k * 8, classCount, column, width, gradient + k * rowStride);
+      gradient_1x16(rows, rowCount, c, column, width, gradient + k * rowStride);
     }
   }
 }
@@ -240,11 +264,16 @@ void softmax_wide_logits_avx512(
       (void)classCount, (void)logits;
 }
 
+void softmax_wide_pack_coefficients(
+    const float *coefficients, long classCount, long group, long blockRows, float *packed) {
+  (void)coefficients, (void)classCount, (void)group, (void)blockRows, (void)packed;
+}
+
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *coefficients, long rowStride, long classStart,
-    long classEnd, long classCount, double *gradient, double *biases) {
-  (void)rows, (void)rowCount, (void)coefficients, (void)rowStride, (void)classStart, (void)classEnd,
-      (void)classCount, (void)gradient, (void)biases;
+    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
+    long classStart, long classEnd, double *gradient, double *biases) {
+  (void)rows, (void)rowCount, (void)packed, (void)blockRows, (void)rowStride, (void)classStart, (void)classEnd,
+      (void)gradient, (void)biases;
 }
 
 #endif

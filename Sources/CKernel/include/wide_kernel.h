@@ -25,13 +25,20 @@ void softmax_wide_logits_avx512(
     const float *const *rows, long groupCount, const float *panels, const float *bias, long rowStride,
     long classStart, long classEnd, long classCount, float *logits);
 
+/// Copies the coefficients of rows group · 8 ..< group · 8 + 8 (`coefficients`: that
+/// group's, in the softmax step's layout, class-major, 8 lanes a class) into `packed`, per 8
+/// classes, row after row: packed[(k / 8) * blockRows * 8 + r * 8 + k % 8], zeros past the
+/// last class.
+void softmax_wide_pack_coefficients(
+    const float *coefficients, long classCount, long group, long blockRows, float *packed);
+
 /// G[k][j] += Σ_r C[r][k] · x_r[j] and biases[k] += Σ_r C[r][k] for the classes
-/// [classStart, classEnd) and every column, each sum over the `rowCount` rows (at most
-/// SOFTMAX_WIDE_BLOCK_ROWS) taken in Float, in row order, then added to the Double G
-/// (`rowStride` entries a class) or bias. C is in the softmax step's layout, per group of 8
-/// rows, class-major, 8 lanes a class: coefficients[(r / 8) * 8 * classCount + k * 8 + r % 8].
+/// [classStart, classEnd) (classStart a multiple of 8) and every column, each sum over the
+/// `rowCount` rows (at most SOFTMAX_WIDE_BLOCK_ROWS) taken in Float, in row order, then
+/// added to the Double G (`rowStride` entries a class) or bias. C is packed by
+/// `softmax_wide_pack_coefficients`.
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *coefficients, long rowStride, long classStart,
-    long classEnd, long classCount, double *gradient, double *biases);
+    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
+    long classStart, long classEnd, double *gradient, double *biases);
 
 #endif

@@ -18,9 +18,9 @@ import CKernel
 ///    (`GradientKernel.computeCoefficients`): coefficients C = v·(P − Y), losses, argmax;
 /// 3. the gradient G += Cᵀ X_b, by tiles of classes over column strips (a strip of the
 ///    block's rows stays in L1 while the tile's classes pass over it): register tiles of 4
-///    classes × 24 columns (Swift, over C packed per 4 classes) or 8 × 32 (AVX-512F, over
-///    C as step 2 left it and a strip copied contiguous), summed over the block's rows in
-///    Float, then added to G, kept in Double (as a shard's sums are in the reduction).
+///    classes × 24 columns (Swift) or 8 × 32 (AVX-512F, over a strip copied contiguous),
+///    C packed per 4 or 8 classes, summed over the block's rows in Float, then added to G,
+///    kept in Double (as a shard's sums are in the reduction).
 /// The blocks go shard by shard (`Shards(rowCount:)`, which depend on the row count only):
 /// each shard's totals are summed from zero, then combined pairwise in a tree whose shape
 /// depends on the shard count alone (`ShardTree`). Every logit, and every entry of a shard's
@@ -53,9 +53,9 @@ final class WideGradientPass: @unchecked Sendable {
   private let logits: UnsafeMutablePointer<Float>
   /// The same layout: the coefficients C.
   private let coefficients: UnsafeMutablePointer<Float>
-  /// C again, packed for the Swift step 3's broadcasts: per group of 4 classes, the
-  /// block's rows in order, 4 coefficients each (16 bytes a row, so a tile's coefficients
-  /// are one stream).
+  /// C again, packed for step 3's broadcasts, per group of classes (4 in Swift, 8 with
+  /// AVX-512F): the block's rows in order, a group's coefficients each (so a tile's
+  /// coefficients are one stream).
   private let packedCoefficients: UnsafeMutablePointer<Float>
   /// Per group: bias sums the softmax step writes (unused here: step 3 sums C itself).
   private let biasScratch: UnsafeMutablePointer<Float>
@@ -108,7 +108,7 @@ final class WideGradientPass: @unchecked Sendable {
     let scoreCount = Self.blockRows * classCount
     logits = .allocate(capacity: scoreCount)
     coefficients = .allocate(capacity: scoreCount)
-    packedCoefficients = .allocate(capacity: Self.blockRows * ((classCount + 3) / 4 * 4))
+    packedCoefficients = .allocate(capacity: Self.blockRows * ((classCount + 7) / 8 * 8))
     biasScratch = .allocate(capacity: scoreCount)
     lossLanes = .allocate(capacity: Self.blockRows / 8)
     correctLanes = .allocate(capacity: Self.blockRows / 8)
@@ -117,7 +117,7 @@ final class WideGradientPass: @unchecked Sendable {
     rowPointers = .allocate(capacity: Self.blockRows)
     zeroRow = .allocate(capacity: rowStride)
     zeroRow.initialize(repeating: 0, count: rowStride)
-    packedCoefficients.initialize(repeating: 0, count: Self.blockRows * ((classCount + 3) / 4 * 4))
+    packedCoefficients.initialize(repeating: 0, count: Self.blockRows * ((classCount + 7) / 8 * 8))
     weightPanels = Self.runsAVX512 ? .allocate(capacity: (classCount + 15) / 16 * 16 * rowStride) : nil
     let parameterCount = classCount * rowStride + classCount
     tree = ShardTree(valueCount: parameterCount + 5, fingerprintIndex: parameterCount + 4)
@@ -125,7 +125,7 @@ final class WideGradientPass: @unchecked Sendable {
 
   /// The bytes of its buffers, the shard tree's included.
   var byteCount: Int {
-    4 * Self.blockRows * (3 * classCount + (classCount + 3) / 4 * 4 + 2) + 4 * rowStride + 128 * groupCount
+    4 * Self.blockRows * (3 * classCount + (classCount + 7) / 8 * 8 + 2) + 4 * rowStride + 128 * groupCount
       + (weightPanels == nil ? 0 : 4 * panelCount * 16 * rowStride) + tree.byteCount
   }
 
@@ -200,7 +200,7 @@ final class WideGradientPass: @unchecked Sendable {
           weights: self.weightLanes[group], into: self.coefficients + group * 8 * self.classCount,
           biasSums: self.biasScratch + group * 8 * self.classCount, correctLanes: &correctLanes)
         self.correctLanes[group] = correctLanes
-        if !self.usesAVX512 { self.transposeCoefficients(group: group) }
+        self.packCoefficients(group: group)
       }
       executor.forEachShard(tiles.count) { tile in
         let gradient = sums.buffer.baseAddress!
@@ -341,8 +341,18 @@ final class WideGradientPass: @unchecked Sendable {
 
   // MARK: - Step 3: gradient
 
-  /// Copies group `group`'s coefficients into `packedCoefficients`: per 4 classes, its 8
-  /// rows' 32 coefficients are one contiguous run there.
+  /// Copies group `group`'s coefficients into `packedCoefficients` for the step 3 that runs.
+  private func packCoefficients(group: Int) {
+    if usesAVX512 {
+      softmax_wide_pack_coefficients(
+        coefficients + group * 8 * classCount, classCount, group, Self.blockRows, packedCoefficients)
+    } else {
+      transposeCoefficients(group: group)
+    }
+  }
+
+  /// The Swift step 3's packing: per 4 classes, group `group`'s 8 rows' 32 coefficients
+  /// are one contiguous run.
   private func transposeCoefficients(group: Int) {
     let source = coefficients + group * 8 * classCount
     for quad in stride(from: 0, to: classCount, by: 4) {
@@ -371,8 +381,8 @@ final class WideGradientPass: @unchecked Sendable {
     if usesAVX512 {
       rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
         softmax_wide_gradient_avx512(
-          rows, rowCount, coefficients, rowStride, classes.lowerBound, classes.upperBound, classCount, gradient,
-          biases)
+          rows, rowCount, packedCoefficients, Self.blockRows, rowStride, classes.lowerBound, classes.upperBound,
+          gradient, biases)
       }
       return
     }
