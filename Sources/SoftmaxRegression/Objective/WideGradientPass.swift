@@ -192,7 +192,7 @@ final class WideGradientPass: @unchecked Sendable {
       let count = min(Self.blockRows, positions.upperBound - start)
       let groups = (count + 7) / 8
       prepareBlock(kernel, start: start, count: count)
-      executor.forEachShard(tiles.count) { tile in self.computeLogits(kernel, classes: tiles[tile], groups: groups) }
+      computeLogits(kernel, tiles: tiles, groups: groups, executor: executor)
       executor.forEachShard(groups) { group in
         var correctLanes = SIMD8<Int32>()
         self.lossLanes[group] = kernel.computeCoefficients(
@@ -266,15 +266,28 @@ final class WideGradientPass: @unchecked Sendable {
   private static let logitClasses = 6
 
   /// Logits of the block's rows for `classes`, into `logits` (class-major per group).
-  private func computeLogits(_ kernel: GradientKernel, classes: Range<Int>, groups: Int) {
-    if usesAVX512, let weightPanels {
-      rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
-        softmax_wide_logits_avx512(
-          rows, groups, weightPanels, kernel.bias, rowStride, classes.lowerBound, classes.upperBound,
-          classCount, logits)
-      }
+  /// Step 1 over the threads: in Swift, by `tiles`; with AVX-512F, by tasks of 48 classes
+  /// (the C tile's 3 panels) × one 8-row group, class-major, so that a thread's next task
+  /// mostly finds those panels in its L2, and the tasks are small enough (hundreds a block)
+  /// to leave no thread waiting long at the step's end.
+  private func computeLogits(_ kernel: GradientKernel, tiles: [Range<Int>], groups: Int, executor: ShardedExecutor) {
+    guard usesAVX512, weightPanels != nil else {
+      executor.forEachShard(tiles.count) { tile in self.computeLogits(kernel, classes: tiles[tile], groups: groups) }
       return
     }
+    let chunks = (classCount + 47) / 48
+    executor.forEachShard(chunks * groups) { task in
+      let first = task / groups * 48, group = task % groups
+      self.rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
+        softmax_wide_logits_avx512(
+          rows + group * 8, 1, self.weightPanels, kernel.bias, self.rowStride, first, min(first + 48, self.classCount),
+          self.classCount, self.logits + group * 8 * self.classCount)
+      }
+    }
+  }
+
+  /// The Swift step 1 for `classes` of the block's rows.
+  private func computeLogits(_ kernel: GradientKernel, classes: Range<Int>, groups: Int) {
     for subtile in stride(from: classes.lowerBound, to: classes.upperBound, by: Self.logitClasses) {
       let end = min(classes.upperBound, subtile + Self.logitClasses)
       for quad in 0..<(groups * 2) {
