@@ -135,8 +135,16 @@ void softmax_wide_pack_coefficients(
   }
 }
 
+void softmax_wide_pack_rows(const float *const *rows, long rowStride, long group, long stripStride, float *strips) {
+  for (long column = 0; column < rowStride; column += 16) {
+    long width = rowStride - column >= 16 ? 16 : 8;
+    float *target = strips + (column / 32) * stripStride + group * 8 * 32 + column % 32;
+    for (int r = 0; r < 8; r++) _mm512_storeu_ps(target + r * 32, load_part(rows[r] + column, width));
+  }
+}
+
 /// 8 classes (`c`: row r's 8 coefficients at c + 8r) × a strip of 32 columns (`strip`:
-/// the block's rows, 32 floats each, contiguous): 16 accumulators.
+/// row r's 32 floats at strip + 32r): 16 accumulators.
 static inline void gradient_8x32(
     const float *strip, long rowCount, const float *c, long column, double *gradient, long rowStride) {
   // The Double targets (8 classes × 256 bytes) are rarely in cache: K·D Doubles exceed L2.
@@ -160,33 +168,22 @@ static inline void gradient_8x32(
   }
 }
 
-/// 8 classes (`c` as in gradient_8x32) × the last 16 (or 8) columns from `column`: 8
-/// accumulators.
-static inline void gradient_8x16(
-    const float *const *rows, long rowCount, const float *c, long column, long width, double *gradient,
+/// `classes` (at most 8; `c` as in gradient_8x32) × 16 (or the last 8) columns from
+/// `column`, in a strip as gradient_8x32's: the last strip's columns, or the classes past
+/// the last 8 of a range.
+static inline void gradient_nx16(
+    const float *strip, long rowCount, const float *c, int classes, long column, long width, double *gradient,
     long rowStride) {
   v16 a[8];
   for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
-    v16 x = load_part(rows[r] + column, width);
-    for (int k = 0; k < 8; k++) a[k] = _mm512_fmadd_ps(_mm512_set1_ps(c[r * 8 + k]), x, a[k]);
+    v16 x = _mm512_load_ps(strip + r * 32 + column % 32);
+    for (int k = 0; k < classes; k++) a[k] = _mm512_fmadd_ps(_mm512_set1_ps(c[r * 8 + k]), x, a[k]);
   }
-  for (int k = 0; k < 8; k++) add_to_double(a[k], gradient + k * rowStride + column, width);
+  for (int k = 0; k < classes; k++) add_to_double(a[k], gradient + k * rowStride + column, width);
 }
 
-/// One class (`c`: row r's coefficient at c + 8r) × 16 (or the last 8) columns from `column`.
-static inline void gradient_1x16(
-    const float *const *rows, long rowCount, const float *c, long column, long width, double *target) {
-  v16 sum = _mm512_setzero_ps();
-  for (long r = 0; r < rowCount; r++) {
-    sum = _mm512_fmadd_ps(_mm512_set1_ps(c[r * 8]), load_part(rows[r] + column, width), sum);
-  }
-  add_to_double(sum, target + column, width);
-}
-
-/// biases[k] += Σ_r C[r][k] for [classStart, classEnd), each sum over the rows in order in
-/// one lane; four octets at a time, so that four chains of additions run side by side.
-static inline void bias_sums(
+void softmax_wide_bias_sums(
     const float *packed, long blockRows, long rowCount, long classStart, long classEnd, double *biases) {
   for (long octet = classStart / 8; octet * 8 < classEnd; octet += 4) {
     long count = (classEnd - octet * 8 + 7) / 8;
@@ -206,38 +203,23 @@ static inline void bias_sums(
 }
 
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
-    long classStart, long classEnd, double *gradient, double *biases) {
-  bias_sums(packed, blockRows, rowCount, classStart, classEnd, biases);
-  long octets = (classEnd - classStart) / 8;
-  long wideColumns = rowStride / 32 * 32;
-  // Column strips outside, classes inside: a strip of the rows, copied contiguous (32 kB),
-  // stays in L1 while the classes pass; the rows themselves are 4·rowStride bytes apart.
-  float strip[SOFTMAX_WIDE_BLOCK_ROWS * 32] __attribute__((aligned(64)));
-  for (long column = 0; column < wideColumns; column += 32) {
-    for (long r = 0; r < rowCount; r++) {
-      _mm512_store_ps(strip + r * 32, _mm512_loadu_ps(rows[r] + column));
-      _mm512_store_ps(strip + r * 32 + 16, _mm512_loadu_ps(rows[r] + column + 16));
-    }
+    const float *strips, long stripStride, long rowCount, const float *packed, long blockRows, long rowStride,
+    long classStart, long classEnd, long columnStart, long columnEnd, double *gradient) {
+  long octets = (classEnd - classStart + 7) / 8;
+  for (long column = columnStart; column < columnEnd; column += 32) {
+    const float *strip = strips + (column / 32) * stripStride;
     for (long octet = 0; octet < octets; octet++) {
       long k = classStart + octet * 8;
-      gradient_8x32(strip, rowCount, packed + (k / 8) * blockRows * 8, column, gradient + k * rowStride, rowStride);
-    }
-  }
-  // The last columns (fewer than 32) of every 8 classes.
-  for (long column = wideColumns; column < rowStride; column += 16) {
-    long width = rowStride - column >= 16 ? 16 : 8;
-    for (long octet = 0; octet < octets; octet++) {
-      long k = classStart + octet * 8;
-      gradient_8x16(rows, rowCount, packed + (k / 8) * blockRows * 8, column, width, gradient + k * rowStride, rowStride);
-    }
-  }
-  // The classes past the last 8, over every column.
-  for (long k = classStart + octets * 8; k < classEnd; k++) {
-    const float *c = packed + (k / 8) * blockRows * 8 + k % 8;
-    for (long column = 0; column < rowStride; column += 16) {
-      long width = rowStride - column >= 16 ? 16 : 8;
-      gradient_1x16(rows, rowCount, c, column, width, gradient + k * rowStride);
+      int classes = classEnd - k < 8 ? (int)(classEnd - k) : 8;
+      const float *c = packed + (k / 8) * blockRows * 8;
+      if (classes == 8 && column + 32 <= rowStride) {
+        gradient_8x32(strip, rowCount, c, column, gradient + k * rowStride, rowStride);
+        continue;
+      }
+      for (long part = column; part < column + 32 && part < rowStride; part += 16) {
+        long width = rowStride - part >= 16 ? 16 : 8;
+        gradient_nx16(strip, rowCount, c, classes, part, width, gradient + k * rowStride, rowStride);
+      }
     }
   }
 }
@@ -269,11 +251,20 @@ void softmax_wide_pack_coefficients(
   (void)coefficients, (void)classCount, (void)group, (void)blockRows, (void)packed;
 }
 
+void softmax_wide_pack_rows(const float *const *rows, long rowStride, long group, long stripStride, float *strips) {
+  (void)rows, (void)rowStride, (void)group, (void)stripStride, (void)strips;
+}
+
+void softmax_wide_bias_sums(
+    const float *packed, long blockRows, long rowCount, long classStart, long classEnd, double *biases) {
+  (void)packed, (void)blockRows, (void)rowCount, (void)classStart, (void)classEnd, (void)biases;
+}
+
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
-    long classStart, long classEnd, double *gradient, double *biases) {
-  (void)rows, (void)rowCount, (void)packed, (void)blockRows, (void)rowStride, (void)classStart, (void)classEnd,
-      (void)gradient, (void)biases;
+    const float *strips, long stripStride, long rowCount, const float *packed, long blockRows, long rowStride,
+    long classStart, long classEnd, long columnStart, long columnEnd, double *gradient) {
+  (void)strips, (void)stripStride, (void)rowCount, (void)packed, (void)blockRows, (void)rowStride, (void)classStart, (void)classEnd,
+      (void)columnStart, (void)columnEnd, (void)gradient;
 }
 
 #endif

@@ -32,13 +32,27 @@ void softmax_wide_logits_avx512(
 void softmax_wide_pack_coefficients(
     const float *coefficients, long classCount, long group, long blockRows, float *packed);
 
-/// G[k][j] += Σ_r C[r][k] · x_r[j] and biases[k] += Σ_r C[r][k] for the classes
-/// [classStart, classEnd) (classStart a multiple of 8) and every column, each sum over the
-/// `rowCount` rows (at most SOFTMAX_WIDE_BLOCK_ROWS) taken in Float, in row order, then
-/// added to the Double G (`rowStride` entries a class) or bias. C is packed by
+/// Copies rows group · 8 ..< group · 8 + 8 of the block (`rows`: that group's 8 rows)
+/// into `strips`, by strips of 32 columns: row r's columns 32s ..< 32s + 32 at
+/// strips[s * stripStride + r * 32], the last strip's missing columns left as they were.
+/// stripStride, a multiple of 16, should not be one of 1,024 (4 kB), or the rows written
+/// together share L1 sets.
+void softmax_wide_pack_rows(const float *const *rows, long rowStride, long group, long stripStride, float *strips);
+
+/// biases[k] += Σ_r C[r][k] for the classes [classStart, classEnd) (classStart a multiple
+/// of 8), each sum over the `rowCount` rows taken in Float, in row order; C packed by
 /// `softmax_wide_pack_coefficients`.
+void softmax_wide_bias_sums(
+    const float *packed, long blockRows, long rowCount, long classStart, long classEnd, double *biases);
+
+/// G[k][j] += Σ_r C[r][k] · x_r[j] for the classes [classStart, classEnd) (classStart a
+/// multiple of 8) and the columns [columnStart, columnEnd) (columnStart a multiple of 32,
+/// columnEnd one or rowStride), each sum over the `rowCount` rows (at most
+/// SOFTMAX_WIDE_BLOCK_ROWS) taken in Float, in row order, then added to the Double G
+/// (`rowStride` entries a class). C is packed by `softmax_wide_pack_coefficients`, the rows
+/// by `softmax_wide_pack_rows`.
 void softmax_wide_gradient_avx512(
-    const float *const *rows, long rowCount, const float *packed, long blockRows, long rowStride,
-    long classStart, long classEnd, double *gradient, double *biases);
+    const float *strips, long stripStride, long rowCount, const float *packed, long blockRows, long rowStride,
+    long classStart, long classEnd, long columnStart, long columnEnd, double *gradient);
 
 #endif

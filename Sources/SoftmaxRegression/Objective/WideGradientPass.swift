@@ -69,6 +69,14 @@ final class WideGradientPass: @unchecked Sendable {
   /// pass for the AVX-512F logits step; nil where that step does not run.
   private let weightPanels: UnsafeMutablePointer<Float>?
   private var panelCount: Int { (classCount + 15) / 16 }
+  /// The block's rows by strips of 32 columns (`softmax_wide_pack_rows`), for the AVX-512F
+  /// step 3; nil where that step does not run.
+  private let rowStrips: UnsafeMutablePointer<Float>?
+  private var stripFloats: Int { Self.stripFloats(rowStride: rowStride) }
+  private static func stripFloats(rowStride: Int) -> Int { (rowStride + 31) / 32 * stripStride }
+  /// Floats from one strip to the next: 64 bytes more than its rows, so that the rows a
+  /// group writes into every strip do not all fall in the same L1 sets.
+  private static let stripStride = blockRows * 32 + 16
   /// Per row of the block: its features (a zero row past the block's end).
   private let rowPointers: UnsafeMutablePointer<UnsafePointer<Float>>
   private let zeroRow: UnsafeMutablePointer<Float>
@@ -119,6 +127,7 @@ final class WideGradientPass: @unchecked Sendable {
     zeroRow.initialize(repeating: 0, count: rowStride)
     packedCoefficients.initialize(repeating: 0, count: Self.blockRows * ((classCount + 7) / 8 * 8))
     weightPanels = Self.runsAVX512 ? .allocate(capacity: (classCount + 15) / 16 * 16 * rowStride) : nil
+    rowStrips = Self.runsAVX512 ? Self.allocateZeroed(Self.stripFloats(rowStride: rowStride)) : nil
     let parameterCount = classCount * rowStride + classCount
     tree = ShardTree(valueCount: parameterCount + 5, fingerprintIndex: parameterCount + 4)
   }
@@ -126,7 +135,8 @@ final class WideGradientPass: @unchecked Sendable {
   /// The bytes of its buffers, the shard tree's included.
   var byteCount: Int {
     4 * Self.blockRows * (3 * classCount + (classCount + 7) / 8 * 8 + 2) + 4 * rowStride + 128 * groupCount
-      + (weightPanels == nil ? 0 : 4 * panelCount * 16 * rowStride) + tree.byteCount
+      + (weightPanels == nil ? 0 : 4 * panelCount * 16 * rowStride) + (rowStrips == nil ? 0 : 4 * stripFloats)
+      + tree.byteCount
   }
 
   deinit {
@@ -141,6 +151,13 @@ final class WideGradientPass: @unchecked Sendable {
     rowPointers.deallocate()
     zeroRow.deallocate()
     weightPanels?.deallocate()
+    rowStrips.map { UnsafeMutableRawPointer($0).deallocate() }
+  }
+
+  /// `count` zero floats, 64-byte aligned (the AVX-512F steps load whole lines).
+  private static func allocateZeroed(_ count: Int) -> UnsafeMutablePointer<Float> {
+    let raw = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
+    return raw.initializeMemory(as: Float.self, repeating: 0, count: count)
   }
 
   /// One pass with `kernel`'s inputs (features, labels, Float32 W and b, row order and
@@ -200,12 +217,9 @@ final class WideGradientPass: @unchecked Sendable {
           weights: self.weightLanes[group], into: self.coefficients + group * 8 * self.classCount,
           biasSums: self.biasScratch + group * 8 * self.classCount, correctLanes: &correctLanes)
         self.correctLanes[group] = correctLanes
-        self.packCoefficients(group: group)
+        self.prepareGradient(group: group)
       }
-      executor.forEachShard(tiles.count) { tile in
-        let gradient = sums.buffer.baseAddress!
-        self.addGradient(classes: tiles[tile], groups: groups, into: gradient, biases: gradient + biasOffset)
-      }
+      addGradient(tiles: tiles, groups: groups, into: sums, biasOffset: biasOffset, executor: executor)
       for group in 0..<groups {
         for lane in 0..<8 where group * 8 + lane < count {
           loss += Double(lossLanes[group][lane])
@@ -354,13 +368,47 @@ final class WideGradientPass: @unchecked Sendable {
 
   // MARK: - Step 3: gradient
 
-  /// Copies group `group`'s coefficients into `packedCoefficients` for the step 3 that runs.
-  private func packCoefficients(group: Int) {
-    if usesAVX512 {
-      softmax_wide_pack_coefficients(
-        coefficients + group * 8 * classCount, classCount, group, Self.blockRows, packedCoefficients)
-    } else {
-      transposeCoefficients(group: group)
+  /// Copies group `group`'s coefficients into `packedCoefficients` for the step 3 that runs,
+  /// and, for the AVX-512F one, its rows into `rowStrips`.
+  private func prepareGradient(group: Int) {
+    guard usesAVX512, let rowStrips else { return transposeCoefficients(group: group) }
+    softmax_wide_pack_coefficients(
+      coefficients + group * 8 * classCount, classCount, group, Self.blockRows, packedCoefficients)
+    rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
+      softmax_wide_pack_rows(rows + group * 8, rowStride, group, Self.stripStride, rowStrips)
+    }
+  }
+
+  /// Step 3 over the threads: in Swift, by `tiles`; with AVX-512F, by tasks of one strip of
+  /// 32 columns × a part of the classes (about 16 tasks a thread, parts of whole octets),
+  /// each strip copied once a block (`prepareGradient`) and read from L1 by all of a task's
+  /// classes; one more task sums the biases.
+  private func addGradient(
+    tiles: [Range<Int>], groups: Int, into sums: UnsafeSendableBuffer<Double>, biasOffset: Int,
+    executor: ShardedExecutor
+  ) {
+    guard usesAVX512, rowStrips != nil else {
+      executor.forEachShard(tiles.count) { tile in
+        let gradient = sums.buffer.baseAddress!
+        self.addGradient(classes: tiles[tile], groups: groups, into: gradient, biases: gradient + biasOffset)
+      }
+      return
+    }
+    let strips = (rowStride + 31) / 32
+    let octets = (classCount + 7) / 8
+    let partCount = min(octets, max(1, (16 * executor.threadCount + strips - 1) / strips))
+    let classesPerPart = (octets + partCount - 1) / partCount * 8
+    let parts = (classCount + classesPerPart - 1) / classesPerPart
+    executor.forEachShard(1 + strips * parts) { task in
+      let gradient = sums.buffer.baseAddress!
+      guard task > 0 else {
+        return softmax_wide_bias_sums(
+          self.packedCoefficients, Self.blockRows, groups * 8, 0, self.classCount, gradient + biasOffset)
+      }
+      let strip = (task - 1) / parts, first = (task - 1) % parts * classesPerPart
+      softmax_wide_gradient_avx512(
+        self.rowStrips, Self.stripStride, groups * 8, self.packedCoefficients, Self.blockRows, self.rowStride, first,
+        min(first + classesPerPart, self.classCount), strip * 32, min(strip * 32 + 32, self.rowStride), gradient)
     }
   }
 
@@ -391,14 +439,6 @@ final class WideGradientPass: @unchecked Sendable {
     biases: UnsafeMutablePointer<Double>
   ) {
     let rowCount = groups * 8
-    if usesAVX512 {
-      rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
-        softmax_wide_gradient_avx512(
-          rows, rowCount, packedCoefficients, Self.blockRows, rowStride, classes.lowerBound, classes.upperBound,
-          gradient, biases)
-      }
-      return
-    }
     addBiasSums(classes: classes, rowCount: rowCount, into: biases)
     let fullGroups = classes.lowerBound..<(classes.lowerBound + classes.count / 4 * 4)
     var column = 0
