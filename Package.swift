@@ -75,7 +75,7 @@ let package = Package(
     // MARK: - Benchmarks
     .executableTarget(
       name: "softmax-bench",
-      dependencies: ["SoftmaxRegression"],
+      dependencies: ["SoftmaxRegression", "CKernel"],
       path: "Benchmarks/softmax-bench",
       swiftSettings: kernelSettings
     ),

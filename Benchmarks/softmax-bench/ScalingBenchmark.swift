@@ -71,10 +71,6 @@ struct ScalingBenchmark {
     let layout = ParameterLayout(classCount: dataset.classCount, featureCount: dataset.featureCount)
     let parameters = EpochTimings.startingParameters(layout)
     for threads in threadCounts {
-      let ceiling = MachineCeiling(
-        threads: threads, fmaGflops: MachineCeiling.measureFMA(threads: threads),
-        readGBps: MachineCeiling.measureRead(threads: threads))
-      ceilings.append(ceiling)
       let objective: SoftmaxObjective
       do {
         objective = try SoftmaxObjective(
@@ -84,8 +80,13 @@ struct ScalingBenchmark {
       }
       if let pass { objective.passKind = pass }
       if threads == threadCounts.first {
-        print("pass: \(objective.passKind) (K · rowStride = \(layout.classCount * layout.rowStride))")
+        print("pass: \(objective.passKind) (K · rowStride = \(layout.classCount * layout.rowStride)); "
+          + "FMA probe at \(objective.vectorLanes) lanes, as the pass's product steps")
       }
+      let ceiling = MachineCeiling(
+        threads: threads, fmaGflops: MachineCeiling.measureFMA(threads: threads, lanes: objective.vectorLanes),
+        readGBps: MachineCeiling.measureRead(threads: threads))
+      ceilings.append(ceiling)
       let contention = CPUContention()
       let timings = EpochTimings(objective, at: parameters, epochs: epochs)
       if let reference {

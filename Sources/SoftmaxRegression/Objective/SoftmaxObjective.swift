@@ -116,6 +116,11 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     set { widePass?.usesAVX512 = newValue }
   }
 
+  /// The Float lanes of the vectors the Float32 pass multiplies and adds: 16 where the
+  /// blocked pass runs its AVX-512F steps, else 8 (benchmarks measure the machine's FMA
+  /// ceiling at this width).
+  public var vectorLanes: Int { blockedPassUsesAVX512 ? 16 : 8 }
+
   /// The bytes the passes hold beyond the data and θ: the shard sums made so far (Float32,
   /// and the Double ones of precise or Hessian-vector passes), or the blocked pass's
   /// buffers, and the totals.
