@@ -82,6 +82,8 @@ final class WideGradientPass: @unchecked Sendable {
   private let zeroRow: UnsafeMutablePointer<Float>
   /// The shards' totals, summed pairwise (`ShardTree`).
   let tree: ShardTree
+  /// Runs a shard's steps in one dispatch.
+  private let phases = PhaseRunner()
 
   /// Whether steps 1 and 3 run their AVX-512F build (`wide_kernel.c`): where the CPU has it,
   /// unless `SOFTMAX_NATIVE_KERNEL=0`. The Swift steps are built for the AVX2 of a
@@ -194,46 +196,90 @@ final class WideGradientPass: @unchecked Sendable {
   private(set) var lastCombineSeconds = 0.0
 
   /// One shard's rows, `positions`, into `totals` (zeroed: `ShardTree.buffer()`), block
-  /// after block.
+  /// after block, the three steps of each a phase of `phases` (one dispatch a shard).
   private func run(
     _ kernel: GradientKernel, positions: Range<Int>, into totals: UnsafeMutableBufferPointer<Double>,
     executor: ShardedExecutor
   ) {
+    let walk = BlockWalk(positions: positions)
+    let tiles = classTiles(threadCount: executor.threadCount)
     // Each task of step 3 writes only its classes' rows of G and entries of the bias sums.
     let sums = UnsafeSendableBuffer(totals)
-    let biasOffset = classCount * rowStride
-    var loss = 0.0, weightSum = 0.0, correct = 0
-    let tiles = classTiles(threadCount: executor.threadCount)
-    var start = positions.lowerBound
-    while start < positions.upperBound {
-      let count = min(Self.blockRows, positions.upperBound - start)
-      let groups = (count + 7) / 8
-      prepareBlock(kernel, start: start, count: count)
-      computeLogits(kernel, tiles: tiles, groups: groups, executor: executor)
-      executor.forEachShard(groups) { group in
-        var correctLanes = SIMD8<Int32>()
-        self.lossLanes[group] = kernel.computeCoefficients(
-          logits: self.logits + group * 8 * self.classCount, labels: self.labelLanes[group],
-          weights: self.weightLanes[group], into: self.coefficients + group * 8 * self.classCount,
-          biasSums: self.biasScratch + group * 8 * self.classCount, correctLanes: &correctLanes)
-        self.correctLanes[group] = correctLanes
-        self.prepareGradient(group: group)
-      }
-      addGradient(tiles: tiles, groups: groups, into: sums, biasOffset: biasOffset, executor: executor)
-      for group in 0..<groups {
-        for lane in 0..<8 where group * 8 + lane < count {
-          loss += Double(lossLanes[group][lane])
-          weightSum += Double(weightLanes[group][lane])
-          correct += Int(correctLanes[group][lane])
-        }
-      }
-      start += count
+    phases.run(on: executor) {
+      self.nextPhase(kernel, walk: walk, tiles: tiles, into: sums, threadCount: executor.threadCount)
     }
     let scalars = classCount * rowStride + classCount
-    totals[scalars] = loss
-    totals[scalars + 1] = weightSum
-    totals[scalars + 2] = Double(correct)
+    totals[scalars] = walk.loss
+    totals[scalars + 1] = walk.weightSum
+    totals[scalars + 2] = Double(walk.correct)
     totals[scalars + 3] = Double(positions.count)
+  }
+
+  /// Where a shard's walk over its blocks stands, and its loss, weight and correct counts so
+  /// far (summed in row order, between phases).
+  private final class BlockWalk: @unchecked Sendable {
+    // @unchecked: used only between phases (`PhaseRunner`'s `next`), one thread at a time.
+    var start: Int
+    let end: Int
+    var count = 0
+    var step = 0
+    var loss = 0.0, weightSum = 0.0, correct = 0
+    var groups: Int { (count + 7) / 8 }
+
+    init(positions: Range<Int>) {
+      start = positions.lowerBound
+      end = positions.upperBound
+    }
+  }
+
+  /// The walk's next phase: a block's logits, its softmax, its gradient; between blocks, the
+  /// finished block's losses are added up and the next block prepared. Nil after the last.
+  private func nextPhase(
+    _ kernel: GradientKernel, walk: BlockWalk, tiles: [Range<Int>], into sums: UnsafeSendableBuffer<Double>,
+    threadCount: Int
+  ) -> PhaseRunner.Phase? {
+    switch walk.step {
+    case 1:
+      walk.step = 2
+      return coefficientsPhase(kernel, groups: walk.groups)
+    case 2:
+      walk.step = 3
+      return gradientPhase(tiles: tiles, groups: walk.groups, into: sums, threadCount: threadCount)
+    case 3:
+      addLosses(of: walk)
+      walk.start += walk.count
+      fallthrough
+    default:
+      guard walk.start < walk.end else { return nil }
+      walk.count = min(Self.blockRows, walk.end - walk.start)
+      walk.step = 1
+      prepareBlock(kernel, start: walk.start, count: walk.count)
+      return logitsPhase(kernel, tiles: tiles, groups: walk.groups)
+    }
+  }
+
+  /// Adds the finished block's rows' losses, weights and correct counts, in row order.
+  private func addLosses(of walk: BlockWalk) {
+    for group in 0..<walk.groups {
+      for lane in 0..<8 where group * 8 + lane < walk.count {
+        walk.loss += Double(lossLanes[group][lane])
+        walk.weightSum += Double(weightLanes[group][lane])
+        walk.correct += Int(correctLanes[group][lane])
+      }
+    }
+  }
+
+  /// Step 2: the softmax of each 8-row group, and the packing step 3 reads.
+  private func coefficientsPhase(_ kernel: GradientKernel, groups: Int) -> PhaseRunner.Phase {
+    PhaseRunner.Phase(taskCount: groups) { group in
+      var correctLanes = SIMD8<Int32>()
+      self.lossLanes[group] = kernel.computeCoefficients(
+        logits: self.logits + group * 8 * self.classCount, labels: self.labelLanes[group],
+        weights: self.weightLanes[group], into: self.coefficients + group * 8 * self.classCount,
+        biasSums: self.biasScratch + group * 8 * self.classCount, correctLanes: &correctLanes)
+      self.correctLanes[group] = correctLanes
+      self.prepareGradient(group: group)
+    }
   }
 
   /// Class ranges for steps 1 and 3: about four per thread, each a multiple of 16 classes
@@ -280,17 +326,18 @@ final class WideGradientPass: @unchecked Sendable {
   private static let logitClasses = 6
 
   /// Logits of the block's rows for `classes`, into `logits` (class-major per group).
-  /// Step 1 over the threads: in Swift, by `tiles`; with AVX-512F, by tasks of 48 classes
-  /// (the C tile's 3 panels) × one 8-row group, class-major, so that a thread's next task
-  /// mostly finds those panels in its L2, and the tasks are small enough (hundreds a block)
-  /// to leave no thread waiting long at the step's end.
-  private func computeLogits(_ kernel: GradientKernel, tiles: [Range<Int>], groups: Int, executor: ShardedExecutor) {
+  /// Step 1's tasks: in Swift, `tiles`; with AVX-512F, 48 classes (the C tile's 3 panels)
+  /// × one 8-row group each, class-major, so that a thread's next task mostly finds those
+  /// panels in its L2, and the tasks are small enough (hundreds a block) to leave no thread
+  /// waiting long at the step's end.
+  private func logitsPhase(_ kernel: GradientKernel, tiles: [Range<Int>], groups: Int) -> PhaseRunner.Phase {
     guard usesAVX512, weightPanels != nil else {
-      executor.forEachShard(tiles.count) { tile in self.computeLogits(kernel, classes: tiles[tile], groups: groups) }
-      return
+      return PhaseRunner.Phase(taskCount: tiles.count) { tile in
+        self.computeLogits(kernel, classes: tiles[tile], groups: groups)
+      }
     }
     let chunks = (classCount + 47) / 48
-    executor.forEachShard(chunks * groups) { task in
+    return PhaseRunner.Phase(taskCount: chunks * groups) { task in
       let first = task / groups * 48, group = task % groups
       self.rowPointers.withMemoryRebound(to: UnsafePointer<Float>?.self, capacity: Self.blockRows) { rows in
         softmax_wide_logits_avx512(
@@ -379,27 +426,26 @@ final class WideGradientPass: @unchecked Sendable {
     }
   }
 
-  /// Step 3 over the threads: in Swift, by `tiles`; with AVX-512F, by tasks of one strip of
-  /// 32 columns × a part of the classes (about 16 tasks a thread, parts of whole octets),
-  /// each strip copied once a block (`prepareGradient`) and read from L1 by all of a task's
-  /// classes; one more task sums the biases.
-  private func addGradient(
-    tiles: [Range<Int>], groups: Int, into sums: UnsafeSendableBuffer<Double>, biasOffset: Int,
-    executor: ShardedExecutor
-  ) {
+  /// Step 3's tasks: in Swift, `tiles`; with AVX-512F, one strip of 32 columns × a part of
+  /// the classes each (about 16 tasks a thread, parts of whole octets), each strip copied
+  /// once a block (`prepareGradient`) and read from L1 by all of a task's classes; one more
+  /// task sums the biases.
+  private func gradientPhase(
+    tiles: [Range<Int>], groups: Int, into sums: UnsafeSendableBuffer<Double>, threadCount: Int
+  ) -> PhaseRunner.Phase {
+    let biasOffset = classCount * rowStride
     guard usesAVX512, rowStrips != nil else {
-      executor.forEachShard(tiles.count) { tile in
+      return PhaseRunner.Phase(taskCount: tiles.count) { tile in
         let gradient = sums.buffer.baseAddress!
         self.addGradient(classes: tiles[tile], groups: groups, into: gradient, biases: gradient + biasOffset)
       }
-      return
     }
     let strips = (rowStride + 31) / 32
     let octets = (classCount + 7) / 8
-    let partCount = min(octets, max(1, (16 * executor.threadCount + strips - 1) / strips))
+    let partCount = min(octets, max(1, (16 * threadCount + strips - 1) / strips))
     let classesPerPart = (octets + partCount - 1) / partCount * 8
     let parts = (classCount + classesPerPart - 1) / classesPerPart
-    executor.forEachShard(1 + strips * parts) { task in
+    return PhaseRunner.Phase(taskCount: 1 + strips * parts) { task in
       let gradient = sums.buffer.baseAddress!
       guard task > 0 else {
         return softmax_wide_bias_sums(
