@@ -14,8 +14,17 @@ struct DiskReadAhead: Sendable {
   let active: Bool
   /// Shards per window (at least 1).
   private let shardsPerWindow: Int
-  static let windowBytes = 32 << 20
   static let windowsAhead = 3
+
+  /// The bytes of a window: 32 MB, or a sixteenth of the memory this process may use where
+  /// that is less (its cgroup's limit, or what the kernel reports available), since up to
+  /// six windows (w − 2 ... w + 3) are in memory at once. A fixed 32 MB asked the whole of a
+  /// small file ahead under a small cap, and the kernel then spent the pass reclaiming and
+  /// re-reading it (seen under a 6–7 MiB cgroup: killed, or minutes of reclaim).
+  static let windowBytes: Int = {
+    let limits = [SystemMemory.cgroupLimit, SystemMemory.available].compactMap { $0 }
+    return min(32 << 20, (limits.min() ?? Int.max) / 16)
+  }()
 
   init(features: FeatureMatrix, shards: Shards, offset: Int, active: Bool) {
     self.features = features
