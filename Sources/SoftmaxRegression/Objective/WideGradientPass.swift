@@ -40,9 +40,11 @@ final class WideGradientPass: @unchecked Sendable {
   static let blockRows = Int(SOFTMAX_WIDE_BLOCK_ROWS)
   /// The smallest K · rowStride from which the pass is faster than the fused kernel, for
   /// rows of at least `fasterFromStride` floats. Measured on 50,000 rows, 2 threads (README,
-  /// "Wide models"): with the AVX-512F steps, 1.1× at 100 × 784 and 1.8–2.0× at 1,000 ×
-  /// 784 and × 1,024, but 0.6× at 1,000 × 100 (dot products of 104 floats); with the Swift
-  /// (AVX2) steps, 1.15× at 1,000 × 784 and × 1,024, slower at 100 × 1,024.
+  /// "Wide models"): with the AVX-512F steps, 1.1× at 100 × 784 and × 1,024 and 2.1× at
+  /// 1,000 × 784 and × 1,024; 1.1× at 1,000 × 100 too, but slower at 100 × 100 and below
+  /// K = 100 (a shard's dispatch against little work), so the bar stays where it was; with
+  /// the Swift (AVX2) steps (measured before this round), 1.15× at 1,000 × 784 and × 1,024,
+  /// slower at 100 × 1,024.
   static var fasterFromWidth: Int { runsAVX512 ? 1 << 16 : 1 << 19 }
   static let fasterFromStride = 256
 
