@@ -41,12 +41,15 @@ final class WideGradientPass: @unchecked Sendable {
   /// The smallest K · rowStride from which the pass is faster than the fused kernel, for
   /// rows of at least `fasterFromStride` floats. Measured on 50,000 rows, 2 threads (README,
   /// "Wide models"): with the AVX-512F steps, 1.1× at 100 × 784 and × 1,024 and 2.1× at
-  /// 1,000 × 784 and × 1,024; 1.1× at 1,000 × 100 too, but slower at 100 × 100 and below
-  /// K = 100 (a shard's dispatch against little work), so the bar stays where it was; with
-  /// the Swift (AVX2) steps (measured before this round), 1.15× at 1,000 × 784 and × 1,024,
-  /// slower at 100 × 1,024.
+  /// 1,000 × 784 and × 1,024, but slower at 100 × 100 and below K = 100; with the Swift
+  /// (AVX2) steps (measured before this round), 1.15× at 1,000 × 784 and × 1,024, slower at
+  /// 100 × 1,024.
   static var fasterFromWidth: Int { runsAVX512 ? 1 << 16 : 1 << 19 }
-  static let fasterFromStride = 256
+  /// The shortest padded rows for which the pass is faster at `fasterFromWidth` and above.
+  /// With the AVX-512F steps (50,000 rows, README "Wide models"), from 48 floats: 1.2–1.8×
+  /// on one thread and 1.0–1.25× on two at 1,400 × 48, 1,000 × 100, 500 × 160, 200 × 336
+  /// and 130 × 512; at 3,000 × 24, 0.75×. With the Swift steps, slower below 256.
+  static var fasterFromStride: Int { runsAVX512 ? 48 : 256 }
 
   let classCount: Int
   let rowStride: Int
@@ -84,7 +87,7 @@ final class WideGradientPass: @unchecked Sendable {
   private let zeroRow: UnsafeMutablePointer<Float>
   /// The shards' totals, summed pairwise (`ShardTree`).
   let tree: ShardTree
-  /// Runs a shard's steps in one dispatch.
+  /// Runs a pass's steps, every shard's and the tree's additions, in one dispatch.
   private let phases = PhaseRunner()
 
   /// Whether steps 1 and 3 run their AVX-512F build (`wide_kernel.c`): where the CPU has it,
@@ -169,7 +172,8 @@ final class WideGradientPass: @unchecked Sendable {
   /// `offset`), into `totals` (`PassTotals`' flat layout) on every process, on `executor`:
   /// each shard from zero, block after block, its totals stamped with `fingerprint` and
   /// pushed into `tree`, which `chain` completes over the processes. `reader` hints a matrix
-  /// read from disk ahead of the shards.
+  /// read from disk ahead of the shards. The shards' steps and the tree's additions run as
+  /// phases of one dispatch.
   func run(
     _ kernel: GradientKernel, shards: Shards, owned: Range<Int>, offset: Int, fingerprint: UInt64,
     into totals: UnsafeMutableBufferPointer<Double>, chain: ProcessChain, executor: ShardedExecutor,
@@ -177,19 +181,15 @@ final class WideGradientPass: @unchecked Sendable {
   ) {
     reader.start()
     defer { reader.finish() }
-    let clock = ContinuousClock()
-    var combining = Duration.zero
     packWeights(kernel, executor: executor)
     tree.reset()
-    for shard in owned {
-      reader.willStart(shard)
-      let rows = shards[shard]
-      let values = tree.buffer()
-      run(kernel, positions: (rows.lowerBound + offset)..<(rows.upperBound + offset), into: values, executor: executor)
-      values[tree.fingerprintIndex] = Double(bitPattern: fingerprint)
-      combining += clock.measure { tree.push(level: 0, start: shard, values: values, executor: executor) }
+    let walk = ShardWalk(shards: shards, owned: owned, offset: offset, fingerprint: fingerprint)
+    let tiles = classTiles(threadCount: executor.threadCount)
+    phases.run(on: executor) {
+      self.nextPhase(kernel, walk: walk, tiles: tiles, reader: reader, threadCount: executor.threadCount)
     }
-    combining += clock.measure { chain.finish(tree, into: totals, executor: executor) }
+    let chainTime = ContinuousClock().measure { chain.finish(tree, into: totals, executor: executor) }
+    let combining = walk.combining + chainTime
     lastCombineSeconds = Double(combining.components.seconds) + Double(combining.components.attoseconds) * 1e-18
   }
 
@@ -197,30 +197,80 @@ final class WideGradientPass: @unchecked Sendable {
   /// exchange and the wait for the slowest (the fused pass's reduction time, for reports).
   private(set) var lastCombineSeconds = 0.0
 
-  /// One shard's rows, `positions`, into `totals` (zeroed: `ShardTree.buffer()`), block
-  /// after block, the three steps of each a phase of `phases` (one dispatch a shard).
-  private func run(
-    _ kernel: GradientKernel, positions: Range<Int>, into totals: UnsafeMutableBufferPointer<Double>,
-    executor: ShardedExecutor
-  ) {
-    let walk = BlockWalk(positions: positions)
-    let tiles = classTiles(threadCount: executor.threadCount)
-    // Each task of step 3 writes only its classes' rows of G and entries of the bias sums.
-    let sums = UnsafeSendableBuffer(totals)
-    phases.run(on: executor) {
-      self.nextPhase(kernel, walk: walk, tiles: tiles, into: sums, threadCount: executor.threadCount)
+  /// Where a pass's walk over its shards stands: the shard being summed (its blocks, into
+  /// `values`) or the tree's additions after one, and the time those took.
+  private final class ShardWalk: @unchecked Sendable {
+    // @unchecked: used only between phases (`PhaseRunner`'s `next`), one thread at a time.
+    let shards: Shards
+    var nextShard: Int
+    let end: Int
+    let offset: Int
+    let fingerprint: UInt64
+    var blocks: BlockWalk?
+    var values: UnsafeMutableBufferPointer<Double>?
+    var merges: ArraySlice<ShardTree.Merge> = []
+    /// When the tree's bookkeeping for the last shard began, until its additions are done.
+    var mergesStarted: ContinuousClock.Instant?
+    var combining = Duration.zero
+
+    init(shards: Shards, owned: Range<Int>, offset: Int, fingerprint: UInt64) {
+      self.shards = shards
+      nextShard = owned.lowerBound
+      end = owned.upperBound
+      self.offset = offset
+      self.fingerprint = fingerprint
     }
+  }
+
+  /// The walk's next phase: a tree addition left from the last shard, else the current
+  /// shard's next step, else the next shard's first; nil after the last.
+  private func nextPhase(
+    _ kernel: GradientKernel, walk: ShardWalk, tiles: [Range<Int>], reader: DiskReadAhead, threadCount: Int
+  ) -> PhaseRunner.Phase? {
+    while true {
+      if let merge = walk.merges.popFirst() {
+        return PhaseRunner.Phase(taskCount: merge.chunkCount) { merge.addChunk($0) }
+      }
+      if let started = walk.mergesStarted {
+        walk.combining += ContinuousClock.now - started
+        walk.mergesStarted = nil
+      }
+      if let blocks = walk.blocks, let values = walk.values {
+        if let phase = nextPhase(kernel, walk: blocks, tiles: tiles, into: UnsafeSendableBuffer(values), threadCount: threadCount) {
+          return phase
+        }
+        finish(blocks, shard: walk.nextShard - 1, into: values, walk: walk)
+        continue
+      }
+      guard walk.nextShard < walk.end else { return nil }
+      reader.willStart(walk.nextShard)
+      let rows = walk.shards[walk.nextShard]
+      walk.blocks = BlockWalk(positions: (rows.lowerBound + walk.offset)..<(rows.upperBound + walk.offset))
+      walk.values = tree.buffer()
+      walk.nextShard += 1
+    }
+  }
+
+  /// A shard's last step done: its totals completed and pushed into the tree, whose
+  /// additions the walk runs next.
+  private func finish(_ blocks: BlockWalk, shard: Int, into values: UnsafeMutableBufferPointer<Double>, walk: ShardWalk) {
     let scalars = classCount * rowStride + classCount
-    totals[scalars] = walk.loss
-    totals[scalars + 1] = walk.weightSum
-    totals[scalars + 2] = Double(walk.correct)
-    totals[scalars + 3] = Double(positions.count)
+    values[scalars] = blocks.loss
+    values[scalars + 1] = blocks.weightSum
+    values[scalars + 2] = Double(blocks.correct)
+    values[scalars + 3] = Double(blocks.end - blocks.first)
+    values[tree.fingerprintIndex] = Double(bitPattern: walk.fingerprint)
+    walk.mergesStarted = ContinuousClock.now
+    walk.merges = ArraySlice(tree.pushDeferringMerges(level: 0, start: shard, values: values))
+    walk.blocks = nil
+    walk.values = nil
   }
 
   /// Where a shard's walk over its blocks stands, and its loss, weight and correct counts so
   /// far (summed in row order, between phases).
   private final class BlockWalk: @unchecked Sendable {
     // @unchecked: used only between phases (`PhaseRunner`'s `next`), one thread at a time.
+    let first: Int
     var start: Int
     let end: Int
     var count = 0
@@ -229,6 +279,7 @@ final class WideGradientPass: @unchecked Sendable {
     var groups: Int { (count + 7) / 8 }
 
     init(positions: Range<Int>) {
+      first = positions.lowerBound
       start = positions.lowerBound
       end = positions.upperBound
     }

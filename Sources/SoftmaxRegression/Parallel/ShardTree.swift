@@ -84,14 +84,23 @@ final class ShardTree: @unchecked Sendable {
   /// follow every node pushed so far; merges it with its left neighbours while they are
   /// its aligned siblings.
   func push(level: Int, start: Int, values: UnsafeMutableBufferPointer<Double>, executor: ShardedExecutor) {
+    for merge in pushDeferringMerges(level: level, start: start, values: values) { merge.run(on: executor) }
+  }
+
+  /// `push(level:start:values:executor:)` with its additions left to the caller (the
+  /// blocked pass runs them as phases of its own dispatch): each merge returned must be
+  /// completed, in order, before the tree is used again.
+  func pushDeferringMerges(level: Int, start: Int, values: UnsafeMutableBufferPointer<Double>) -> [Merge] {
     var node = Node(level: level, start: start, values: values)
+    var merges: [Merge] = []
     while let left = nodes.last, Self.areSiblings(left: (left.level, left.start), right: (node.level, node.start)) {
       nodes.removeLast()
-      add(node.values, to: left.values, executor: executor)
+      merges.append(Merge(values: node.values, into: left.values, fingerprintIndex: fingerprintIndex))
       spare.append(node.values)
       node = Node(level: left.level + 1, start: left.start, values: left.values)
     }
     nodes.append(node)
+    return merges
   }
 
   /// The total of all shards pushed (all of them, 0 ..< count): the remaining nodes added
@@ -102,27 +111,51 @@ final class ShardTree: @unchecked Sendable {
       return
     }
     _ = totals.update(fromContentsOf: last.values)
-    for node in nodes.dropLast().reversed() { add(node.values, to: totals, executor: executor) }
+    for node in nodes.dropLast().reversed() {
+      Merge(values: node.values, into: totals, fingerprintIndex: fingerprintIndex).run(on: executor)
+    }
     // The nodes are zeroed now but for the last; `reset()` zeroes them all again, cheaply.
   }
 
-  /// target ← target + values (or values + target, the same bits: addition commutes), the
-  /// fingerprint by agreement; `values` is left zeroed.
-  private func add(
-    _ values: UnsafeMutableBufferPointer<Double>, to target: UnsafeMutableBufferPointer<Double>,
-    executor: ShardedExecutor
-  ) {
-    let fingerprint = target[fingerprintIndex].bitPattern == values[fingerprintIndex].bitPattern
-      ? target[fingerprintIndex] : Double(bitPattern: PassTotals.mismatch)
-    let chunk = 1 << 16
-    let shared = UnsafeSendableBuffer(target)
-    let source = UnsafeSendableBuffer(values)
-    executor.forEachShard((valueCount + chunk - 1) / chunk) { piece in
-      for index in piece * chunk..<min(self.valueCount, (piece + 1) * chunk) {
-        shared.buffer[index] += source.buffer[index]
-        source.buffer[index] = 0
+  /// One addition of the tree, target ← target + values (or values + target, the same bits:
+  /// addition commutes), by ranges of entries that any threads may add in any order;
+  /// `values` is left zeroed. The fingerprint is combined, by agreement, when it is made.
+  struct Merge: @unchecked Sendable {
+    // @unchecked: the chunks write disjoint ranges; the buffers outlive the merge.
+    private let values: UnsafeMutableBufferPointer<Double>
+    private let target: UnsafeMutableBufferPointer<Double>
+    private let fingerprintIndex: Int
+    private static let chunk = 1 << 16
+
+    init(values: UnsafeMutableBufferPointer<Double>, into target: UnsafeMutableBufferPointer<Double>, fingerprintIndex: Int) {
+      let agree = target[fingerprintIndex].bitPattern == values[fingerprintIndex].bitPattern
+      target[fingerprintIndex] = agree ? target[fingerprintIndex] : Double(bitPattern: PassTotals.mismatch)
+      values[fingerprintIndex] = 0
+      self.values = values
+      self.target = target
+      self.fingerprintIndex = fingerprintIndex
+    }
+
+    /// The ranges of entries to add.
+    var chunkCount: Int { (values.count + Self.chunk - 1) / Self.chunk }
+
+    /// Adds range `piece` (the fingerprint excepted).
+    func addChunk(_ piece: Int) {
+      let range = piece * Self.chunk..<min(values.count, (piece + 1) * Self.chunk)
+      add(range.clamped(to: 0..<fingerprintIndex))
+      add(range.clamped(to: (fingerprintIndex + 1)..<values.count))
+    }
+
+    private func add(_ range: Range<Int>) {
+      for index in range {
+        target[index] += values[index]
+        values[index] = 0
       }
     }
-    target[fingerprintIndex] = fingerprint
+
+    /// Every range, spread over the executor's threads.
+    func run(on executor: ShardedExecutor) {
+      executor.forEachShard(chunkCount) { self.addChunk($0) }
+    }
   }
 }
