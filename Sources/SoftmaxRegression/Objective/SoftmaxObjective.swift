@@ -96,8 +96,8 @@ public final class SoftmaxObjective: MiniBatchFunction, TwiceDifferentiableFunct
     case blocked
   }
 
-  /// How the Float32 passes run: `.blocked` where it is faster (many classes and rows of
-  /// 256 floats and more: `WideGradientPass.isPreferred`) or where the fused kernel's shard
+  /// How the Float32 passes run: `.blocked` where it is faster (many classes times features,
+  /// rows not too short: `WideGradientPass.isPreferred`) or where the fused kernel's shard
   /// sums would pass max(64 MB, a tenth of the matrix), else `.fused` (measured: see
   /// README, "Wide models"). Settable, to compare the two; both give
   /// results bit-identical for any thread count, but not identical to each other.
