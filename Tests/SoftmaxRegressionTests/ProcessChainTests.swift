@@ -286,21 +286,27 @@ struct ProcessChainTests {
   }
 
   /// The passes' totals are the same on every process by construction (the last one
-  /// broadcasts them); each pass also compares the point it was evaluated at.
-  @Test("a pass at different points in different processes is NaN on all, and marks the objective diverged")
-  func passAtDifferentPoints() throws {
+  /// broadcasts them); each pass also compares the point it was evaluated at: the fused
+  /// pass in its chain, the blocked one where the tree joins two nodes.
+  @Test(
+    "a pass at different points in different processes is NaN on all, and marks the objective diverged",
+    arguments: [false, true])
+  func passAtDifferentPoints(blocked: Bool) throws {
     let data = Self.dataset
     let layout = ParameterLayout(classCount: data.classCount, featureCount: data.featureCount)
     let point = randomParameters(layout, seed: 8)
     var moved = point
     moved[3] = moved[3].nextUp
     let nudged = moved
+    let kind: SoftmaxObjective.PassKind = blocked ? .blocked : .fused
     let single = try SoftmaxObjective(dataset: data, lambda: 0.01, executor: ShardedExecutor(threadCount: 1))
+    single.passKind = kind
     let expected = single.valueAndGradient(point)
     for (processes, odd) in [(2, 1), (3, 0), (3, 2)] {
       let results = ThreadWorld(count: processes).run { rank in
         let objective = try! SoftmaxObjective(
           dataset: data, lambda: 0.01, executor: ShardedExecutor(threadCount: 1), processes: rank)
+        objective.passKind = kind
         let same = objective.valueAndGradient(point)
         let sameDiverged = objective.processesDiverged
         let parted = objective.valueAndGradient(rank.rank == odd ? nudged : point)
