@@ -144,16 +144,18 @@ void softmax_wide_pack_rows(const float *const *rows, long rowStride, long group
 }
 
 /// 8 classes (`c`: row r's 8 coefficients at c + 8r) × a strip of 32 columns (`strip`:
-/// row r's 32 floats at strip + 32r): 16 accumulators.
+/// row r's 32 floats at strip + 32r): 16 accumulators, of which the first `classes` are
+/// added to G. (The last octet of K, partly past it, is summed whole: each sum is its own
+/// chain, so the ones dropped change no other, and its lanes past K are zeros anyway.)
 static inline void gradient_8x32(
-    const float *strip, long rowCount, const float *c, long column, double *gradient, long rowStride) {
+    const float *strip, long rowCount, const float *c, int classes, long column, double *gradient, long rowStride) {
   v16 a[8][2];
   for (int k = 0; k < 8; k++) a[k][0] = a[k][1] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
     // The Double targets (8 classes × 4 lines) are rarely in cache: K·D Doubles exceed L2.
     // One line every 8 rows hides the misses behind the rows; all 32 at the start stalled
     // the loads behind them (the step took 8% longer at 784 columns, 16% at 1,024).
-    if (r % 8 == 0 && r < 8 * 32) {
+    if (r % 8 == 0 && r < 8 * 32 && r / 32 < classes) {
       long line = r / 8;
       _mm_prefetch((const char *)(gradient + line / 4 * rowStride + column + line % 4 * 8), _MM_HINT_T0);
     }
@@ -164,23 +166,22 @@ static inline void gradient_8x32(
       a[k][1] = _mm512_fmadd_ps(coefficient, high, a[k][1]);
     }
   }
-  for (int k = 0; k < 8; k++) {
+  for (int k = 0; k < classes; k++) {
     add_to_double(a[k][0], gradient + k * rowStride + column, 16);
     add_to_double(a[k][1], gradient + k * rowStride + column + 16, 16);
   }
 }
 
-/// `classes` (at most 8; `c` as in gradient_8x32) × 16 (or the last 8) columns from
-/// `column`, in a strip as gradient_8x32's: the last strip's columns, or the classes past
-/// the last 8 of a range.
-static inline __attribute__((always_inline)) void gradient_nx16(
+/// 8 classes (`c` as in gradient_8x32, the first `classes` added to G) × 16 (or the last 8)
+/// columns from `column`, in a strip as gradient_8x32's: the last strip's columns.
+static inline void gradient_nx16(
     const float *strip, long rowCount, const float *c, int classes, long column, long width, double *gradient,
     long rowStride) {
   v16 a[8];
   for (int k = 0; k < 8; k++) a[k] = _mm512_setzero_ps();
   for (long r = 0; r < rowCount; r++) {
     v16 x = _mm512_load_ps(strip + r * 32 + column % 32);
-    for (int k = 0; k < classes; k++) a[k] = _mm512_fmadd_ps(_mm512_set1_ps(c[r * 8 + k]), x, a[k]);
+    for (int k = 0; k < 8; k++) a[k] = _mm512_fmadd_ps(_mm512_set1_ps(c[r * 8 + k]), x, a[k]);
   }
   for (int k = 0; k < classes; k++) add_to_double(a[k], gradient + k * rowStride + column, width);
 }
@@ -214,16 +215,15 @@ void softmax_wide_gradient_avx512(
       long k = classStart + octet * 8;
       int classes = classEnd - k < 8 ? (int)(classEnd - k) : 8;
       const float *c = packed + (k / 8) * blockRows * 8;
-      if (classes == 8 && column + 32 <= rowStride) {
-        gradient_8x32(strip, rowCount, c, column, gradient + k * rowStride, rowStride);
+      if (column + 32 <= rowStride) {
+        gradient_8x32(strip, rowCount, c, classes, column, gradient + k * rowStride, rowStride);
         continue;
       }
+      // 8 sums at a time keep the accumulators in registers (a loop over `classes` kept
+      // them in memory: 8 classes over the last 16 of 784 columns took 4% of the step).
       for (long part = column; part < column + 32 && part < rowStride; part += 16) {
         long width = rowStride - part >= 16 ? 16 : 8;
-        // With `classes` a constant the accumulators stay in registers (else in memory:
-        // 8 classes over the last 16 of 784 columns took 4% of the step).
-        if (classes == 8) gradient_nx16(strip, rowCount, c, 8, part, width, gradient + k * rowStride, rowStride);
-        else gradient_nx16(strip, rowCount, c, classes, part, width, gradient + k * rowStride, rowStride);
+        gradient_nx16(strip, rowCount, c, classes, part, width, gradient + k * rowStride, rowStride);
       }
     }
   }
