@@ -202,6 +202,8 @@ final class WideGradientPass: @unchecked Sendable {
   private final class ShardWalk: @unchecked Sendable {
     // @unchecked: used only between phases (`PhaseRunner`'s `next`), one thread at a time.
     let shards: Shards
+    /// The shard being summed, or last summed.
+    var shard = 0
     var nextShard: Int
     let end: Int
     let offset: Int
@@ -239,21 +241,22 @@ final class WideGradientPass: @unchecked Sendable {
         if let phase = nextPhase(kernel, walk: blocks, tiles: tiles, into: UnsafeSendableBuffer(values), threadCount: threadCount) {
           return phase
         }
-        finish(blocks, shard: walk.nextShard - 1, into: values, walk: walk)
+        finish(blocks, into: values, walk: walk)
         continue
       }
       guard walk.nextShard < walk.end else { return nil }
-      reader.willStart(walk.nextShard)
-      let rows = walk.shards[walk.nextShard]
+      walk.shard = walk.nextShard
+      walk.nextShard += 1
+      reader.willStart(walk.shard)
+      let rows = walk.shards[walk.shard]
       walk.blocks = BlockWalk(positions: (rows.lowerBound + walk.offset)..<(rows.upperBound + walk.offset))
       walk.values = tree.buffer()
-      walk.nextShard += 1
     }
   }
 
   /// A shard's last step done: its totals completed and pushed into the tree, whose
   /// additions the walk runs next.
-  private func finish(_ blocks: BlockWalk, shard: Int, into values: UnsafeMutableBufferPointer<Double>, walk: ShardWalk) {
+  private func finish(_ blocks: BlockWalk, into values: UnsafeMutableBufferPointer<Double>, walk: ShardWalk) {
     let scalars = classCount * rowStride + classCount
     values[scalars] = blocks.loss
     values[scalars + 1] = blocks.weightSum
@@ -261,7 +264,7 @@ final class WideGradientPass: @unchecked Sendable {
     values[scalars + 3] = Double(blocks.end - blocks.first)
     values[tree.fingerprintIndex] = Double(bitPattern: walk.fingerprint)
     walk.mergesStarted = ContinuousClock.now
-    walk.merges = ArraySlice(tree.pushDeferringMerges(level: 0, start: shard, values: values))
+    walk.merges = ArraySlice(tree.pushDeferringMerges(level: 0, start: walk.shard, values: values))
     walk.blocks = nil
     walk.values = nil
   }
